@@ -1,0 +1,1 @@
+//! The delay levels of `messageDelayLevel` (ScheduleMessageService.parseDelayLevel).

@@ -1,0 +1,4 @@
+//! The Broker: storage engine, send/pull processing, replication, schedule and transaction services.
+
+pub mod delay_level;
+pub mod store;

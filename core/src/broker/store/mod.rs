@@ -1,0 +1,1 @@
+//! The broker storage engine: CommitLog, ConsumeQueue, IndexFile, flush, recovery, cleanup.

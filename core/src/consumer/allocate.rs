@@ -1,0 +1,1 @@
+//! The AllocateMessageQueueStrategy implementations of RocketMQ.

@@ -1,0 +1,3 @@
+//! Consumer clients: rebalance, allocation strategies, process queues, offset stores.
+
+pub mod allocate;

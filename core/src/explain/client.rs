@@ -1,0 +1,1 @@
+//! Explainers for client-side algorithms: allocation, queue selection, latency fault, delay levels.

@@ -1,0 +1,1 @@
+//! Explainers for the storage engine: records, message ids, tag codes, index slots, file names.

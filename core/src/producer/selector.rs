@@ -1,0 +1,1 @@
+//! MessageQueueSelector implementations (hash, random, by key).
