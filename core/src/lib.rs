@@ -7,4 +7,7 @@ pub mod consumer;
 pub mod explain;
 pub mod java;
 pub mod message_queue;
+pub mod prng;
 pub mod producer;
+pub mod sim;
+pub mod time;
