@@ -1,1 +1,0 @@
-//! The AllocateMessageQueueStrategy implementations of RocketMQ.
