@@ -1,1 +1,15 @@
 //! The broker storage engine: CommitLog, ConsumeQueue, IndexFile, flush, recovery, cleanup.
+//!
+//! The byte-exact encodings live here as pure functions over byte buffers, one concept per file:
+//! the CommitLog record ([`message_record`]) with its properties ([`properties`]), sys flag
+//! ([`message_sys_flag`]) and host fields ([`socket_address`]); message ids ([`message_id`]);
+//! offsets as types ([`offsets`]); UTC calendar helpers for month-relative ids and index file names
+//! ([`civil_time`]).
+
+pub mod civil_time;
+pub mod message_id;
+pub mod message_record;
+pub mod message_sys_flag;
+pub mod offsets;
+pub mod properties;
+pub mod socket_address;
