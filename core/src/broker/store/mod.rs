@@ -4,12 +4,13 @@
 //! the CommitLog record ([`message_record`]) with its properties ([`properties`]), sys flag
 //! ([`message_sys_flag`]) and host fields ([`socket_address`]); message ids ([`message_id`]);
 //! file names and positions ([`file_name`]); the ConsumeQueue unit ([`consume_queue_entry`]);
-//! offsets as types ([`offsets`]); UTC calendar helpers for month-relative ids and index file names
+//! the IndexFile ([`index_file`]); offsets as types ([`offsets`]); UTC calendar helpers for month-relative ids and index file names
 //! ([`civil_time`]).
 
 pub mod civil_time;
 pub mod consume_queue_entry;
 pub mod file_name;
+pub mod index_file;
 pub mod message_id;
 pub mod message_record;
 pub mod message_sys_flag;
