@@ -7,7 +7,18 @@ pub mod consumer;
 pub mod explain;
 pub mod java;
 pub mod message_queue;
+pub mod metrics;
+pub mod name_server;
+pub mod observation;
 pub mod prng;
 pub mod producer;
+pub mod protocol;
+pub mod route;
+pub mod scenario;
 pub mod sim;
+pub mod simulation;
 pub mod time;
+pub mod view;
+pub mod world;
+
+pub use simulation::Simulation;

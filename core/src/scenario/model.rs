@@ -1,0 +1,328 @@
+//! The scenario file model (format version 1) and its strict parser.
+
+use serde::{Deserialize, Serialize};
+
+use crate::broker::controller::BrokerConfig;
+use crate::name_server::controller::NamesrvConfig;
+use crate::scenario::duration::parse_duration;
+use crate::scenario::{ScenarioError, ScenarioErrors};
+use crate::sim::disk::CrashKind;
+use crate::sim::limits::Limits;
+use crate::time::{Duration, Time};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Format version of the file; only `1` exists.
+    pub version: u32,
+    /// Short, URL-safe identifier, e.g. `broker-heartbeats`.
+    pub id: String,
+    /// Default seed of the run.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Default length of the run (virtual time), e.g. `"5m"`.
+    #[serde(default = "default_run_for")]
+    pub run_for: String,
+    pub narrative: Narratives,
+    pub topology: Topology,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub actions: Vec<TimedAction>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_run_for() -> String {
+    "5m".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Narratives {
+    pub en: Narrative,
+    pub zh: Narrative,
+}
+
+/// What the student reads: the question, what to watch, the explanation and what is modelled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Narrative {
+    pub title: String,
+    pub question: String,
+    pub watch: String,
+    pub explanation: String,
+    pub fidelity: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// Number of NameServers, named `namesrv-0`, `namesrv-1`, ...
+    pub name_servers: u32,
+    #[serde(default, rename = "namesrv_config")]
+    pub namesrv_config: NamesrvConfig,
+    #[serde(default)]
+    pub broker_groups: Vec<BrokerGroupSpec>,
+    #[serde(default)]
+    pub topics: Vec<TopicSpec>,
+}
+
+/// One broker group (`brokerName`): a master and its slaves, named `<name>` and `<name>-s<id>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerGroupSpec {
+    pub name: String,
+    #[serde(default)]
+    pub slaves: u32,
+    #[serde(default)]
+    pub config: BrokerConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    pub name: String,
+    #[serde(default = "default_queues")]
+    pub queues: u32,
+    /// Broker groups that host the topic; all of them when absent.
+    #[serde(default)]
+    pub brokers: Option<Vec<String>>,
+}
+
+fn default_queues() -> u32 {
+    4
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSpec {
+    pub latency_us: u64,
+    pub jitter_us: u64,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec { latency_us: 200, jitter_us: 100 }
+    }
+}
+
+/// An action at a virtual instant. (Unknown keys are rejected by `ActionSpec`, which receives
+/// every key but `at`: serde cannot deny unknown fields on a struct with a flattened field.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimedAction {
+    /// When, e.g. `"60s"`.
+    pub at: String,
+    #[serde(flatten)]
+    pub action: ActionSpec,
+}
+
+/// What a scenario (or a click) can do, by node names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActionSpec {
+    Crash { node: String, kind: CrashKindSpec },
+    Restart { node: String },
+    Partition { from: Vec<String>, to: Vec<String>, #[serde(default = "yes")] both_ways: bool },
+    Heal { from: Vec<String>, to: Vec<String>, #[serde(default = "yes")] both_ways: bool },
+    HealAll,
+    Hold { from: String, to: String },
+    Release { from: String, to: String },
+    Clog { from: String, to: String, extra: String },
+    SlowDisk { node: String, factor: u64 },
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashKindSpec {
+    ProcessKill,
+    PowerLoss,
+    DiskLoss,
+}
+
+impl From<CrashKindSpec> for CrashKind {
+    fn from(kind: CrashKindSpec) -> CrashKind {
+        match kind {
+            CrashKindSpec::ProcessKill => CrashKind::ProcessKill,
+            CrashKindSpec::PowerLoss => CrashKind::PowerLoss,
+            CrashKindSpec::DiskLoss => CrashKind::DiskLoss,
+        }
+    }
+}
+
+impl Scenario {
+    /// Parse and validate a scenario file; every problem found is reported with its location.
+    pub fn parse(source: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|span| line_column(text, span.start)).unzip();
+            ScenarioErrors(vec![ScenarioError {
+                source: source.to_string(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }])
+        })?;
+        let problems = scenario.validate();
+        if problems.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(ScenarioErrors(
+                problems
+                    .into_iter()
+                    .map(|message| ScenarioError { source: source.to_string(), line: None, column: None, message })
+                    .collect(),
+            ))
+        }
+    }
+
+    /// The default run length as virtual time.
+    pub fn run_for(&self) -> Duration {
+        parse_duration(&self.run_for).unwrap_or(Duration::from_secs(300))
+    }
+
+    /// Names of every node the topology defines, in node-id order.
+    pub fn node_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = (0..self.topology.name_servers).map(|i| format!("namesrv-{i}")).collect();
+        for group in &self.topology.broker_groups {
+            names.push(group.name.clone());
+            names.extend((1..=group.slaves).map(|id| format!("{}-s{id}", group.name)));
+        }
+        names
+    }
+
+    /// Semantic checks beyond the types: versions, ranges, references, limits.
+    fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.version != FORMAT_VERSION {
+            problems.push(format!("version {} is not supported; this build reads version {FORMAT_VERSION}", self.version));
+        }
+        if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            problems.push(format!("id `{}` must be lower-case letters, digits and '-'", self.id));
+        }
+        if let Err(e) = parse_duration(&self.run_for) {
+            problems.push(format!("run_for: {e}"));
+        }
+        if self.topology.name_servers == 0 {
+            problems.push("topology.name_servers must be at least 1: brokers and clients need a NameServer".into());
+        }
+        let names = self.node_names();
+        if names.len() as u64 > u64::from(self.limits.max_nodes.min(Limits::CEILING.max_nodes)) {
+            problems.push(format!(
+                "the topology has {} nodes, more than limits.max_nodes = {} (ceiling {})",
+                names.len(),
+                self.limits.max_nodes,
+                Limits::CEILING.max_nodes
+            ));
+        }
+        if self.limits.max_events > Limits::CEILING.max_events || self.limits.max_in_flight > Limits::CEILING.max_in_flight
+        {
+            problems.push(format!("limits may not exceed {:?}", Limits::CEILING));
+        }
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                problems.push(format!("two nodes are named `{name}`; broker group names must be unique"));
+            }
+        }
+        for topic in &self.topology.topics {
+            if !(1..=1024).contains(&topic.queues) {
+                problems.push(format!("topic `{}`: queues = {} is out of range 1..=1024", topic.name, topic.queues));
+            }
+            for broker in topic.brokers.iter().flatten() {
+                if !self.topology.broker_groups.iter().any(|g| &g.name == broker) {
+                    problems.push(format!("topic `{}` names unknown broker group `{broker}`", topic.name));
+                }
+            }
+        }
+        for (index, action) in self.actions.iter().enumerate() {
+            let at = format!("actions[{index}]");
+            if let Err(e) = parse_duration(&action.at) {
+                problems.push(format!("{at}.at: {e}"));
+            }
+            for node in action.action.node_names() {
+                if !names.iter().any(|n| n == node) {
+                    problems.push(format!("{at}: unknown node `{node}`; known nodes: {}", names.join(", ")));
+                }
+            }
+            if let ActionSpec::Clog { extra, .. } = &action.action {
+                if let Err(e) = parse_duration(extra) {
+                    problems.push(format!("{at}.extra: {e}"));
+                }
+            }
+        }
+        problems
+    }
+
+    /// When each action happens (validated, so parsing cannot fail here).
+    pub fn action_time(action: &TimedAction) -> Time {
+        Time::ZERO + parse_duration(&action.at).unwrap_or(Duration::ZERO)
+    }
+}
+
+impl ActionSpec {
+    pub fn node_names(&self) -> Vec<&str> {
+        match self {
+            ActionSpec::Crash { node, .. } | ActionSpec::Restart { node } | ActionSpec::SlowDisk { node, .. } => {
+                vec![node]
+            }
+            ActionSpec::Partition { from, to, .. } | ActionSpec::Heal { from, to, .. } => {
+                from.iter().chain(to).map(String::as_str).collect()
+            }
+            ActionSpec::HealAll => vec![],
+            ActionSpec::Hold { from, to } | ActionSpec::Release { from, to } | ActionSpec::Clog { from, to, .. } => {
+                vec![from, to]
+            }
+        }
+    }
+}
+
+/// 1-based (line, column) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (u32, u32) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u32 + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::library;
+
+    #[test]
+    fn every_built_in_scenario_parses() {
+        for (id, text) in library::SCENARIOS {
+            let scenario = Scenario::parse(id, text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(&scenario.id, id);
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_reported_with_its_line_and_column() {
+        let text = library::find("broker-heartbeats").unwrap().replacen("[topology]", "[topology]\nname_serverz = 2", 1);
+        let errors = Scenario::parse("x.toml", &text).unwrap_err();
+        let e = &errors.0[0];
+        assert!(e.message.contains("name_serverz"), "{e}");
+        assert!(e.line.is_some() && e.column.is_some());
+    }
+
+    #[test]
+    fn a_reference_to_an_unknown_node_is_an_error_naming_the_known_ones() {
+        let text = format!(
+            "{}\n[[actions]]\nat = \"1s\"\ndo = \"restart\"\nnode = \"broker-z\"\n",
+            library::find("broker-heartbeats").unwrap()
+        );
+        let errors = Scenario::parse("x.toml", &text).unwrap_err();
+        assert!(errors.to_string().contains("unknown node `broker-z`"), "{errors}");
+    }
+}

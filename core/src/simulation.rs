@@ -1,0 +1,366 @@
+//! `Simulation`: a RocketMQ cluster built from a scenario and a seed, ready to step.
+//!
+//! This is the API the CLI, the web app and the tests use. It owns a [`Kernel`] of RocketMQ
+//! nodes, turns scenario actions into kernel faults, samples metrics, and produces view
+//! snapshots. A `Simulation` is `Clone`, and cloning is cheap (disk pages are shared behind
+//! `Rc`), which is how the sandbox keeps checkpoints to rewind to.
+
+use std::rc::Rc;
+
+use crate::broker::controller::BrokerSpec;
+use crate::metrics::Metrics;
+use crate::name_server::controller::NameServerSpec;
+use crate::route::TopicConfig;
+use crate::scenario::model::ActionSpec;
+use crate::scenario::{Scenario, ScenarioError, ScenarioErrors};
+use crate::sim::disk::DiskConfig;
+use crate::sim::faults::Fault;
+use crate::sim::kernel::{Kernel, NodeStatus, Observed, Stepped};
+use crate::sim::network::LinkConfig;
+use crate::sim::node::NodeId;
+use crate::sim::trace::format_digest;
+use crate::time::{Duration, Time};
+use crate::view::{
+    BrokerView, LinkView, LiveBrokerView, NameServerView, NodeDetail, NodeView, SimView, TopicRouteView,
+};
+use crate::world::{AnyNode, Directory, NodeKind, NodeSpec};
+
+pub const NAMESRV_PORT: u16 = 9876;
+pub const BROKER_PORT: u16 = 10911;
+pub const BROKER_HA_PORT: u16 = 10912;
+/// Metrics sampling: one sample per virtual second, at most 4 096 kept.
+const METRICS_INTERVAL: Duration = Duration::from_secs(1);
+const METRICS_MAX_SAMPLES: u32 = 4_096;
+
+#[derive(Clone)]
+pub struct Simulation {
+    kernel: Kernel<AnyNode>,
+    scenario: Rc<Scenario>,
+    directory: Rc<Directory>,
+    metrics: Metrics,
+    /// Every observation so far, in order (the checkers of a later stage will consume these
+    /// incrementally instead of keeping them all).
+    observations: Vec<Observed<AnyNode>>,
+}
+
+impl Simulation {
+    /// Build the cluster of `scenario`, seeded with `seed`, with the scenario's actions scheduled.
+    pub fn new(scenario: &Scenario, seed: u64) -> Result<Simulation, ScenarioErrors> {
+        let directory = build_directory(scenario);
+        let link = LinkConfig {
+            base_latency: Duration::from_micros(scenario.network.latency_us),
+            jitter: Duration::from_micros(scenario.network.jitter_us),
+            ..LinkConfig::default()
+        };
+        let mut kernel = Kernel::new(seed, link, scenario.limits.clone());
+        for entry in &directory.entries {
+            let spec = node_spec(scenario, &directory, entry.id);
+            let id = kernel.add_node(&entry.name, spec, DiskConfig::default(), Time::ZERO);
+            assert_eq!(id, entry.id, "kernel and directory agree on ids");
+        }
+        let series: Vec<String> =
+            directory.entries.iter().filter(|e| e.kind == NodeKind::NameServer).map(|e| e.name.clone()).collect();
+        let mut simulation = Simulation {
+            kernel,
+            scenario: Rc::new(scenario.clone()),
+            directory: Rc::new(directory),
+            metrics: Metrics::new(METRICS_INTERVAL, &series, METRICS_MAX_SAMPLES),
+            observations: Vec::new(),
+        };
+        for action in &scenario.actions {
+            let fault = simulation.resolve(&action.action).map_err(|message| {
+                ScenarioErrors(vec![ScenarioError { source: scenario.id.clone(), line: None, column: None, message }])
+            })?;
+            simulation.kernel.schedule_fault(Scenario::action_time(action), fault);
+        }
+        Ok(simulation)
+    }
+
+    /// Turn an action that names nodes into a kernel fault.
+    pub fn resolve(&self, action: &ActionSpec) -> Result<Fault, String> {
+        let id = |name: &str| {
+            self.directory.by_name(name).map(|e| e.id).ok_or_else(|| format!("unknown node `{name}`"))
+        };
+        let ids = |names: &[String]| names.iter().map(|n| id(n)).collect::<Result<Vec<NodeId>, String>>();
+        Ok(match action {
+            ActionSpec::Crash { node, kind } => Fault::Crash { node: id(node)?, kind: (*kind).into() },
+            ActionSpec::Restart { node } => Fault::Restart { node: id(node)? },
+            ActionSpec::Partition { from, to, both_ways } => {
+                Fault::Partition { from: ids(from)?, to: ids(to)?, both_ways: *both_ways }
+            }
+            ActionSpec::Heal { from, to, both_ways } => Fault::Heal { from: ids(from)?, to: ids(to)?, both_ways: *both_ways },
+            ActionSpec::HealAll => Fault::HealAll,
+            ActionSpec::Hold { from, to } => Fault::Hold { from: id(from)?, to: id(to)? },
+            ActionSpec::Release { from, to } => Fault::Release { from: id(from)?, to: id(to)? },
+            ActionSpec::Clog { from, to, extra } => Fault::Clog {
+                from: id(from)?,
+                to: id(to)?,
+                extra: crate::scenario::duration::parse_duration(extra)?,
+            },
+            ActionSpec::SlowDisk { node, factor } => Fault::SlowDisk { node: id(node)?, factor: *factor },
+        })
+    }
+
+    /// Schedule an action at `at` (or now, if `at` is None or already past).
+    pub fn inject(&mut self, at: Option<Time>, action: &ActionSpec) -> Result<(), String> {
+        let fault = self.resolve(action)?;
+        self.kernel.schedule_fault(at.unwrap_or(self.kernel.now()), fault);
+        Ok(())
+    }
+
+    /// Process the next event.
+    pub fn step(&mut self) -> Stepped {
+        if let Some(next) = self.kernel.next_event_time() {
+            self.sample_until(|m| m.due_before(next));
+        }
+        let stepped = self.kernel.step();
+        self.observations.extend(self.kernel.drain_observations());
+        stepped
+    }
+
+    /// Every observation made so far.
+    pub fn observations(&self) -> &[Observed<AnyNode>] {
+        &self.observations
+    }
+
+    /// Run all events up to and including `until`.
+    pub fn run_until(&mut self, until: Time) -> Stepped {
+        loop {
+            match self.kernel.next_event_time() {
+                Some(next) if next <= until => {
+                    if self.step() == Stepped::Halted {
+                        return Stepped::Halted;
+                    }
+                }
+                _ => break,
+            }
+        }
+        let outcome = self.kernel.run_until(until);
+        self.sample_until(|m| m.due_at(until));
+        outcome
+    }
+
+    /// Run at most `max_events` events, stopping before any event later than `until`.
+    /// Returns how many ran. The web app's frame loop uses this to stay within a time budget.
+    pub fn run_bounded(&mut self, until: Time, max_events: u32) -> u32 {
+        let mut ran = 0;
+        while ran < max_events {
+            match self.kernel.next_event_time() {
+                Some(next) if next <= until => {
+                    if self.step() != Stepped::Event(next) {
+                        break;
+                    }
+                    ran += 1;
+                }
+                _ => {
+                    self.kernel.run_until(until);
+                    self.sample_until(|m| m.due_at(until));
+                    break;
+                }
+            }
+        }
+        ran
+    }
+
+    fn sample_until(&mut self, due: impl Fn(&Metrics) -> bool) {
+        while due(&self.metrics) {
+            let values = self.sample_values();
+            self.metrics.record(&values);
+        }
+    }
+
+    /// One value per series: the live-broker count of each NameServer (-1 while it is down).
+    fn sample_values(&self) -> Vec<i64> {
+        self.directory
+            .entries
+            .iter()
+            .filter(|e| e.kind == NodeKind::NameServer)
+            .map(|e| match self.kernel.node(e.id) {
+                Some(AnyNode::NameServer(ns)) => ns.route_info.broker_live_table.len() as i64,
+                _ => -1,
+            })
+            .collect()
+    }
+
+    pub fn now(&self) -> Time {
+        self.kernel.now()
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.kernel.seed()
+    }
+
+    pub fn digest(&self) -> u64 {
+        self.kernel.digest()
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    pub fn kernel(&self) -> &Kernel<AnyNode> {
+        &self.kernel
+    }
+
+    pub fn kernel_mut(&mut self) -> &mut Kernel<AnyNode> {
+        &mut self.kernel
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// A snapshot of everything a UI shows.
+    pub fn view(&self) -> SimView {
+        SimView {
+            scenario_id: self.scenario.id.clone(),
+            seed: self.seed(),
+            time: self.now(),
+            digest: format_digest(self.digest()),
+            events_processed: self.kernel.events_processed(),
+            pending_events: self.kernel.pending_events() as u64,
+            in_flight: self.kernel.in_flight(),
+            halted: self.kernel.halted().map(|h| h.to_string()),
+            nodes: self.directory.entries.iter().map(|e| self.node_view(e.id)).collect(),
+            links: self.link_views(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    fn node_view(&self, id: NodeId) -> NodeView {
+        let entry = self.directory.entry(id);
+        let detail = match self.kernel.node(id) {
+            None => NodeDetail::Down,
+            Some(AnyNode::NameServer(ns)) => {
+                let expiry = ns.config.broker_channel_expired_time;
+                NodeDetail::NameServer(NameServerView {
+                    live_brokers: ns
+                        .route_info
+                        .broker_live_table
+                        .iter()
+                        .map(|(addr, live)| LiveBrokerView {
+                            broker_name: live.broker_name.clone(),
+                            broker_addr: addr.clone(),
+                            last_update_ms: live.last_update_timestamp_ms,
+                            expires_after_ms: live.last_update_timestamp_ms + expiry,
+                        })
+                        .collect(),
+                    topics: ns
+                        .route_info
+                        .topic_queue_table
+                        .iter()
+                        .map(|(topic, queues)| TopicRouteView {
+                            topic: topic.clone(),
+                            queues: queues
+                                .values()
+                                .map(|q| {
+                                    let perm = TopicRouteView::perm_display(q.perm);
+                                    (q.broker_name.clone(), q.read_queue_nums, q.write_queue_nums, perm)
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+            }
+            Some(AnyNode::Broker(b)) => NodeDetail::Broker(BrokerView {
+                broker_name: b.spec.broker_name.clone(),
+                broker_id: b.spec.broker_id,
+                topics: b.topic_config_table.keys().cloned().collect(),
+                registrations_sent: b.registrations_sent,
+                registrations_answered: b.registrations_answered,
+            }),
+        };
+        NodeView {
+            id: id.0,
+            name: entry.name.clone(),
+            kind: entry.kind,
+            addr: entry.addr(),
+            status: self.kernel.status(id),
+            detail,
+        }
+    }
+
+    fn link_views(&self) -> Vec<LinkView> {
+        let held: Vec<((NodeId, NodeId), usize)> = self.kernel.held_messages().map(|(k, n)| (*k, n)).collect();
+        self.kernel
+            .network()
+            .faulty_links()
+            .into_iter()
+            .map(|(from, to, blocked, is_held, clog)| LinkView {
+                from: from.0,
+                to: to.0,
+                blocked,
+                held: is_held,
+                held_messages: held.iter().find(|(k, _)| *k == (from, to)).map_or(0, |(_, n)| *n as u32),
+                clog_us: clog.as_micros(),
+            })
+            .collect()
+    }
+
+    /// Whether a node is running.
+    pub fn is_up(&self, name: &str) -> bool {
+        self.directory.by_name(name).is_some_and(|e| self.kernel.status(e.id) == NodeStatus::Up)
+    }
+}
+
+fn build_directory(scenario: &Scenario) -> Directory {
+    let mut directory = Directory::default();
+    for i in 0..scenario.topology.name_servers {
+        directory.add(&format!("namesrv-{i}"), NodeKind::NameServer, NAMESRV_PORT);
+    }
+    for group in &scenario.topology.broker_groups {
+        directory.add(&group.name, NodeKind::Broker, BROKER_PORT);
+        for slave in 1..=group.slaves {
+            directory.add(&format!("{}-s{slave}", group.name), NodeKind::Broker, BROKER_PORT);
+        }
+    }
+    directory
+}
+
+fn node_spec(scenario: &Scenario, directory: &Directory, id: NodeId) -> NodeSpec {
+    let entry = directory.entry(id);
+    match entry.kind {
+        NodeKind::NameServer => {
+            NodeSpec::NameServer(NameServerSpec { config: scenario.topology.namesrv_config.clone() })
+        }
+        NodeKind::Broker => {
+            let (group, broker_id) = broker_group_of(scenario, &entry.name);
+            let name_servers =
+                directory.entries.iter().filter(|e| e.kind == NodeKind::NameServer).map(|e| e.id).collect();
+            let topics = scenario
+                .topology
+                .topics
+                .iter()
+                .filter(|t| t.brokers.as_ref().is_none_or(|names| names.contains(&group.name)))
+                .map(|t| TopicConfig::with_queues(&t.name, t.queues, 6))
+                .collect();
+            let [a, b, c, d] = entry.ip;
+            NodeSpec::Broker(Box::new(BrokerSpec {
+                broker_name: group.name.clone(),
+                broker_id,
+                broker_addr: entry.addr(),
+                ha_server_addr: format!("{a}.{b}.{c}.{d}:{BROKER_HA_PORT}"),
+                name_servers,
+                config: group.config.clone(),
+                topics,
+            }))
+        }
+    }
+}
+
+/// The group a broker node belongs to and its broker id (0 for the master, n for `-s<n>`).
+fn broker_group_of<'a>(scenario: &'a Scenario, node_name: &str) -> (&'a crate::scenario::model::BrokerGroupSpec, u64) {
+    for group in &scenario.topology.broker_groups {
+        if node_name == group.name {
+            return (group, 0);
+        }
+        if let Some(id) = node_name.strip_prefix(&format!("{}-s", group.name)).and_then(|s| s.parse().ok()) {
+            return (group, id);
+        }
+    }
+    panic!("broker node {node_name} belongs to no group (the directory is built from the groups)");
+}

@@ -1,0 +1,95 @@
+//! View snapshots: plain data for the web app and the CLI, never node internals.
+//!
+//! A view is computed from the simulation on demand and owns its data, so a UI can keep it
+//! (behind an `Rc`) while the simulation runs on.
+
+use serde::Serialize;
+
+use crate::metrics::Metrics;
+use crate::route::perm;
+use crate::sim::kernel::NodeStatus;
+use crate::time::Time;
+use crate::world::NodeKind;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SimView {
+    pub scenario_id: String,
+    pub seed: u64,
+    pub time: Time,
+    /// The trace digest so far, 16 hex digits.
+    pub digest: String,
+    pub events_processed: u64,
+    pub pending_events: u64,
+    pub in_flight: u32,
+    /// Why the run stopped early, if it did.
+    pub halted: Option<String>,
+    pub nodes: Vec<NodeView>,
+    pub links: Vec<LinkView>,
+    pub metrics: Metrics,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodeView {
+    pub id: u16,
+    pub name: String,
+    pub kind: NodeKind,
+    pub addr: String,
+    pub status: NodeStatus,
+    pub detail: NodeDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum NodeDetail {
+    /// The node is down: no memory to show.
+    Down,
+    NameServer(NameServerView),
+    Broker(BrokerView),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NameServerView {
+    pub live_brokers: Vec<LiveBrokerView>,
+    pub topics: Vec<TopicRouteView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LiveBrokerView {
+    pub broker_name: String,
+    pub broker_addr: String,
+    pub last_update_ms: u64,
+    /// When the scan will first find it expired, if it does not register again.
+    pub expires_after_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopicRouteView {
+    pub topic: String,
+    /// (brokerName, read queues, write queues, perm as `RW-`).
+    pub queues: Vec<(String, u32, u32, String)>,
+}
+
+impl TopicRouteView {
+    pub fn perm_display(p: u32) -> String {
+        perm::to_display(p)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BrokerView {
+    pub broker_name: String,
+    pub broker_id: u64,
+    pub topics: Vec<String>,
+    pub registrations_sent: u64,
+    pub registrations_answered: u64,
+}
+
+/// A directed link with a fault on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkView {
+    pub from: u16,
+    pub to: u16,
+    pub blocked: bool,
+    pub held: bool,
+    pub held_messages: u32,
+    pub clog_us: u64,
+}

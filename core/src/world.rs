@@ -1,0 +1,130 @@
+//! The RocketMQ world: every node kind behind one enum, plugged into the generic kernel.
+//!
+//! `AnyNode` dispatches each input to the node kind's own handler, so each kind reads like the
+//! RocketMQ component it models (`NamesrvController`, `BrokerController`, ...), while the kernel
+//! sees one `Node` type. The [`Directory`] maps RocketMQ addresses (`ip:port`) to kernel node
+//! ids, the way IP routing would.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::broker::controller::{BrokerController, BrokerSpec, BrokerTimer};
+use crate::name_server::controller::{NameServerSpec, NameServerTimer, NamesrvController};
+use crate::observation::Observation;
+use crate::protocol::Message;
+use crate::sim::node::{Context, Input, Node, NodeId};
+
+/// The context type every RocketMQ node handler receives.
+pub type Ctx<'a> = Context<'a, AnyNode>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum NodeKind {
+    NameServer,
+    Broker,
+}
+
+/// One node's place in the topology: its name, kind and RocketMQ address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DirectoryEntry {
+    pub id: NodeId,
+    pub name: String,
+    pub kind: NodeKind,
+    pub ip: [u8; 4],
+    pub port: u16,
+}
+
+impl DirectoryEntry {
+    pub fn addr(&self) -> String {
+        let [a, b, c, d] = self.ip;
+        format!("{a}.{b}.{c}.{d}:{}", self.port)
+    }
+}
+
+/// Names, kinds and addresses of every node, fixed for the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Directory {
+    pub entries: Vec<DirectoryEntry>,
+    by_addr: BTreeMap<String, NodeId>,
+}
+
+impl Directory {
+    /// Add a node; its IP is 10.0.<id / 250>.<id % 250 + 1>, deterministic and unique.
+    pub fn add(&mut self, name: &str, kind: NodeKind, port: u16) -> NodeId {
+        let id = NodeId(self.entries.len() as u16);
+        let ip = [10, 0, (id.0 / 250) as u8, (id.0 % 250 + 1) as u8];
+        let entry = DirectoryEntry { id, name: name.to_string(), kind, ip, port };
+        self.by_addr.insert(entry.addr(), id);
+        self.entries.push(entry);
+        id
+    }
+
+    pub fn entry(&self, id: NodeId) -> &DirectoryEntry {
+        &self.entries[id.index()]
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&DirectoryEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    pub fn node_of_addr(&self, addr: &str) -> Option<NodeId> {
+        self.by_addr.get(addr).copied()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeSpec {
+    NameServer(NameServerSpec),
+    Broker(Box<BrokerSpec>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Timer {
+    NameServer(NameServerTimer),
+    Broker(BrokerTimer),
+}
+
+/// Operator actions aimed at one node. None exist yet; the type is the extension point.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeAction {}
+
+#[derive(Clone, Debug)]
+pub enum AnyNode {
+    NameServer(NamesrvController),
+    Broker(Box<BrokerController>),
+}
+
+impl Node for AnyNode {
+    type Message = Message;
+    type Timer = Timer;
+    type Observation = Observation;
+    type Action = NodeAction;
+    type Spec = NodeSpec;
+
+    fn boot(spec: &NodeSpec) -> Self {
+        match spec {
+            NodeSpec::NameServer(spec) => AnyNode::NameServer(NamesrvController::boot(spec)),
+            NodeSpec::Broker(spec) => AnyNode::Broker(Box::new(BrokerController::boot(spec))),
+        }
+    }
+
+    fn on_input(&mut self, input: Input<Self>, ctx: &mut Ctx<'_>) {
+        match (self, input) {
+            (AnyNode::NameServer(ns), Input::Start) => ns.on_start(ctx),
+            (AnyNode::NameServer(ns), Input::Message { from, message }) => ns.on_message(from, message, ctx),
+            (AnyNode::NameServer(ns), Input::Timer { timer: Timer::NameServer(t), .. }) => ns.on_timer(t, ctx),
+            (AnyNode::NameServer(ns), Input::ConnectionClosed { peer }) => ns.on_connection_closed(peer, ctx),
+            (AnyNode::Broker(b), Input::Start) => b.on_start(ctx),
+            (AnyNode::Broker(b), Input::Message { from, message }) => b.on_message(from, message, ctx),
+            (AnyNode::Broker(b), Input::Timer { timer: Timer::Broker(t), .. }) => b.on_timer(t, ctx),
+            (AnyNode::Broker(_), Input::ConnectionClosed { .. }) => {}
+            (node, Input::Timer { timer, .. }) => panic!("timer {timer:?} reached the wrong node kind: {node:?}"),
+            (_, Input::DiskSynced { .. }) => {}
+            (_, Input::Action(action)) => match action {},
+        }
+    }
+}
+
+/// A shared, immutable directory handed to node specs that need to resolve addresses.
+pub type SharedDirectory = Rc<Directory>;
