@@ -3,13 +3,14 @@
 //! records how long it took, and a slow or failed broker is avoided for a while.
 //!
 //! `updateFaultItem(broker, latency, isolation)` looks the latency (or, when `isolation`, a fixed stand-in
-//! latency) up in a two-row table: scanning `latencyMax` from the largest entry down, the first entry the latency
-//! reaches gives the `notAvailableDuration`; below 50 ms nothing happens. The tables differ between versions:
+//! latency, the last column) up in a two-row table: scanning `latencyMax` from the largest entry down, the first
+//! entry the latency reaches gives the `notAvailableDuration`; below 50 ms nothing happens. The tables differ
+//! between versions:
 //!
-//! | version | latencyMax (ms)                             | notAvailableDuration (ms)                       | isolation |
-//! |---------|---------------------------------------------|-------------------------------------------------|-----------|
-//! | 4.9     | 50, 100, 550, 1000, 2000, 3000, 15000        | 0, 0, 30000, 60000, 120000, 180000, 600000        | 30000 → 600000 |
-//! | 5.x     | 50, 100, 550, 1800, 3000, 5000, 15000        | 0, 0, 2000, 5000, 6000, 10000, 30000              | 10000 → 10000  |
+//! | version | latencyMax (ms)                        | notAvailableDuration (ms)                  | isolation |
+//! |---------|----------------------------------------|--------------------------------------------|-----------|
+//! | 4.9     | 50, 100, 550, 1000, 2000, 3000, 15000  | 0, 0, 30000, 60000, 120000, 180000, 600000 | 30000 ms  |
+//! | 5.x     | 50, 100, 550, 1800, 3000, 5000, 15000  | 0, 0, 2000, 5000, 6000, 10000, 30000       | 10000 ms  |
 //!
 //! 4.9 calls it with `isolation = true` for every `RemotingException`, `MQClientException` and
 //! `MQBrokerException`; 5.x adds a `reachable` flag (false for broker errors, and for remoting errors when the
