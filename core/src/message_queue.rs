@@ -52,14 +52,15 @@ mod tests {
 
     #[test]
     fn queues_sort_by_topic_then_broker_name_then_queue_id() {
-        let mut queues = vec![
+        let mut queues = [
             MessageQueue::new("T", "broker-b", 0),
             MessageQueue::new("T", "broker-a", 1),
             MessageQueue::new("T", "broker-a", 0),
             MessageQueue::new("S", "broker-z", 3),
         ];
         queues.sort();
-        let names: Vec<String> = queues.iter().map(|q| format!("{}/{}/{}", q.topic, q.broker_name, q.queue_id)).collect();
+        let names: Vec<String> =
+            queues.iter().map(|q| format!("{}/{}/{}", q.topic, q.broker_name, q.queue_id)).collect();
         assert_eq!(names, ["S/broker-z/3", "T/broker-a/0", "T/broker-a/1", "T/broker-b/0"]);
     }
 

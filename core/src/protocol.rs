@@ -127,7 +127,10 @@ impl Request {
 pub enum ResponseBody {
     Empty,
     /// REGISTER_BROKER's result: for a slave, where its master is.
-    RegisterBrokerResult { master_addr: Option<String>, ha_server_addr: Option<String> },
+    RegisterBrokerResult {
+        master_addr: Option<String>,
+        ha_server_addr: Option<String>,
+    },
     TopicRoute(TopicRouteData),
 }
 
@@ -152,10 +155,18 @@ impl Response {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     /// A request that expects a response with the same `opaque`.
-    Request { opaque: u32, request: Request },
+    Request {
+        opaque: u32,
+        request: Request,
+    },
     /// A request that expects no response (RocketMQ's oneway flag).
-    Oneway { request: Request },
-    Response { opaque: u32, response: Response },
+    Oneway {
+        request: Request,
+    },
+    Response {
+        opaque: u32,
+        response: Response,
+    },
 }
 
 impl Message {

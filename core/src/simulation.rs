@@ -78,9 +78,8 @@ impl Simulation {
 
     /// Turn an action that names nodes into a kernel fault.
     pub fn resolve(&self, action: &ActionSpec) -> Result<Fault, String> {
-        let id = |name: &str| {
-            self.directory.by_name(name).map(|e| e.id).ok_or_else(|| format!("unknown node `{name}`"))
-        };
+        let id =
+            |name: &str| self.directory.by_name(name).map(|e| e.id).ok_or_else(|| format!("unknown node `{name}`"));
         let ids = |names: &[String]| names.iter().map(|n| id(n)).collect::<Result<Vec<NodeId>, String>>();
         Ok(match action {
             ActionSpec::Crash { node, kind } => Fault::Crash { node: id(node)?, kind: (*kind).into() },
@@ -88,15 +87,15 @@ impl Simulation {
             ActionSpec::Partition { from, to, both_ways } => {
                 Fault::Partition { from: ids(from)?, to: ids(to)?, both_ways: *both_ways }
             }
-            ActionSpec::Heal { from, to, both_ways } => Fault::Heal { from: ids(from)?, to: ids(to)?, both_ways: *both_ways },
+            ActionSpec::Heal { from, to, both_ways } => {
+                Fault::Heal { from: ids(from)?, to: ids(to)?, both_ways: *both_ways }
+            }
             ActionSpec::HealAll => Fault::HealAll,
             ActionSpec::Hold { from, to } => Fault::Hold { from: id(from)?, to: id(to)? },
             ActionSpec::Release { from, to } => Fault::Release { from: id(from)?, to: id(to)? },
-            ActionSpec::Clog { from, to, extra } => Fault::Clog {
-                from: id(from)?,
-                to: id(to)?,
-                extra: crate::scenario::duration::parse_duration(extra)?,
-            },
+            ActionSpec::Clog { from, to, extra } => {
+                Fault::Clog { from: id(from)?, to: id(to)?, extra: crate::scenario::duration::parse_duration(extra)? }
+            }
             ActionSpec::SlowDisk { node, factor } => Fault::SlowDisk { node: id(node)?, factor: *factor },
         })
     }

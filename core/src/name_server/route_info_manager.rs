@@ -71,7 +71,8 @@ impl RouteInfoManager {
         let version_changed = previous.is_none_or(|p| p.data_version != request.data_version);
         if is_prime {
             for config in request.topic_config_table.values() {
-                let missing = self.topic_queue_table.get(&config.topic_name).is_none_or(|t| !t.contains_key(broker_name));
+                let missing =
+                    self.topic_queue_table.get(&config.topic_name).is_none_or(|t| !t.contains_key(broker_name));
                 if first_registration || version_changed || missing {
                     self.create_and_update_queue_data(broker_name, config);
                 }
@@ -96,7 +97,10 @@ impl RouteInfoManager {
             perm: config.perm,
             topic_sys_flag: config.topic_sys_flag,
         };
-        self.topic_queue_table.entry(config.topic_name.clone()).or_default().insert(broker_name.to_string(), queue_data);
+        self.topic_queue_table
+            .entry(config.topic_name.clone())
+            .or_default()
+            .insert(broker_name.to_string(), queue_data);
     }
 
     /// Remove one broker address (scan expiry, channel close, or UNREGISTER_BROKER).

@@ -128,15 +128,43 @@ pub struct TimedAction {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ActionSpec {
-    Crash { node: String, kind: CrashKindSpec },
-    Restart { node: String },
-    Partition { from: Vec<String>, to: Vec<String>, #[serde(default = "yes")] both_ways: bool },
-    Heal { from: Vec<String>, to: Vec<String>, #[serde(default = "yes")] both_ways: bool },
+    Crash {
+        node: String,
+        kind: CrashKindSpec,
+    },
+    Restart {
+        node: String,
+    },
+    Partition {
+        from: Vec<String>,
+        to: Vec<String>,
+        #[serde(default = "yes")]
+        both_ways: bool,
+    },
+    Heal {
+        from: Vec<String>,
+        to: Vec<String>,
+        #[serde(default = "yes")]
+        both_ways: bool,
+    },
     HealAll,
-    Hold { from: String, to: String },
-    Release { from: String, to: String },
-    Clog { from: String, to: String, extra: String },
-    SlowDisk { node: String, factor: u64 },
+    Hold {
+        from: String,
+        to: String,
+    },
+    Release {
+        from: String,
+        to: String,
+    },
+    Clog {
+        from: String,
+        to: String,
+        extra: String,
+    },
+    SlowDisk {
+        node: String,
+        factor: u64,
+    },
 }
 
 fn yes() -> bool {
@@ -205,7 +233,8 @@ impl Scenario {
     fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.version != FORMAT_VERSION {
-            problems.push(format!("version {} is not supported; this build reads version {FORMAT_VERSION}", self.version));
+            problems
+                .push(format!("version {} is not supported; this build reads version {FORMAT_VERSION}", self.version));
         }
         if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
             problems.push(format!("id `{}` must be lower-case letters, digits and '-'", self.id));
@@ -225,7 +254,8 @@ impl Scenario {
                 Limits::CEILING.max_nodes
             ));
         }
-        if self.limits.max_events > Limits::CEILING.max_events || self.limits.max_in_flight > Limits::CEILING.max_in_flight
+        if self.limits.max_events > Limits::CEILING.max_events
+            || self.limits.max_in_flight > Limits::CEILING.max_in_flight
         {
             problems.push(format!("limits may not exceed {:?}", Limits::CEILING));
         }
@@ -309,7 +339,8 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_reported_with_its_line_and_column() {
-        let text = library::find("broker-heartbeats").unwrap().replacen("[topology]", "[topology]\nname_serverz = 2", 1);
+        let text =
+            library::find("broker-heartbeats").unwrap().replacen("[topology]", "[topology]\nname_serverz = 2", 1);
         let errors = Scenario::parse("x.toml", &text).unwrap_err();
         let e = &errors.0[0];
         assert!(e.message.contains("name_serverz"), "{e}");

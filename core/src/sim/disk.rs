@@ -197,7 +197,11 @@ impl NodeDisk {
 
     /// File names in lexical order, with their ids (RocketMQ sorts its files by name on load).
     pub fn list(&self, prefix: &str) -> Vec<(String, FileId)> {
-        self.by_name.range(prefix.to_string()..).take_while(|(name, _)| name.starts_with(prefix)).map(|(n, id)| (n.clone(), *id)).collect()
+        self.by_name
+            .range(prefix.to_string()..)
+            .take_while(|(name, _)| name.starts_with(prefix))
+            .map(|(n, id)| (n.clone(), *id))
+            .collect()
     }
 
     pub fn name(&self, file: FileId) -> Option<&str> {

@@ -39,7 +39,9 @@ impl Fault {
     pub fn nodes(&self) -> Vec<NodeId> {
         match self {
             Fault::Crash { node, .. } | Fault::Restart { node } | Fault::SlowDisk { node, .. } => vec![*node],
-            Fault::Partition { from, to, .. } | Fault::Heal { from, to, .. } => from.iter().chain(to).copied().collect(),
+            Fault::Partition { from, to, .. } | Fault::Heal { from, to, .. } => {
+                from.iter().chain(to).copied().collect()
+            }
             Fault::HealAll => vec![],
             Fault::Hold { from, to }
             | Fault::Release { from, to }

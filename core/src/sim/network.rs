@@ -71,7 +71,10 @@ pub enum DropReason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Routing {
     /// Deliver at these times (two entries when duplicated), stamped with the connection epoch.
-    Deliver { at: Vec<Time>, epoch: u32 },
+    Deliver {
+        at: Vec<Time>,
+        epoch: u32,
+    },
     /// Keep it until the link is released.
     Hold,
     Drop(DropReason),

@@ -73,13 +73,26 @@ pub enum Input<N: Node> {
 #[derive(Clone, Debug, Serialize)]
 #[serde(bound = "")]
 pub enum Command<N: Node> {
-    Send { to: NodeId, message: N::Message },
-    SetTimer { id: TimerId, after: Duration, timer: N::Timer },
-    CancelTimer { id: TimerId },
-    Sync { file: FileId },
+    Send {
+        to: NodeId,
+        message: N::Message,
+    },
+    SetTimer {
+        id: TimerId,
+        after: Duration,
+        timer: N::Timer,
+    },
+    CancelTimer {
+        id: TimerId,
+    },
+    Sync {
+        file: FileId,
+    },
     Observe(N::Observation),
     /// Close the connection to `peer` (both sides see it closed; in-flight messages are lost).
-    CloseConnection { peer: NodeId },
+    CloseConnection {
+        peer: NodeId,
+    },
 }
 
 /// The node's only window on the world while it handles one input.

@@ -1,0 +1,3 @@
+//! Hooks: the play loop owns the timer.
+
+pub mod use_play_loop;
