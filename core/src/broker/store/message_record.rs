@@ -70,6 +70,8 @@ pub enum MessageVersion {
 
 impl MessageVersion {
     /// 5.x `autoMessageVersionOnTopicLen`: V2 only when the topic does not fit a signed byte.
+    /// (Java compares `topic.length()` in UTF-16 units; valid topics are ASCII, so that is the byte
+    /// count.) A 4.9 broker instead refuses topics over 127 bytes before encoding (MESSAGE_ILLEGAL).
     pub fn for_topic(topic: &str) -> Self {
         if topic.len() as u64 > u64::from(MAX_TOPIC_LENGTH_V1) {
             MessageVersion::V2
