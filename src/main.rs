@@ -1,1 +1,52 @@
-fn main() {}
+//! `rmqsim`: the native command line of the RocketMQ simulator.
+//!
+//! The only native code that touches files and stdout: every subcommand parses its arguments,
+//! calls `rmqsim-core`, and prints text (or JSON with `--json`). Exit codes are documented in
+//! `--help` and in [`exit`].
+
+mod commands;
+mod exit;
+mod scenario_file;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "rmqsim",
+    version,
+    about = "Deterministic simulator and teaching sandbox of Apache RocketMQ 4.9",
+    long_about = "Deterministic simulator and teaching sandbox of Apache RocketMQ 4.9.\n\
+                  The same scenario and seed always give the same run, natively and in the browser.",
+    after_help = exit::HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario headless and print a summary
+    Run(commands::run::RunArgs),
+    /// Print the trace digest of a run (the fingerprint tests pin)
+    Digest(commands::run::DigestArgs),
+    /// List the built-in scenarios
+    List(commands::list::ListArgs),
+    /// Explain RocketMQ internals with the simulator's own code
+    #[command(subcommand)]
+    Explain(commands::explain::ExplainCommand),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run(args) => commands::run::run(&args),
+        Command::Digest(args) => commands::run::digest(&args),
+        Command::List(args) => commands::list::list(&args),
+        Command::Explain(command) => commands::explain::explain(&command),
+    };
+    if let Err(failure) = outcome {
+        eprintln!("error: {}", failure.message);
+        std::process::exit(failure.code);
+    }
+}

@@ -1,0 +1,155 @@
+//! `rmqsim run` and `rmqsim digest`: run a scenario headless.
+
+use std::io::Write;
+
+use clap::Args;
+use rmqsim_core::scenario::duration::parse_duration;
+use rmqsim_core::sim::kernel::Stepped;
+use rmqsim_core::sim::trace::format_digest;
+use rmqsim_core::time::Time;
+use rmqsim_core::view::NodeDetail;
+use rmqsim_core::Simulation;
+
+use crate::exit::{Failure, BAD_ARGUMENTS, INVALID_SCENARIO, IO_ERROR, LIMIT_REACHED};
+use crate::scenario_file;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// A scenario file, or the id of a built-in scenario (see `rmqsim list`)
+    scenario: String,
+    /// The seed (default: the scenario's own)
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Virtual time to run to, e.g. 90s, 5m, 2h (default: the scenario's run_for)
+    #[arg(long)]
+    until: Option<String>,
+    /// Print the summary as JSON
+    #[arg(long)]
+    json: bool,
+    /// Write every trace record as a JSON line to this file
+    #[arg(long, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+pub struct DigestArgs {
+    /// A scenario file, or the id of a built-in scenario
+    scenario: String,
+    /// The seed (default: the scenario's own)
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Virtual time to run to (default: the scenario's run_for)
+    #[arg(long)]
+    until: Option<String>,
+}
+
+/// Records are written out in chunks of this many steps, so `--trace` needs bounded memory.
+const TRACE_CHUNK: usize = 50_000;
+
+fn prepare(scenario: &str, seed: Option<u64>, until: Option<&str>) -> Result<(Simulation, Time), Failure> {
+    let scenario = scenario_file::load(scenario)?;
+    let seed = seed.unwrap_or(scenario.seed);
+    let until = match until {
+        Some(text) => {
+            Time::ZERO + parse_duration(text).map_err(|e| Failure::new(BAD_ARGUMENTS, format!("--until: {e}")))?
+        }
+        None => Time::ZERO + scenario.run_for(),
+    };
+    let simulation = Simulation::new(&scenario, seed).map_err(|e| Failure::new(INVALID_SCENARIO, e.to_string()))?;
+    Ok((simulation, until))
+}
+
+fn run_to(simulation: &mut Simulation, until: Time, mut trace: Option<&mut dyn Write>) -> Result<Stepped, Failure> {
+    if trace.is_some() {
+        simulation.kernel_mut().trace_mut().set_recent_capacity(TRACE_CHUNK);
+    }
+    loop {
+        let mut outcome = Stepped::Idle;
+        let mut steps = 0;
+        while steps < TRACE_CHUNK {
+            match simulation.kernel().next_event_time() {
+                Some(t) if t <= until => {
+                    outcome = simulation.step();
+                    if outcome == Stepped::Halted {
+                        break;
+                    }
+                    steps += 1;
+                }
+                _ => break,
+            }
+        }
+        if let Some(out) = trace.as_deref_mut() {
+            for record in simulation.kernel_mut().trace_mut().take_recent() {
+                let line = serde_json::to_string(&record).expect("trace records serialize");
+                writeln!(out, "{line}").map_err(|e| Failure::new(IO_ERROR, format!("writing the trace: {e}")))?;
+            }
+        }
+        if outcome == Stepped::Halted {
+            return Ok(Stepped::Halted);
+        }
+        if steps < TRACE_CHUNK {
+            return Ok(simulation.run_until(until));
+        }
+    }
+}
+
+pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    let (mut simulation, until) = prepare(&args.scenario, args.seed, args.until.as_deref())?;
+    let mut trace_file = match &args.trace {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| Failure::new(IO_ERROR, format!("cannot create {}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
+    let outcome = run_to(&mut simulation, until, trace_file.as_mut().map(|f| f as &mut dyn Write))?;
+    if let Some(mut file) = trace_file {
+        file.flush().map_err(|e| Failure::new(IO_ERROR, format!("writing the trace: {e}")))?;
+    }
+    let view = simulation.view();
+    if args.json {
+        let summary = serde_json::json!({
+            "scenario": view.scenario_id,
+            "seed": view.seed,
+            "time_us": view.time.as_micros(),
+            "digest": view.digest,
+            "events": view.events_processed,
+            "halted": view.halted,
+            "nodes": view.nodes,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary).expect("plain JSON"));
+    } else {
+        println!("scenario  {}", view.scenario_id);
+        println!("seed      {}", view.seed);
+        println!("reached   {}", view.time);
+        println!("events    {}", view.events_processed);
+        println!("digest    {}", view.digest);
+        println!();
+        for node in &view.nodes {
+            let detail = match &node.detail {
+                NodeDetail::Down => "down".to_string(),
+                NodeDetail::NameServer(ns) => format!(
+                    "routes {} live brokers: {}",
+                    ns.live_brokers.len(),
+                    ns.live_brokers.iter().map(|b| b.broker_name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                NodeDetail::Broker(b) => format!("{} registrations sent", b.registrations_sent),
+            };
+            println!("  {:<14} {:<18} {}", node.name, node.addr, detail);
+        }
+    }
+    if outcome == Stepped::Halted {
+        return Err(Failure::new(LIMIT_REACHED, view.halted.unwrap_or_default()));
+    }
+    Ok(())
+}
+
+pub fn digest(args: &DigestArgs) -> Result<(), Failure> {
+    let (mut simulation, until) = prepare(&args.scenario, args.seed, args.until.as_deref())?;
+    let outcome = run_to(&mut simulation, until, None)?;
+    println!("{}", format_digest(simulation.digest()));
+    if outcome == Stepped::Halted {
+        return Err(Failure::new(LIMIT_REACHED, simulation.view().halted.unwrap_or_default()));
+    }
+    Ok(())
+}
