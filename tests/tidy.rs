@@ -159,12 +159,10 @@ fn find(source: &str, rules: &'static [Rule]) -> Vec<Hit> {
 /// continue into a longer identifier (`Instant` is found in `Instant::now`, not in `Instantly`).
 fn contains_token(line: &str, needle: &str) -> bool {
     let is_ident = |c: char| c.is_alphanumeric() || c == '_';
-    let bytes_start = needle.starts_with(is_ident);
-    let bytes_end = needle.ends_with(is_ident);
     line.match_indices(needle).any(|(at, _)| {
-        let before = line[..at].chars().next_back();
-        let after = line[at + needle.len()..].chars().next();
-        !(bytes_start && before.is_some_and(is_ident)) && !(bytes_end && after.is_some_and(is_ident))
+        let glued_before = needle.starts_with(is_ident) && line[..at].chars().next_back().is_some_and(is_ident);
+        let glued_after = needle.ends_with(is_ident) && line[at + needle.len()..].chars().next().is_some_and(is_ident);
+        !(glued_before || glued_after)
     })
 }
 
