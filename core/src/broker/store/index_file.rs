@@ -375,6 +375,41 @@ impl IndexFile {
         }
     }
 
+    /// The slots in use, as (slot, entry index), in slot order.
+    pub fn used_slots(&self) -> impl Iterator<Item = (u32, i32)> + '_ {
+        self.slots.iter().map(|(slot, index)| (*slot, *index))
+    }
+
+    /// The written entries; `entries()[i]` is entry index `i + 1`.
+    pub fn entries(&self) -> &[IndexEntry] {
+        &self.entries
+    }
+
+    /// Rebuilds a file from its header and its written entries, without reading the slot region: the
+    /// slot of each key hash points at its newest entry, which is exactly what `put_key` left there.
+    /// This is how a sparse copy on the disk model is loaded without touching 20 MB of slots.
+    pub fn from_header_and_entries(
+        hash_slot_num: u32,
+        index_num: u32,
+        header: IndexHeader,
+        entries: Vec<IndexEntry>,
+    ) -> Result<Self, IndexFileError> {
+        if header.index_count < 1 || header.index_count as i64 > i64::from(index_num) {
+            return Err(IndexFileError::IndexCountOutOfRange { index_count: header.index_count, index_num });
+        }
+        if entries.len() as i64 != i64::from(header.index_count) - 1 {
+            return Err(IndexFileError::IndexCountOutOfRange { index_count: header.index_count, index_num });
+        }
+        let mut file = IndexFile::new(hash_slot_num, index_num, CommitLogOffset(0), 0);
+        file.header = header;
+        for (i, entry) in entries.iter().enumerate() {
+            let slot = i64::from(entry.key_hash).rem_euclid(i64::from(hash_slot_num)) as u32;
+            file.slots.insert(slot, i as i32 + 1);
+        }
+        file.entries = entries;
+        Ok(file)
+    }
+
     /// Renders `length` bytes from `position` as the file would hold them (zeros where unwritten).
     pub fn read_range(&self, position: u64, length: u32) -> Vec<u8> {
         let end = (position + u64::from(length)).min(self.file_size());
@@ -571,6 +606,19 @@ mod tests {
         assert_eq!(&bytes[second + 12..second + 16], &2i32.to_be_bytes(), "timeDiff in seconds");
         assert_eq!(IndexFile::from_bytes(&bytes, 4, 8).unwrap(), file);
         assert_eq!(file.read_range(50, 30), bytes[50..80].to_vec());
+    }
+
+    #[test]
+    fn rebuilding_from_header_and_entries_gives_the_same_file() {
+        let mut file = small_file();
+        for (i, key) in ["T#a", "T#b", "T#a", "T#c", "T#b"].iter().enumerate() {
+            file.put_key(key, CommitLogOffset(i as i64 * 100), T0 + i as i64 * 1000).unwrap();
+        }
+        let rebuilt = IndexFile::from_header_and_entries(4, 8, *file.header(), file.entries().to_vec()).unwrap();
+        assert_eq!(rebuilt, file);
+        let mut bad_header = *file.header();
+        bad_header.index_count = 99;
+        assert!(IndexFile::from_header_and_entries(4, 8, bad_header, Vec::new()).is_err());
     }
 
     #[test]
