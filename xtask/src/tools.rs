@@ -152,7 +152,7 @@ fn has_wasm_bindgen() -> bool {
 }
 
 fn install_wasm_bindgen() -> Result<(), String> {
-    announce("wasm-bindgen-cli 0.2.130 (cargo install, not --locked)", "about 3 minutes on 2 cores");
+    announce("wasm-bindgen-cli 0.2.130 (cargo install, not --locked)", "3 to 6 minutes on 2 cores");
     cargo_install(&["install", "--force", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION])
 }
 
