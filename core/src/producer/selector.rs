@@ -211,6 +211,34 @@ mod tests {
         assert_eq!(select_by_random(&[], 11), None);
     }
 
+    /// `String.hashCode` computed independently: the polynomial over UTF-16 units in `i64`, reduced mod 2^32
+    /// at the end, read as a two's-complement int.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn reference_hash_code(text: &str) -> i32 {
+        let mut hash: i64 = 0;
+        for unit in text.encode_utf16() {
+            hash = (hash * 31 + i64::from(unit)).rem_euclid(1 << 32);
+        }
+        hash as u32 as i32
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #[test]
+        fn hash_selection_follows_java_for_any_unicode_string(text in "\\PC{0,40}", queues in 1u32..=1024) {
+            let arg = string(&text);
+            proptest::prop_assert_eq!(arg.java_hash_code(), reference_hash_code(&text));
+            let selection = hash_selection(arg.java_hash_code(), queues).unwrap();
+            // Java: v = h % n keeps h's sign; a negative v becomes -v (never |h| mod n, never Euclidean).
+            let expected = {
+                let v = i64::from(arg.java_hash_code()) % i64::from(queues);
+                if v < 0 { -v } else { v }
+            };
+            proptest::prop_assert_eq!(i64::from(selection.index), expected);
+            proptest::prop_assert!((0..queues as i32).contains(&selection.index));
+        }
+    }
+
     #[test]
     fn machine_room_selector_returns_null_like_rocketmqs_stub() {
         let mqs = vec![MessageQueue::new("T", "broker-a", 0)];

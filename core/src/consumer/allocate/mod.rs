@@ -487,6 +487,7 @@ mod tests {
         assert!(AllocateMessageQueueStrategy::from_name("MACHINE_ROOM_NEARBY-", &settings).is_err());
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     mod properties {
         use super::*;
         use proptest::prelude::*;
