@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the map and the invariants.
 
+pub mod action_log;
 pub mod broker;
 pub mod consumer;
 pub mod explain;
@@ -18,6 +19,7 @@ pub mod scenario;
 pub mod sim;
 pub mod simulation;
 pub mod time;
+pub mod timeline;
 pub mod view;
 pub mod world;
 

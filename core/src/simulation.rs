@@ -8,11 +8,15 @@
 use std::rc::Rc;
 
 use crate::broker::controller::BrokerSpec;
+use crate::broker::store::message_store_config::BrokerRole;
 use crate::metrics::Metrics;
 use crate::name_server::controller::NameServerSpec;
+use crate::producer::client::ProducerSpec;
+use crate::producer::node::ProducerNodeSpec;
 use crate::route::TopicConfig;
 use crate::scenario::model::ActionSpec;
 use crate::scenario::{Scenario, ScenarioError, ScenarioErrors};
+use crate::sim::disk::CrashKind;
 use crate::sim::disk::DiskConfig;
 use crate::sim::faults::Fault;
 use crate::sim::kernel::{Kernel, NodeStatus, Observed, Stepped};
@@ -21,13 +25,18 @@ use crate::sim::node::NodeId;
 use crate::sim::trace::format_digest;
 use crate::time::{Duration, Time};
 use crate::view::{
-    BrokerView, LinkView, LiveBrokerView, NameServerView, NodeDetail, NodeView, SimView, TopicRouteView,
+    BrokerView, LinkView, LiveBrokerView, NameServerView, NodeDetail, NodeView, ProducerView, PublishQueuesView,
+    SimView, TopicRouteView,
 };
-use crate::world::{AnyNode, Directory, NodeKind, NodeSpec};
+use crate::world::{AnyNode, Directory, NodeAction, NodeKind, NodeSpec};
 
 pub const NAMESRV_PORT: u16 = 9876;
 pub const BROKER_PORT: u16 = 10911;
 pub const BROKER_HA_PORT: u16 = 10912;
+/// The local port of every client connection (an ephemeral port; each client has its own IP).
+pub const CLIENT_PORT: u16 = 40_000;
+/// A graceful shutdown ends the process this long after it began (unregistering takes one round trip).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Metrics sampling: one sample per virtual second, at most 4 096 kept.
 const METRICS_INTERVAL: Duration = Duration::from_secs(1);
 const METRICS_MAX_SAMPLES: u32 = 4_096;
@@ -46,7 +55,7 @@ pub struct Simulation {
 impl Simulation {
     /// Build the cluster of `scenario`, seeded with `seed`, with the scenario's actions scheduled.
     pub fn new(scenario: &Scenario, seed: u64) -> Result<Simulation, ScenarioErrors> {
-        let directory = build_directory(scenario);
+        let directory = Rc::new(build_directory(scenario));
         let link = LinkConfig {
             base_latency: Duration::from_micros(scenario.network.latency_us),
             jitter: Duration::from_micros(scenario.network.jitter_us),
@@ -63,17 +72,30 @@ impl Simulation {
         let mut simulation = Simulation {
             kernel,
             scenario: Rc::new(scenario.clone()),
-            directory: Rc::new(directory),
+            directory,
             metrics: Metrics::new(METRICS_INTERVAL, &series, METRICS_MAX_SAMPLES),
             observations: Vec::new(),
         };
         for action in &scenario.actions {
-            let fault = simulation.resolve(&action.action).map_err(|message| {
+            simulation.schedule(Scenario::action_time(action), &action.action).map_err(|message| {
                 ScenarioErrors(vec![ScenarioError { source: scenario.id.clone(), line: None, column: None, message }])
             })?;
-            simulation.kernel.schedule_fault(Scenario::action_time(action), fault);
         }
         Ok(simulation)
+    }
+
+    /// Schedule an action at `at`: a kernel fault, or for a graceful shutdown the node's own action
+    /// followed by the end of its process [`SHUTDOWN_GRACE`] later.
+    fn schedule(&mut self, at: Time, action: &ActionSpec) -> Result<(), String> {
+        if let ActionSpec::Shutdown { node } = action {
+            let id = self.directory.by_name(node).map(|e| e.id).ok_or_else(|| format!("unknown node `{node}`"))?;
+            self.kernel.schedule_action(at, id, NodeAction::Shutdown);
+            self.kernel.schedule_fault(at + SHUTDOWN_GRACE, Fault::Crash { node: id, kind: CrashKind::ProcessKill });
+            return Ok(());
+        }
+        let fault = self.resolve(action)?;
+        self.kernel.schedule_fault(at, fault);
+        Ok(())
     }
 
     /// Turn an action that names nodes into a kernel fault.
@@ -97,14 +119,16 @@ impl Simulation {
                 Fault::Clog { from: id(from)?, to: id(to)?, extra: crate::scenario::duration::parse_duration(extra)? }
             }
             ActionSpec::SlowDisk { node, factor } => Fault::SlowDisk { node: id(node)?, factor: *factor },
+            ActionSpec::Shutdown { node } => {
+                return Err(format!("`shutdown` of `{node}` is a node action, not a fault; use Simulation::inject"))
+            }
         })
     }
 
     /// Schedule an action at `at` (or now, if `at` is None or already past).
     pub fn inject(&mut self, at: Option<Time>, action: &ActionSpec) -> Result<(), String> {
-        let fault = self.resolve(action)?;
-        self.kernel.schedule_fault(at.unwrap_or(self.kernel.now()), fault);
-        Ok(())
+        let at = at.unwrap_or(self.kernel.now()).max(self.kernel.now());
+        self.schedule(at, action)
     }
 
     /// Process the next event.
@@ -268,10 +292,53 @@ impl Simulation {
             Some(AnyNode::Broker(b)) => NodeDetail::Broker(BrokerView {
                 broker_name: b.spec.broker_name.clone(),
                 broker_id: b.spec.broker_id,
-                topics: b.topic_config_table.keys().cloned().collect(),
+                topics: b.topic_config_table().keys().cloned().collect(),
                 registrations_sent: b.registrations_sent,
                 registrations_answered: b.registrations_answered,
+                send_queue: b.send_pool.queue_len(),
+                sends_received: b.stats.sends_received,
+                messages_stored: b.stats.messages_stored,
+                sends_rejected: b.stats.sends_rejected,
+                producer_groups: b.producer_table.keys().cloned().collect(),
             }),
+            Some(AnyNode::Producer(p)) => {
+                let client = &p.client;
+                let app = p.application_stats().cloned().unwrap_or_default();
+                NodeDetail::Producer(ProducerView {
+                    client_id: client.client_id.clone(),
+                    producer_group: client.spec.config.producer_group.clone(),
+                    publish: client
+                        .topic_publish_info_table
+                        .iter()
+                        .map(|(topic, info)| PublishQueuesView {
+                            topic: topic.clone(),
+                            queues: info
+                                .message_queue_list
+                                .iter()
+                                .map(|q| format!("{}/{}", q.broker_name, q.queue_id))
+                                .collect(),
+                        })
+                        .collect(),
+                    isolated_brokers: client
+                        .fault_strategy
+                        .latency_fault_tolerance
+                        .fault_items()
+                        .filter(|f| !f.is_available(self.now().as_millis()))
+                        .map(|f| (f.name.clone(), f.start_timestamp))
+                        .collect(),
+                    sends_started: client.stats.sends_started,
+                    send_ok: client.stats.send_ok,
+                    send_not_ok: client.stats.send_not_ok,
+                    send_failed: client.stats.send_failed,
+                    attempts: client.stats.attempts,
+                    in_flight: client.in_flight_sends(),
+                    messages_generated: app.messages_generated,
+                    messages_abandoned: app.messages_abandoned,
+                    resends: app.resends,
+                    kept_for_resend: app.kept_for_resend,
+                    backlog: app.backlog,
+                })
+            }
         };
         NodeView {
             id: id.0,
@@ -317,10 +384,13 @@ fn build_directory(scenario: &Scenario) -> Directory {
             directory.add(&format!("{}-s{slave}", group.name), NodeKind::Broker, BROKER_PORT);
         }
     }
+    for name in scenario.producer_names() {
+        directory.add(&name, NodeKind::Producer, CLIENT_PORT);
+    }
     directory
 }
 
-fn node_spec(scenario: &Scenario, directory: &Directory, id: NodeId) -> NodeSpec {
+fn node_spec(scenario: &Scenario, directory: &Rc<Directory>, id: NodeId) -> NodeSpec {
     let entry = directory.entry(id);
     match entry.kind {
         NodeKind::NameServer => {
@@ -338,6 +408,10 @@ fn node_spec(scenario: &Scenario, directory: &Directory, id: NodeId) -> NodeSpec
                 .map(|t| TopicConfig::with_queues(&t.name, t.queues, 6))
                 .collect();
             let [a, b, c, d] = entry.ip;
+            let mut store = group.store.clone();
+            if broker_id > 0 {
+                store.broker_role = BrokerRole::Slave;
+            }
             NodeSpec::Broker(Box::new(BrokerSpec {
                 broker_name: group.name.clone(),
                 broker_id,
@@ -345,7 +419,27 @@ fn node_spec(scenario: &Scenario, directory: &Directory, id: NodeId) -> NodeSpec
                 ha_server_addr: format!("{a}.{b}.{c}.{d}:{BROKER_HA_PORT}"),
                 name_servers,
                 config: group.config.clone(),
+                store,
                 topics,
+                directory: Rc::clone(directory),
+            }))
+        }
+        NodeKind::Producer => {
+            let index = scenario.producer_names().iter().position(|n| *n == entry.name).expect("named in the scenario");
+            let producer = &scenario.producers[index];
+            let name_servers: Vec<&crate::world::DirectoryEntry> = match &producer.config.namesrv_addr {
+                Some(names) => names.iter().filter_map(|n| directory.by_name(n)).collect(),
+                None => directory.entries.iter().filter(|e| e.kind == NodeKind::NameServer).collect(),
+            };
+            NodeSpec::Producer(Box::new(ProducerNodeSpec {
+                client: ProducerSpec {
+                    client_ip: entry.ip,
+                    name_servers: name_servers.iter().map(|e| e.id).collect(),
+                    name_server_addrs: name_servers.iter().map(|e| e.addr()).collect(),
+                    directory: Rc::clone(directory),
+                    config: producer.config.clone(),
+                },
+                workload: producer.workload.clone(),
             }))
         }
     }

@@ -44,6 +44,7 @@ pub enum NodeDetail {
     Down,
     NameServer(NameServerView),
     Broker(BrokerView),
+    Producer(ProducerView),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -81,6 +82,41 @@ pub struct BrokerView {
     pub topics: Vec<String>,
     pub registrations_sent: u64,
     pub registrations_answered: u64,
+    /// Sends waiting for a send thread.
+    pub send_queue: u32,
+    pub sends_received: u64,
+    pub messages_stored: u64,
+    pub sends_rejected: u64,
+    pub producer_groups: Vec<String>,
+}
+
+/// One topic's publish list as a producer holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PublishQueuesView {
+    pub topic: String,
+    /// `brokerName/queueId`, in send order.
+    pub queues: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProducerView {
+    pub client_id: String,
+    pub producer_group: String,
+    pub publish: Vec<PublishQueuesView>,
+    /// Brokers the latency-fault table avoids now, with the virtual ms they are available again.
+    pub isolated_brokers: Vec<(String, u64)>,
+    pub sends_started: u64,
+    pub send_ok: u64,
+    /// Stored, but with FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE.
+    pub send_not_ok: u64,
+    pub send_failed: u64,
+    pub attempts: u64,
+    pub in_flight: u32,
+    pub messages_generated: u64,
+    pub messages_abandoned: u64,
+    pub resends: u64,
+    pub kept_for_resend: u32,
+    pub backlog: u32,
 }
 
 /// A directed link with a fault on it.

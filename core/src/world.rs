@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::broker::controller::{BrokerController, BrokerSpec, BrokerTimer};
 use crate::name_server::controller::{NameServerSpec, NameServerTimer, NamesrvController};
 use crate::observation::Observation;
+use crate::producer::client::ProducerTimer;
+use crate::producer::node::{ProducerNode, ProducerNodeSpec};
 use crate::protocol::Message;
 use crate::sim::node::{Context, Input, Node, NodeId};
 
@@ -23,6 +25,7 @@ pub type Ctx<'a> = Context<'a, AnyNode>;
 pub enum NodeKind {
     NameServer,
     Broker,
+    Producer,
 }
 
 /// One node's place in the topology: its name, kind and RocketMQ address.
@@ -77,22 +80,29 @@ impl Directory {
 pub enum NodeSpec {
     NameServer(NameServerSpec),
     Broker(Box<BrokerSpec>),
+    Producer(Box<ProducerNodeSpec>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Timer {
     NameServer(NameServerTimer),
     Broker(BrokerTimer),
+    Producer(ProducerTimer),
 }
 
-/// Operator actions aimed at one node. None exist yet; the type is the extension point.
+/// Operator actions aimed at one node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NodeAction {}
+pub enum NodeAction {
+    /// A graceful shutdown begins (`BrokerController.shutdown`): a broker unregisters from every
+    /// NameServer. The simulation stops the process a moment later.
+    Shutdown,
+}
 
 #[derive(Clone, Debug)]
 pub enum AnyNode {
     NameServer(NamesrvController),
     Broker(Box<BrokerController>),
+    Producer(Box<ProducerNode>),
 }
 
 impl Node for AnyNode {
@@ -106,6 +116,7 @@ impl Node for AnyNode {
         match spec {
             NodeSpec::NameServer(spec) => AnyNode::NameServer(NamesrvController::boot(spec)),
             NodeSpec::Broker(spec) => AnyNode::Broker(Box::new(BrokerController::boot(spec))),
+            NodeSpec::Producer(spec) => AnyNode::Producer(Box::new(ProducerNode::boot(spec))),
         }
     }
 
@@ -118,10 +129,16 @@ impl Node for AnyNode {
             (AnyNode::Broker(b), Input::Start) => b.on_start(ctx),
             (AnyNode::Broker(b), Input::Message { from, message }) => b.on_message(from, message, ctx),
             (AnyNode::Broker(b), Input::Timer { timer: Timer::Broker(t), .. }) => b.on_timer(t, ctx),
-            (AnyNode::Broker(_), Input::ConnectionClosed { .. }) => {}
+            (AnyNode::Broker(b), Input::ConnectionClosed { peer }) => b.on_connection_closed(peer, ctx),
+            (AnyNode::Broker(b), Input::Action(NodeAction::Shutdown)) => b.on_shutdown(ctx),
+            (AnyNode::Producer(p), Input::Start) => p.on_start(ctx),
+            (AnyNode::Producer(p), Input::Message { from, message }) => p.on_message(from, message, ctx),
+            (AnyNode::Producer(p), Input::Timer { timer: Timer::Producer(t), .. }) => p.on_timer(t, ctx),
+            (AnyNode::Producer(p), Input::ConnectionClosed { peer }) => p.on_connection_closed(peer, ctx),
             (node, Input::Timer { timer, .. }) => panic!("timer {timer:?} reached the wrong node kind: {node:?}"),
+            (AnyNode::Broker(b), Input::DiskSynced { file, synced_len }) => b.on_disk_synced(file, synced_len, ctx),
             (_, Input::DiskSynced { .. }) => {}
-            (_, Input::Action(action)) => match action {},
+            (_, Input::Action(NodeAction::Shutdown)) => {}
         }
     }
 }

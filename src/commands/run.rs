@@ -133,7 +133,14 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
                     ns.live_brokers.len(),
                     ns.live_brokers.iter().map(|b| b.broker_name.as_str()).collect::<Vec<_>>().join(", ")
                 ),
-                NodeDetail::Broker(b) => format!("{} registrations sent", b.registrations_sent),
+                NodeDetail::Broker(b) => format!(
+                    "{} registrations sent, {} messages stored, {} sends refused",
+                    b.registrations_sent, b.messages_stored, b.sends_rejected
+                ),
+                NodeDetail::Producer(p) => format!(
+                    "{} sends: {} SEND_OK, {} stored not OK, {} failed ({} attempts)",
+                    p.sends_started, p.send_ok, p.send_not_ok, p.send_failed, p.attempts
+                ),
             };
             println!("  {:<14} {:<18} {}", node.name, node.addr, detail);
         }

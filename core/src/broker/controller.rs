@@ -1,20 +1,40 @@
 //! `BrokerController`: the broker node.
 //!
-//! So far it does what every broker does first: register with every NameServer at start and
-//! every `registerNameServerPeriod` (30 s, clamped to [10 s, 60 s], first periodic run 10 s after
-//! start), sending its full topic config table and data version each time (`forceRegister`).
+//! * Registration: with every NameServer at start and every `registerNameServerPeriod` (30 s, clamped to
+//!   [10 s, 60 s], first periodic run 10 s after start), the full topic table and data version each time
+//!   (`forceRegister`); at once again when a send auto-creates a topic. Without R or W in
+//!   `brokerPermission`, every topic's perm is ANDed with it in the registration.
+//! * Sends: `broker_fast_failure.rs` (thread pool, queue, put lock, flow control) in front of
+//!   `send_message_processor.rs` (checks, auto-creation, records, responses) in front of the
+//!   `DefaultMessageStore`, hosted over this node's context (`broker_store_io.rs`). A SYNC_FLUSH or
+//!   SYNC_MASTER put is answered when the store completes it, never before.
+//! * HEART_BEAT from producers (the producer table, dropped when the channel closes).
+//! * Graceful shutdown (`NodeAction::Shutdown`): close client channels, shut the store down, send
+//!   UNREGISTER_BROKER to every NameServer (4.9.8's order); the simulation ends the process shortly after.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{DataVersion, Message, RegisterBroker, Request, ResponseBody};
-use crate::route::{TopicConfig, AUTO_CREATE_TOPIC_KEY_TOPIC};
+use crate::broker::broker_fast_failure::{next_fast_failure_run, Rejected, SendTask, SendThreadPool, ServiceTimes};
+use crate::broker::broker_store_io::BrokerStoreIo;
+use crate::broker::send_message_processor::{prepare, response_for_puts, ProcessorContext};
+use crate::broker::store::default_message_store::{DefaultMessageStore, StoreEvents};
+use crate::broker::store::message_store_config::MessageStoreConfig;
+use crate::broker::store::put_message_result::{PutMessageResult, PutOutcome, PutTicket};
+use crate::broker::store::socket_address::SocketAddress;
+use crate::broker::store::store_io::StoreTimer;
+use crate::broker::topic_config_manager::{TopicConfigManager, TopicTableSettings, TOPICS_JSON_PATH};
+use crate::observation::Observation;
+use crate::protocol::{Message, RegisterBroker, Request, Response, ResponseBody, ResponseCode};
+use crate::route::{perm, TopicConfig};
+use crate::sim::disk::FileId;
 use crate::sim::node::NodeId;
-use crate::time::Duration;
-use crate::world::{Ctx, Timer};
+use crate::time::{Duration, Time};
+use crate::world::{Ctx, SharedDirectory, Timer};
 
-/// `BrokerConfig` (only what the simulation uses so far), RocketMQ's key names and units.
+/// `BrokerConfig` (what the simulation uses), RocketMQ's key names and units, plus the service times of a
+/// send (ours; keys say their unit).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct BrokerConfig {
@@ -23,6 +43,21 @@ pub struct BrokerConfig {
     pub auto_create_topic_enable: bool,
     /// Queue count of TBW102, the template for auto-created topics.
     pub default_topic_queue_nums: u32,
+    /// PermName bits of the whole broker (6 = RW).
+    pub broker_permission: u32,
+    pub cluster_topic_enable: bool,
+    pub broker_topic_enable: bool,
+    /// `min(availableProcessors, 4)` in RocketMQ; the simulated machine has 4 cores.
+    pub send_message_thread_pool_nums: u32,
+    pub send_thread_pool_queue_capacity: u32,
+    pub broker_fast_failure_enable: bool,
+    pub wait_time_mills_in_send_queue: u64,
+    /// CPU time a send thread spends on one request, plus per body byte.
+    pub send_message_cpu_micros: u64,
+    pub send_message_cpu_nanos_per_byte: u64,
+    /// Time the CommitLog put lock is held per append, plus per body byte.
+    pub put_message_lock_micros: u64,
+    pub put_message_lock_nanos_per_byte: u64,
 }
 
 impl Default for BrokerConfig {
@@ -32,6 +67,17 @@ impl Default for BrokerConfig {
             register_name_server_period: 30_000,
             auto_create_topic_enable: true,
             default_topic_queue_nums: 8,
+            broker_permission: perm::READ | perm::WRITE,
+            cluster_topic_enable: true,
+            broker_topic_enable: true,
+            send_message_thread_pool_nums: 4,
+            send_thread_pool_queue_capacity: 10_000,
+            broker_fast_failure_enable: true,
+            wait_time_mills_in_send_queue: 200,
+            send_message_cpu_micros: 40,
+            send_message_cpu_nanos_per_byte: 1,
+            put_message_lock_micros: 8,
+            put_message_lock_nanos_per_byte: 1,
         }
     }
 }
@@ -41,9 +87,40 @@ impl BrokerConfig {
     pub fn effective_register_period(&self) -> Duration {
         Duration::from_millis(self.register_name_server_period.clamp(10_000, 60_000))
     }
+
+    fn service_times(&self) -> ServiceTimes {
+        ServiceTimes {
+            cpu_micros: self.send_message_cpu_micros,
+            cpu_nanos_per_byte: self.send_message_cpu_nanos_per_byte,
+            lock_micros: self.put_message_lock_micros,
+            lock_nanos_per_byte: self.put_message_lock_nanos_per_byte,
+        }
+    }
+
+    /// Problems a scenario author must fix.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !(1..=1024).contains(&self.default_topic_queue_nums) {
+            problems.push(format!("defaultTopicQueueNums = {} must be in 1..=1024", self.default_topic_queue_nums));
+        }
+        if self.broker_permission > 15 {
+            problems
+                .push(format!("brokerPermission = {} is not a PermName combination (0..=15)", self.broker_permission));
+        }
+        if !(1..=256).contains(&self.send_message_thread_pool_nums) {
+            problems.push("sendMessageThreadPoolNums must be in 1..=256".into());
+        }
+        if self.send_thread_pool_queue_capacity > 1_000_000 {
+            problems.push("sendThreadPoolQueueCapacity must be at most 1000000".into());
+        }
+        if crate::broker::topic_validator::is_topic_or_group_illegal(&self.broker_cluster_name) {
+            problems.push(format!("brokerClusterName `{}` must be [%|a-zA-Z0-9_-] only", self.broker_cluster_name));
+        }
+        problems
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct BrokerSpec {
     pub broker_name: String,
     /// 0 = master, > 0 = slave.
@@ -52,51 +129,123 @@ pub struct BrokerSpec {
     pub ha_server_addr: String,
     pub name_servers: Vec<NodeId>,
     pub config: BrokerConfig,
+    /// The store's configuration (a slave's `brokerRole` is SLAVE).
+    pub store: MessageStoreConfig,
     /// Topics created by the scenario, in addition to the built-in ones.
     pub topics: Vec<TopicConfig>,
+    /// To know the address of a client from its node (born host of its messages).
+    pub directory: SharedDirectory,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BrokerTimer {
     RegisterBrokerAll,
+    /// A store service's timer.
+    Store(StoreTimer),
+    /// A send thread finished its append.
+    SendTaskDone {
+        task: u64,
+    },
+    /// `BrokerFastFailure.cleanExpiredRequest`.
+    FastFailure,
+}
+
+/// A send whose put waits for the store (flush or slave).
+#[derive(Clone, Debug)]
+struct WaitingSend {
+    from: NodeId,
+    opaque: Option<u32>,
+    queue_id: i32,
+    /// One per record: the result so far, and its ticket while it waits.
+    results: Vec<(PutMessageResult, Option<PutTicket>)>,
+}
+
+/// Counters for views.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BrokerSendStats {
+    pub sends_received: u64,
+    pub messages_stored: u64,
+    pub sends_rejected: u64,
+    pub topics_auto_created: u64,
 }
 
 #[derive(Clone, Debug)]
 pub struct BrokerController {
     pub spec: BrokerSpec,
-    pub topic_config_table: BTreeMap<String, TopicConfig>,
-    pub data_version: DataVersion,
+    pub topic_config_manager: TopicConfigManager,
     /// The master address each NameServer last told this broker (meaningful for slaves).
     pub master_addr: Option<String>,
     /// Registrations sent and answered, for views.
     pub registrations_sent: u64,
     pub registrations_answered: u64,
+    pub store: DefaultMessageStore,
+    pub send_pool: SendThreadPool,
+    /// Producer group → client id → channel (`ProducerManager`).
+    pub producer_table: BTreeMap<String, BTreeMap<String, NodeId>>,
+    pub stats: BrokerSendStats,
     next_opaque: u32,
+    started_at: Time,
+    fast_failure_armed: bool,
+    waiting_sends: BTreeMap<u64, WaitingSend>,
+    ticket_owner: BTreeMap<PutTicket, u64>,
+    next_waiting: u64,
+    clients: BTreeSet<NodeId>,
+    shut_down: bool,
 }
 
 impl BrokerController {
     pub fn boot(spec: &BrokerSpec) -> Self {
-        let mut topic_config_table = BTreeMap::new();
-        if spec.config.auto_create_topic_enable {
-            let tbw = TopicConfig::with_queues(AUTO_CREATE_TOPIC_KEY_TOPIC, spec.config.default_topic_queue_nums, 7);
-            topic_config_table.insert(tbw.topic_name.clone(), tbw);
-        }
-        for topic in &spec.topics {
-            topic_config_table.insert(topic.topic_name.clone(), topic.clone());
-        }
+        let topic_config_manager = TopicConfigManager::new(&TopicTableSettings {
+            cluster_name: spec.config.broker_cluster_name.clone(),
+            broker_name: spec.broker_name.clone(),
+            auto_create_topic_enable: spec.config.auto_create_topic_enable,
+            default_topic_queue_nums: spec.config.default_topic_queue_nums,
+            cluster_topic_enable: spec.config.cluster_topic_enable,
+            broker_topic_enable: spec.config.broker_topic_enable,
+        });
+        let store = DefaultMessageStore::new(spec.store.clone())
+            .expect("store configs are validated when the scenario is loaded");
         BrokerController {
             spec: spec.clone(),
-            topic_config_table,
-            data_version: DataVersion::default(),
+            topic_config_manager,
             master_addr: None,
             registrations_sent: 0,
             registrations_answered: 0,
+            store,
+            send_pool: SendThreadPool::default(),
+            producer_table: BTreeMap::new(),
+            stats: BrokerSendStats::default(),
             next_opaque: 0,
+            started_at: Time::ZERO,
+            fast_failure_armed: false,
+            waiting_sends: BTreeMap::new(),
+            ticket_owner: BTreeMap::new(),
+            next_waiting: 0,
+            clients: BTreeSet::new(),
+            shut_down: false,
         }
     }
 
+    /// The topic table (for views and tests).
+    pub fn topic_config_table(&self) -> &BTreeMap<String, TopicConfig> {
+        &self.topic_config_manager.topic_config_table
+    }
+
     pub fn on_start(&mut self, ctx: &mut Ctx<'_>) {
-        self.data_version = DataVersion { timestamp: ctx.now().as_millis(), counter: 0 };
+        self.started_at = ctx.now();
+        self.topic_config_manager.data_version.timestamp = ctx.now().as_millis();
+        if let Some(file) = ctx.disk().lookup(TOPICS_JSON_PATH) {
+            let bytes = ctx.disk().read_vec(file, 0, ctx.disk().len(file));
+            self.topic_config_manager.load(&bytes);
+        }
+        for topic in &self.spec.topics {
+            self.topic_config_manager
+                .topic_config_table
+                .entry(topic.topic_name.clone())
+                .or_insert_with(|| topic.clone());
+        }
+        // Recovery happens here; what it found is in the store's report (views show it).
+        self.store.start(&mut BrokerStoreIo { ctx });
         self.register_broker_all(ctx);
         ctx.set_timer(Duration::from_secs(10), Timer::Broker(BrokerTimer::RegisterBrokerAll));
     }
@@ -104,40 +253,335 @@ impl BrokerController {
     pub fn on_timer(&mut self, timer: BrokerTimer, ctx: &mut Ctx<'_>) {
         match timer {
             BrokerTimer::RegisterBrokerAll => {
+                if self.shut_down {
+                    return;
+                }
                 self.register_broker_all(ctx);
                 let period = self.spec.config.effective_register_period();
                 ctx.set_timer(period, Timer::Broker(BrokerTimer::RegisterBrokerAll));
             }
+            BrokerTimer::Store(timer) => {
+                let events = self.store.on_timer(&mut BrokerStoreIo { ctx }, timer);
+                self.on_store_events(events, ctx);
+            }
+            BrokerTimer::SendTaskDone { task } => {
+                if let Some(task) = self.send_pool.finish(task) {
+                    self.process_send(task, ctx);
+                }
+                self.start_send_threads(ctx);
+            }
+            BrokerTimer::FastFailure => {
+                self.fast_failure_armed = false;
+                if !self.spec.config.broker_fast_failure_enable {
+                    return;
+                }
+                let now = ctx.now();
+                let busy =
+                    self.send_pool.is_os_page_cache_busy(now, self.store.config().os_page_cache_busy_time_out_mills);
+                let wait = self.spec.config.wait_time_mills_in_send_queue;
+                for rejected in self.send_pool.clean_expired(now, busy, wait) {
+                    self.reject(rejected, ctx);
+                }
+                self.arm_fast_failure(ctx);
+            }
         }
+    }
+
+    pub fn on_disk_synced(&mut self, file: FileId, synced_len: u64, ctx: &mut Ctx<'_>) {
+        let events = self.store.on_disk_synced(&mut BrokerStoreIo { ctx }, file, synced_len);
+        self.on_store_events(events, ctx);
     }
 
     /// `registerBrokerAll`: the full topic table to every NameServer, in parallel.
     fn register_broker_all(&mut self, ctx: &mut Ctx<'_>) {
+        let broker_permission = self.spec.config.broker_permission;
+        let mut table = self.topic_config_manager.topic_config_table.clone();
+        if !perm::is_writeable(broker_permission) || !perm::is_readable(broker_permission) {
+            for config in table.values_mut() {
+                config.perm &= broker_permission;
+            }
+        }
         let registration = RegisterBroker {
             cluster_name: self.spec.config.broker_cluster_name.clone(),
             broker_addr: self.spec.broker_addr.clone(),
             broker_name: self.spec.broker_name.clone(),
             broker_id: self.spec.broker_id,
             ha_server_addr: self.spec.ha_server_addr.clone(),
-            topic_config_table: self.topic_config_table.clone(),
-            data_version: self.data_version,
+            topic_config_table: table,
+            data_version: self.topic_config_manager.data_version,
         };
-        for &name_server in &self.spec.name_servers {
-            let opaque = self.next_opaque;
-            self.next_opaque = self.next_opaque.wrapping_add(1);
+        for name_server in self.spec.name_servers.clone() {
+            let opaque = self.next_opaque();
             self.registrations_sent += 1;
             ctx.send(name_server, Message::Request { opaque, request: Request::RegisterBroker(registration.clone()) });
         }
     }
 
-    pub fn on_message(&mut self, _from: NodeId, message: Message, _ctx: &mut Ctx<'_>) {
-        if let Message::Response { response, .. } = message {
-            if let ResponseBody::RegisterBrokerResult { master_addr, .. } = response.body {
-                self.registrations_answered += 1;
-                if master_addr.is_some() {
-                    self.master_addr = master_addr;
+    fn next_opaque(&mut self) -> u32 {
+        let opaque = self.next_opaque;
+        self.next_opaque = self.next_opaque.wrapping_add(1);
+        opaque
+    }
+
+    pub fn on_message(&mut self, from: NodeId, message: Message, ctx: &mut Ctx<'_>) {
+        let (opaque, request) = match message {
+            Message::Response { response, .. } => {
+                if let ResponseBody::RegisterBrokerResult { master_addr, .. } = response.body {
+                    self.registrations_answered += 1;
+                    if master_addr.is_some() {
+                        self.master_addr = master_addr;
+                    }
                 }
+                return;
+            }
+            Message::Request { opaque, request } => (Some(opaque), request),
+            Message::Oneway { request } => (None, request),
+        };
+        if self.shut_down {
+            // The remoting server is closed: the connection is refused.
+            ctx.close_connection(from);
+            return;
+        }
+        self.clients.insert(from);
+        match request {
+            Request::SendMessage(request) => self.on_send_message(from, opaque, request, ctx),
+            Request::HeartBeat(heartbeat) => {
+                for producer in &heartbeat.producer_data_set {
+                    self.producer_table
+                        .entry(producer.group_name.clone())
+                        .or_default()
+                        .insert(heartbeat.client_id.clone(), from);
+                }
+                respond(ctx, from, opaque, Response::success(ResponseBody::Empty));
+            }
+            other => respond(ctx, from, opaque, other.not_supported()),
+        }
+    }
+
+    /// `NettyRemotingAbstract.processRequestCommand` for the send processor.
+    fn on_send_message(
+        &mut self,
+        from: NodeId,
+        opaque: Option<u32>,
+        request: Box<crate::protocol::SendMessageRequest>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        self.stats.sends_received += 1;
+        let now = ctx.now();
+        let busy_timeout = self.store.config().os_page_cache_busy_time_out_mills;
+        if self.send_pool.is_os_page_cache_busy(now, busy_timeout) {
+            let remark = "[REJECTREQUEST]system busy, start flow control for a while";
+            ctx.observe(Observation::SendRejected {
+                topic: request.header.topic.clone(),
+                code: 2,
+                remark: remark.into(),
+            });
+            self.stats.sends_rejected += 1;
+            respond(ctx, from, opaque, Response::error(ResponseCode::SYSTEM_BUSY, remark));
+            return;
+        }
+        let task = SendTask { id: self.send_pool.next_task_id(), from, opaque, request, created_at: now };
+        if let Err(rejected) = self.send_pool.submit(task, self.spec.config.send_thread_pool_queue_capacity) {
+            self.reject(rejected, ctx);
+            return;
+        }
+        self.start_send_threads(ctx);
+        self.arm_fast_failure(ctx);
+    }
+
+    fn start_send_threads(&mut self, ctx: &mut Ctx<'_>) {
+        let slowdown = ctx.disk().slowdown_factor;
+        let config = &self.spec.config;
+        let started = self.send_pool.start_ready(
+            ctx.now(),
+            config.send_message_thread_pool_nums,
+            config.service_times(),
+            slowdown,
+        );
+        for (task, done_at) in started {
+            ctx.set_timer(done_at - ctx.now(), Timer::Broker(BrokerTimer::SendTaskDone { task }));
+        }
+    }
+
+    fn arm_fast_failure(&mut self, ctx: &mut Ctx<'_>) {
+        if self.fast_failure_armed || self.send_pool.queue_len() == 0 || !self.spec.config.broker_fast_failure_enable {
+            return;
+        }
+        let next = next_fast_failure_run(self.started_at, ctx.now());
+        self.fast_failure_armed = true;
+        ctx.set_timer(next - ctx.now(), Timer::Broker(BrokerTimer::FastFailure));
+    }
+
+    /// Answer a send SYSTEM_BUSY without running it (oneway sends get no answer).
+    fn reject(&mut self, rejected: Rejected, ctx: &mut Ctx<'_>) {
+        self.stats.sends_rejected += 1;
+        let Rejected { task, remark } = rejected;
+        ctx.observe(Observation::SendRejected {
+            topic: task.request.header.topic.clone(),
+            code: 2,
+            remark: remark.clone(),
+        });
+        respond(ctx, task.from, task.opaque, Response::error(ResponseCode::SYSTEM_BUSY, remark));
+    }
+
+    /// A send thread runs the request: checks, auto-creation, the put.
+    fn process_send(&mut self, task: SendTask, ctx: &mut Ctx<'_>) {
+        let born_host = {
+            let entry = self.spec.directory.entry(task.from);
+            let [a, b, c, d] = entry.ip;
+            SocketAddress::v4(a, b, c, d, entry.port)
+        };
+        let store_host = SocketAddress::parse(&self.spec.broker_addr).expect("broker addresses are ip:port");
+        let broker_ip = self.spec.broker_addr.split(':').next().unwrap_or_default().to_string();
+        let context = ProcessorContext {
+            broker_permission: self.spec.config.broker_permission,
+            auto_create_topic_enable: self.spec.config.auto_create_topic_enable,
+            cluster_name: &self.spec.config.broker_cluster_name,
+            broker_ip: &broker_ip,
+            store_host,
+            born_host,
+            now_ms: ctx.now().as_millis(),
+        };
+        let preparation = {
+            let rng = ctx.rng();
+            prepare(&task.request, &mut self.topic_config_manager, &context, |n| {
+                (rng.below(99_999_999) as i32) % (n.max(1) as i32)
+            })
+        };
+        if let Some(created) = preparation.created {
+            self.stats.topics_auto_created += 1;
+            ctx.observe(Observation::TopicAutoCreated {
+                topic: created.topic_name.clone(),
+                read_queue_nums: created.read_queue_nums,
+                write_queue_nums: created.write_queue_nums,
+                perm: created.perm,
+            });
+            self.persist_topics(ctx);
+            self.register_broker_all(ctx);
+        }
+        let prepared = match preparation.outcome {
+            Ok(prepared) => prepared,
+            Err(response) => {
+                self.stats.sends_rejected += 1;
+                ctx.observe(Observation::SendRejected {
+                    topic: task.request.header.topic.clone(),
+                    code: response.code.0,
+                    remark: response.remark.clone().unwrap_or_default(),
+                });
+                respond(ctx, task.from, task.opaque, response);
+                return;
+            }
+        };
+        let mut results = Vec::with_capacity(prepared.records.len());
+        {
+            let mut io = BrokerStoreIo { ctx };
+            for record in &prepared.records {
+                let (result, ticket) = match self.store.put_message(&mut io, record) {
+                    PutOutcome::Done(result) => (result, None),
+                    PutOutcome::Pending { ticket, result } => (result, Some(ticket)),
+                };
+                if let Some(append) = &result.append {
+                    self.stats.messages_stored += 1;
+                    io.ctx.observe(Observation::MessageStored {
+                        topic: record.topic.clone(),
+                        queue_id: record.queue_id,
+                        queue_offset: append.logics_offset.0,
+                        commit_log_offset: append.wrote_offset.0,
+                        offset_msg_id: append.msg_id(),
+                        msg_id: record.properties.unique_key().unwrap_or_default().to_string(),
+                        store_timestamp: append.store_timestamp,
+                        wrote_bytes: append.wrote_bytes,
+                    });
+                }
+                results.push((result, ticket));
             }
         }
+        let waiting = WaitingSend { from: task.from, opaque: task.opaque, queue_id: prepared.queue_id, results };
+        if waiting.results.iter().any(|(_, t)| t.is_some()) {
+            let id = self.next_waiting;
+            self.next_waiting += 1;
+            for ticket in waiting.results.iter().filter_map(|(_, t)| *t) {
+                self.ticket_owner.insert(ticket, id);
+            }
+            self.waiting_sends.insert(id, waiting);
+        } else {
+            self.answer(waiting, ctx);
+        }
+        let deferred = self.store.take_deferred_events();
+        self.on_store_events(deferred, ctx);
+    }
+
+    fn answer(&mut self, waiting: WaitingSend, ctx: &mut Ctx<'_>) {
+        let results: Vec<PutMessageResult> = waiting.results.into_iter().map(|(r, _)| r).collect();
+        let response = response_for_puts(&results, waiting.queue_id, self.store.config().max_message_size);
+        if response.code != ResponseCode::SUCCESS && results.iter().all(|r| r.append.is_none()) {
+            self.stats.sends_rejected += 1;
+        }
+        respond(ctx, waiting.from, waiting.opaque, response);
+    }
+
+    /// Final statuses of waiting puts: answer the sends whose every record is settled.
+    fn on_store_events(&mut self, events: StoreEvents, ctx: &mut Ctx<'_>) {
+        for completion in events.put_completions {
+            let Some(owner) = self.ticket_owner.remove(&completion.ticket) else { continue };
+            let Some(waiting) = self.waiting_sends.get_mut(&owner) else { continue };
+            for (result, ticket) in &mut waiting.results {
+                if *ticket == Some(completion.ticket) {
+                    result.status = completion.status;
+                    *ticket = None;
+                }
+            }
+            if waiting.results.iter().all(|(_, t)| t.is_none()) {
+                let waiting = self.waiting_sends.remove(&owner).expect("present");
+                self.answer(waiting, ctx);
+            }
+        }
+    }
+
+    /// `TopicConfigManager.persist()`: `topics.json` into the page cache (no sync, as `string2File`).
+    fn persist_topics(&mut self, ctx: &mut Ctx<'_>) {
+        let bytes = self.topic_config_manager.encode();
+        let file = ctx.open_file(TOPICS_JSON_PATH);
+        ctx.truncate(file, 0);
+        ctx.write(file, 0, &bytes);
+    }
+
+    /// A client's channel closed (`ClientHousekeepingService`): forget its producers.
+    pub fn on_connection_closed(&mut self, peer: NodeId, _ctx: &mut Ctx<'_>) {
+        self.clients.remove(&peer);
+        for clients in self.producer_table.values_mut() {
+            clients.retain(|_, channel| *channel != peer);
+        }
+        self.producer_table.retain(|_, clients| !clients.is_empty());
+    }
+
+    /// `BrokerController.shutdown` (4.9.8 order): the remoting server closes its channels, the store shuts
+    /// down, then UNREGISTER_BROKER goes to every NameServer.
+    pub fn on_shutdown(&mut self, ctx: &mut Ctx<'_>) {
+        if self.shut_down {
+            return;
+        }
+        self.shut_down = true;
+        for client in std::mem::take(&mut self.clients) {
+            ctx.close_connection(client);
+        }
+        let events = self.store.shutdown(&mut BrokerStoreIo { ctx });
+        self.on_store_events(events, ctx);
+        for name_server in self.spec.name_servers.clone() {
+            let opaque = self.next_opaque();
+            let request = Request::UnregisterBroker {
+                cluster_name: self.spec.config.broker_cluster_name.clone(),
+                broker_addr: self.spec.broker_addr.clone(),
+                broker_name: self.spec.broker_name.clone(),
+                broker_id: self.spec.broker_id,
+            };
+            ctx.send(name_server, Message::Request { opaque, request });
+        }
+    }
+}
+
+fn respond(ctx: &mut Ctx<'_>, to: NodeId, opaque: Option<u32>, response: Response) {
+    if let Some(opaque) = opaque {
+        ctx.send(to, Message::Response { opaque, response });
     }
 }

@@ -116,6 +116,7 @@ impl NamesrvController {
                     format!("No topic route info in name server for the topic: {topic}"),
                 ),
             },
+            other @ (Request::SendMessage(_) | Request::HeartBeat(_)) => other.not_supported(),
         }
     }
 

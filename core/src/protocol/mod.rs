@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::route::{TopicConfig, TopicRouteData};
 
+pub mod send;
+
+pub use send::{HeartbeatData, SendMessageRequest, SendMessageResponseHeader};
+
 /// RocketMQ's `ResponseCode` (remoting `ResponseCode.java` plus the codes it inherits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ResponseCode(pub i32);
@@ -109,15 +113,40 @@ pub enum Request {
     UnregisterBroker { cluster_name: String, broker_addr: String, broker_name: String, broker_id: u64 },
     /// GET_ROUTEINFO_BY_TOPIC (105).
     GetRouteInfoByTopic { topic: String },
+    /// SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) or SEND_BATCH_MESSAGE (320), see [`send`].
+    SendMessage(Box<SendMessageRequest>),
+    /// HEART_BEAT (34): a client tells a broker it is alive and which groups it holds.
+    HeartBeat(HeartbeatData),
 }
 
 impl Request {
+    /// RocketMQ's `RequestCode` value.
+    pub fn code(&self) -> i32 {
+        match self {
+            Request::RegisterBroker(_) => 103,
+            Request::UnregisterBroker { .. } => 104,
+            Request::GetRouteInfoByTopic { .. } => 105,
+            Request::SendMessage(send) => send.code.code(),
+            Request::HeartBeat(_) => 34,
+        }
+    }
+
+    /// `NettyRemotingAbstract`'s answer to a request no processor is registered for.
+    pub fn not_supported(&self) -> Response {
+        Response::error(
+            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+            format!(" request type {} not supported", self.code()),
+        )
+    }
+
     /// RocketMQ's request code name, for traces and the event log.
     pub fn code_name(&self) -> &'static str {
         match self {
             Request::RegisterBroker(_) => "REGISTER_BROKER",
             Request::UnregisterBroker { .. } => "UNREGISTER_BROKER",
             Request::GetRouteInfoByTopic { .. } => "GET_ROUTEINFO_BY_TOPIC",
+            Request::SendMessage(send) => send.code.name(),
+            Request::HeartBeat(_) => "HEART_BEAT",
         }
     }
 }
@@ -132,6 +161,8 @@ pub enum ResponseBody {
         ha_server_addr: Option<String>,
     },
     TopicRoute(TopicRouteData),
+    /// The response header of a send that stored the message (SUCCESS or a "stored but" status).
+    SendMessage(SendMessageResponseHeader),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

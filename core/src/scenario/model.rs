@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::broker::controller::BrokerConfig;
+use crate::broker::store::message_store_config::{BrokerRole, MessageStoreConfig};
 use crate::name_server::controller::NamesrvConfig;
+use crate::producer::config::ProducerConfig;
+use crate::producer::workload::WorkloadSpec;
 use crate::scenario::duration::parse_duration;
 use crate::scenario::{ScenarioError, ScenarioErrors};
 use crate::sim::disk::CrashKind;
@@ -32,8 +35,26 @@ pub struct Scenario {
     pub network: NetworkSpec,
     #[serde(default)]
     pub limits: Limits,
+    /// Producer processes (`producer-0`, ... unless named), each with its client config and workload.
+    #[serde(default)]
+    pub producers: Vec<ProducerSpecToml>,
     #[serde(default)]
     pub actions: Vec<TimedAction>,
+}
+
+/// One producer process of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerSpecToml {
+    /// Node name; `producer-<index>` when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `DefaultMQProducer` / `ClientConfig` keys, RocketMQ's spelling.
+    #[serde(default)]
+    pub config: ProducerConfig,
+    /// What the application sends; a producer without one only refreshes routes and heartbeats.
+    #[serde(default)]
+    pub workload: Option<WorkloadSpec>,
 }
 
 fn default_seed() -> u64 {
@@ -84,6 +105,9 @@ pub struct BrokerGroupSpec {
     pub slaves: u32,
     #[serde(default)]
     pub config: BrokerConfig,
+    /// `MessageStoreConfig` keys (`flushDiskType`, `brokerRole`, ...); slaves always run as SLAVE.
+    #[serde(default)]
+    pub store: MessageStoreConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +189,11 @@ pub enum ActionSpec {
         node: String,
         factor: u64,
     },
+    /// A graceful shutdown (`mqshutdown broker`): the broker unregisters from every NameServer, then its
+    /// process ends a second later.
+    Shutdown {
+        node: String,
+    },
 }
 
 fn yes() -> bool {
@@ -226,7 +255,17 @@ impl Scenario {
             names.push(group.name.clone());
             names.extend((1..=group.slaves).map(|id| format!("{}-s{id}", group.name)));
         }
+        names.extend(self.producer_names());
         names
+    }
+
+    /// Names of the producer nodes, in order.
+    pub fn producer_names(&self) -> Vec<String> {
+        self.producers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.name.clone().unwrap_or_else(|| format!("producer-{i}")))
+            .collect()
     }
 
     /// Semantic checks beyond the types: versions, ranges, references, limits.
@@ -274,6 +313,41 @@ impl Scenario {
                 }
             }
         }
+        for group in &self.topology.broker_groups {
+            for problem in group.config.problems() {
+                problems.push(format!("broker group `{}`: {problem}", group.name));
+            }
+            if let Err(errors) = group.store.validate() {
+                for e in errors {
+                    problems.push(format!("broker group `{}` store: {e}", group.name));
+                }
+            }
+            if group.store.broker_role == BrokerRole::Slave {
+                problems.push(format!(
+                    "broker group `{}` store: brokerRole = SLAVE on a master; slaves are the group's `-s<n>` nodes",
+                    group.name
+                ));
+            }
+        }
+        let name_server_names: Vec<String> = (0..self.topology.name_servers).map(|i| format!("namesrv-{i}")).collect();
+        for (producer, name) in self.producers.iter().zip(self.producer_names()) {
+            for problem in producer.config.problems() {
+                problems.push(format!("producer `{name}`: {problem}"));
+            }
+            for ns in producer.config.namesrv_addr.iter().flatten() {
+                if !name_server_names.contains(ns) {
+                    problems.push(format!(
+                        "producer `{name}`: namesrvAddr names unknown NameServer `{ns}`; known: {}",
+                        name_server_names.join(", ")
+                    ));
+                }
+            }
+            if let Some(workload) = &producer.workload {
+                for problem in workload.problems() {
+                    problems.push(format!("producer `{name}`: {problem}"));
+                }
+            }
+        }
         for (index, action) in self.actions.iter().enumerate() {
             let at = format!("actions[{index}]");
             if let Err(e) = parse_duration(&action.at) {
@@ -302,9 +376,10 @@ impl Scenario {
 impl ActionSpec {
     pub fn node_names(&self) -> Vec<&str> {
         match self {
-            ActionSpec::Crash { node, .. } | ActionSpec::Restart { node } | ActionSpec::SlowDisk { node, .. } => {
-                vec![node]
-            }
+            ActionSpec::Crash { node, .. }
+            | ActionSpec::Restart { node }
+            | ActionSpec::SlowDisk { node, .. }
+            | ActionSpec::Shutdown { node } => vec![node],
             ActionSpec::Partition { from, to, .. } | ActionSpec::Heal { from, to, .. } => {
                 from.iter().chain(to).map(String::as_str).collect()
             }

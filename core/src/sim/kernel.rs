@@ -54,6 +54,7 @@ struct Slot<N: Node> {
     node_rng: Prng,
     network_rng: Prng,
     disk_rng: Prng,
+    workload_rng: Prng,
     active_timers: BTreeSet<TimerId>,
 }
 
@@ -130,6 +131,7 @@ impl<N: Node> Kernel<N> {
             node_rng: Prng::stream(self.seed, owner, Concern::Node),
             network_rng: Prng::stream(self.seed, owner, Concern::Network),
             disk_rng: Prng::stream(self.seed, owner, Concern::Disk),
+            workload_rng: Prng::stream(self.seed, owner, Concern::Workload),
             active_timers: BTreeSet::new(),
         });
         self.queue.push(start_at, Event::Start { node: id, incarnation: 0 });
@@ -288,6 +290,7 @@ impl<N: Node> Kernel<N> {
                     self.record_drop(from, to, DropReason::ConnectionBroken, message);
                 } else if self.nodes[to.index()].state.is_none() {
                     self.record_drop(from, to, DropReason::ReceiverDown, message);
+                    self.refuse_if_host_is_up(from, to);
                 } else {
                     let trace = TraceEvent::Delivered { from, to, message: message.clone() };
                     self.deliver_input(to, Input::Message { from, message }, trace);
@@ -343,6 +346,7 @@ impl<N: Node> Kernel<N> {
                 now: self.now,
                 me: id,
                 rng: &mut slot.node_rng,
+                workload: Some(&mut slot.workload_rng),
                 disk: &mut slot.disk,
                 commands: &mut commands,
                 next_timer_id: &mut self.next_timer_id,
@@ -423,6 +427,21 @@ impl<N: Node> Kernel<N> {
                 let event = Event::ConnectionClosed { node, incarnation: slot.incarnation, peer };
                 self.queue.push(self.now + delay, event);
             }
+        }
+    }
+
+    /// A segment reaching a machine that is up but whose process is not (killed, or not started
+    /// yet) meets a closed port: the OS answers with a reset, and the sender sees its connection
+    /// close one link latency later. A machine without power (or without its disk) answers
+    /// nothing; the sender only learns through its own timeouts.
+    fn refuse_if_host_is_up(&mut self, from: NodeId, to: NodeId) {
+        if self.nodes[to.index()].status != NodeStatus::Down(CrashKind::ProcessKill) {
+            return;
+        }
+        let sender = &self.nodes[from.index()];
+        if sender.state.is_some() {
+            let event = Event::ConnectionClosed { node: from, incarnation: sender.incarnation, peer: to };
+            self.queue.push(self.now + self.network.default_link.base_latency, event);
         }
     }
 

@@ -100,6 +100,9 @@ pub struct Context<'a, N: Node> {
     pub(crate) now: Time,
     pub(crate) me: NodeId,
     pub(crate) rng: &'a mut Prng,
+    /// The node's workload stream (concern `Workload`), kept apart so that what a scenario's
+    /// workload draws never shifts the node's own choices.
+    pub(crate) workload: Option<&'a mut Prng>,
     pub(crate) disk: &'a mut NodeDisk,
     pub(crate) commands: &'a mut Vec<Command<N>>,
     pub(crate) next_timer_id: &'a mut u64,
@@ -115,7 +118,13 @@ impl<'a, N: Node> Context<'a, N> {
         commands: &'a mut Vec<Command<N>>,
         next_timer_id: &'a mut u64,
     ) -> Self {
-        Context { now, me, rng, disk, commands, next_timer_id }
+        Context { now, me, rng, workload: None, disk, commands, next_timer_id }
+    }
+
+    /// A detached context that also has a workload stream (for unit tests of workload-driven nodes).
+    pub fn with_workload(mut self, workload: &'a mut Prng) -> Self {
+        self.workload = Some(workload);
+        self
     }
 
     pub fn now(&self) -> Time {
@@ -129,6 +138,13 @@ impl<'a, N: Node> Context<'a, N> {
     /// This node's own random stream (concern `Node`).
     pub fn rng(&mut self) -> &mut Prng {
         self.rng
+    }
+
+    /// This node's workload stream (concern `Workload`): what the scenario asks the node to do
+    /// (send rates, keys, body sizes) draws from here, never from [`Context::rng`].
+    /// The kernel always provides it; a detached test context must add it with [`Context::with_workload`].
+    pub fn workload_rng(&mut self) -> &mut Prng {
+        self.workload.as_deref_mut().expect("this context has no workload stream (use Context::with_workload)")
     }
 
     pub fn send(&mut self, to: NodeId, message: N::Message) {

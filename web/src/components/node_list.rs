@@ -53,5 +53,9 @@ fn detail(detail: &NodeDetail, now_ms: u64) -> Html {
             <span>{ format!("{} id {} · {} registrations sent, {} answered", b.broker_name, b.broker_id,
                             b.registrations_sent, b.registrations_answered) }</span>
         },
+        NodeDetail::Producer(p) => html! {
+            <span>{ format!("{} · {} sends: {} SEND_OK, {} failed", p.producer_group, p.sends_started, p.send_ok,
+                            p.send_failed) }</span>
+        },
     }
 }

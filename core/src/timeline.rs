@@ -1,0 +1,548 @@
+//! The sandbox's time machine: checkpoints, rewind by deterministic replay, and fork.
+//!
+//! A run is a pure function of (scenario, seed, user actions), so going back in time never needs
+//! an undo log: restore the latest checkpoint at or before the instant and replay. A `Timeline`
+//! wraps the live [`Simulation`] with
+//!
+//! - **checkpoints**: clones of the simulation (cheap: disk pages are shared behind `Rc`) taken at
+//!   every multiple of the checkpoint interval; when there are more than the configured maximum,
+//!   every other one is dropped and the interval doubles, so memory stays bounded on long runs;
+//! - **the action log**: the actions a person added, in time order (see [`crate::action_log`]);
+//! - **fork**: acting at an instant earlier than the furthest one explored replaces the future:
+//!   later user actions and later checkpoints are dropped, and the run continues from there.
+//!
+//! # The one rule that makes replay exact
+//!
+//! A user action at `t` is injected when the simulation has processed every event at or before
+//! `t` (after `run_until(t)`), never in the middle of an instant. Live clicks, replays from a
+//! checkpoint and a fresh run from a shared link ([`replay`]) all follow it, so they build the same
+//! event queue in the same order and give the same trace digest. Checkpoints are taken at the same
+//! kind of point: after every event at or before their time, before any user action at that time.
+
+use crate::action_log::{check_action, UserAction, MAX_ACTIONS};
+use crate::scenario::{Scenario, ScenarioErrors};
+use crate::simulation::Simulation;
+use crate::time::{Duration, Time};
+
+/// How often to checkpoint, how many checkpoints to keep, and how many trace records to keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineConfig {
+    /// Virtual time between checkpoints at the start (it doubles each time the count is thinned).
+    pub checkpoint_every: Duration,
+    /// The most checkpoints kept; past it, every other one is dropped.
+    pub max_checkpoints: u32,
+    /// Recent trace records each simulation keeps (for an event log); 0 keeps none.
+    pub recent_trace: u32,
+}
+
+impl Default for TimelineConfig {
+    fn default() -> Self {
+        TimelineConfig { checkpoint_every: Duration::from_secs(5), max_checkpoints: 64, recent_trace: 0 }
+    }
+}
+
+/// Why an action was not taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimelineError {
+    /// The action names nodes the scenario does not have, or is malformed.
+    Rejected { reason: String },
+    /// Actions apply now or in the past (a fork), never ahead of the live clock.
+    InTheFuture { at: Time, now: Time },
+    /// The action log is full.
+    LogFull { max: usize },
+    /// Actions out of time order (when building from a log).
+    OutOfOrder { index: usize },
+}
+
+impl std::fmt::Display for TimelineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimelineError::Rejected { reason } => write!(f, "{reason}"),
+            TimelineError::InTheFuture { at, now } => write!(f, "cannot act at {at}: the run is at {now}"),
+            TimelineError::LogFull { max } => write!(f, "the run already has {max} actions, the most a run can carry"),
+            TimelineError::OutOfOrder { index } => write!(f, "action {index} happens before the one listed before it"),
+        }
+    }
+}
+
+impl std::error::Error for TimelineError {}
+
+/// What a bounded call did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Events processed.
+    pub events: u32,
+    /// Whether the target instant was reached (false: the event budget ran out, or the run halted).
+    pub reached: bool,
+}
+
+#[derive(Clone)]
+struct Checkpoint {
+    at: Time,
+    /// How many log entries the checkpointed simulation has injected.
+    applied: u32,
+    simulation: Simulation,
+}
+
+/// A simulation with checkpoints, an action log, rewind and fork.
+#[derive(Clone)]
+pub struct Timeline {
+    live: Simulation,
+    /// Log entries already injected into `live`.
+    applied: u32,
+    log: Vec<UserAction>,
+    /// Sorted by time; the first is the state before anything ran (time zero).
+    checkpoints: Vec<Checkpoint>,
+    every: Duration,
+    max_checkpoints: u32,
+    /// The furthest instant explored since the last fork.
+    frontier: Time,
+    /// The scenario's `run_for`.
+    end: Time,
+    /// Counts forks that dropped an explored future (views keyed on it know to forget that future).
+    forks: u32,
+}
+
+impl Timeline {
+    /// A fresh run of `scenario` with `seed`.
+    pub fn new(scenario: &Scenario, seed: u64, config: &TimelineConfig) -> Result<Timeline, ScenarioErrors> {
+        let mut live = Simulation::new(scenario, seed)?;
+        live.kernel_mut().trace_mut().set_recent_capacity(config.recent_trace as usize);
+        let every = Duration::from_micros(config.checkpoint_every.as_micros().max(1));
+        Ok(Timeline {
+            checkpoints: vec![Checkpoint { at: Time::ZERO, applied: 0, simulation: live.clone() }],
+            live,
+            applied: 0,
+            log: Vec::new(),
+            every,
+            max_checkpoints: config.max_checkpoints.max(2),
+            frontier: Time::ZERO,
+            end: Time::ZERO + scenario.run_for(),
+            forks: 0,
+        })
+    }
+
+    /// A run with a ready action log (from a shared link), still at time zero: `seek` to show it.
+    pub fn with_actions(
+        scenario: &Scenario,
+        seed: u64,
+        config: &TimelineConfig,
+        actions: Vec<UserAction>,
+    ) -> Result<Timeline, TimelineError> {
+        let mut timeline = Timeline::new(scenario, seed, config)
+            .map_err(|errors| TimelineError::Rejected { reason: errors.to_string() })?;
+        if actions.len() > MAX_ACTIONS {
+            return Err(TimelineError::LogFull { max: MAX_ACTIONS });
+        }
+        let names = scenario.node_names();
+        for (i, user) in actions.iter().enumerate() {
+            check_action(&names, &user.action)
+                .map_err(|reason| TimelineError::Rejected { reason: format!("action {}: {reason}", i + 1) })?;
+            if i > 0 && actions[i - 1].at > user.at {
+                return Err(TimelineError::OutOfOrder { index: i + 1 });
+            }
+        }
+        timeline.log = actions;
+        Ok(timeline)
+    }
+
+    // --- reading -------------------------------------------------------------------------------
+
+    /// The live simulation (views, trace, observations).
+    pub fn simulation(&self) -> &Simulation {
+        &self.live
+    }
+
+    pub fn now(&self) -> Time {
+        self.live.now()
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.live.seed()
+    }
+
+    /// The scenario's end (`run_for`): advancing and seeking stop there.
+    pub fn end(&self) -> Time {
+        self.end
+    }
+
+    /// The furthest instant explored since the last fork.
+    pub fn frontier(&self) -> Time {
+        self.frontier
+    }
+
+    /// The user actions, in time order (including those later than now, after a rewind).
+    pub fn log(&self) -> &[UserAction] {
+        &self.log
+    }
+
+    /// How many user actions lie after now: acting now would drop them.
+    pub fn actions_after_now(&self) -> usize {
+        let now = self.now();
+        self.log.iter().filter(|a| a.at > now).count()
+    }
+
+    /// Whether acting now replaces an explored future (later actions, or time already explored).
+    pub fn acting_now_forks(&self) -> bool {
+        self.frontier > self.now() || self.actions_after_now() > 0
+    }
+
+    /// The instants of the checkpoints kept.
+    pub fn checkpoint_times(&self) -> Vec<Time> {
+        self.checkpoints.iter().map(|c| c.at).collect()
+    }
+
+    /// The current checkpoint interval (doubles as checkpoints are thinned).
+    pub fn checkpoint_interval(&self) -> Duration {
+        self.every
+    }
+
+    /// Forks so far that dropped an explored future.
+    pub fn forks(&self) -> u32 {
+        self.forks
+    }
+
+    pub fn halted(&self) -> bool {
+        self.live.kernel().halted().is_some()
+    }
+
+    // --- moving --------------------------------------------------------------------------------
+
+    /// Run for `span` of virtual time (stopping at the end), at most `max_events` events.
+    pub fn advance(&mut self, span: Duration, max_events: u32) -> Progress {
+        let target = (self.now() + span).min(self.end.max(self.now()));
+        self.run_to(target, max_events)
+    }
+
+    /// Process the next event (applying user actions and taking checkpoints due before it).
+    /// Returns false when there is nothing left before the end, or the run halted.
+    pub fn step_event(&mut self) -> bool {
+        loop {
+            if self.halted() {
+                return false;
+            }
+            let boundary = self.next_boundary();
+            match self.live.kernel().next_event_time() {
+                Some(next) if next <= boundary => {
+                    if next > self.end.max(self.now()) {
+                        return false;
+                    }
+                    self.live.step();
+                    self.frontier = self.frontier.max(self.now());
+                    return true;
+                }
+                None if self.log.get(self.applied as usize).is_none() => return false,
+                _ => {
+                    if boundary > self.end.max(self.now()) {
+                        return false;
+                    }
+                    // Nothing happens before the boundary: settle it without running any event.
+                    self.run_to(boundary, 0);
+                }
+            }
+        }
+    }
+
+    /// Go to `at` (at most the end): rewind if needed, then replay. Unbounded; see [`Timeline::rewind_to`]
+    /// and [`Timeline::run_to`] to spread a long replay over several frames.
+    pub fn seek(&mut self, at: Time) -> Progress {
+        let at = at.min(self.end.max(self.now()));
+        self.rewind_to(at);
+        self.run_to(at, u32::MAX)
+    }
+
+    /// Make the live simulation the best starting point for reaching `at`: itself if it is not past
+    /// `at` and later than every checkpoint before `at`, else a copy of the latest such checkpoint.
+    pub fn rewind_to(&mut self, at: Time) {
+        let index = self.checkpoints.partition_point(|c| c.at <= at).saturating_sub(1);
+        let checkpoint = &self.checkpoints[index];
+        if self.now() <= at && self.now() >= checkpoint.at && self.applied >= checkpoint.applied {
+            return;
+        }
+        self.live = checkpoint.simulation.clone();
+        self.applied = checkpoint.applied;
+    }
+
+    /// Run forward to `at`, processing at most `max_events` events, applying the user actions and
+    /// taking the checkpoints due on the way. Never goes back: an earlier `at` is reached at once.
+    pub fn run_to(&mut self, at: Time, max_events: u32) -> Progress {
+        let mut events = 0u32;
+        loop {
+            if self.halted() {
+                return Progress { events, reached: false };
+            }
+            let stop = at.min(self.next_boundary()).max(self.now());
+            if !self.instant_done(stop) {
+                let budget = max_events - events;
+                if budget > 0 {
+                    events += self.live.run_bounded(stop, budget);
+                }
+                if !self.instant_done(stop) {
+                    return Progress { events, reached: false };
+                }
+            }
+            // Every event at or before `stop` has run: settle the clock there (runs nothing).
+            self.live.run_until(stop);
+            self.frontier = self.frontier.max(stop);
+            if stop == self.next_checkpoint_time() {
+                self.take_checkpoint();
+            }
+            if let Some(user) = self.log.get(self.applied as usize).filter(|u| u.at <= stop) {
+                let action = user.action.clone();
+                // Names were checked when the action entered the log.
+                self.live.inject(Some(stop), &action).expect("a logged action applies");
+                self.applied += 1;
+                continue;
+            }
+            if stop >= at {
+                return Progress { events, reached: true };
+            }
+        }
+    }
+
+    /// Apply `action` now. If the run was rewound, this forks: later user actions and the explored
+    /// future are replaced.
+    pub fn act(&mut self, action: crate::scenario::ActionSpec) -> Result<(), TimelineError> {
+        self.act_at(self.now(), action)
+    }
+
+    /// Apply `action` at `at`, which may be earlier than now (a fork) but not later.
+    pub fn act_at(&mut self, at: Time, action: crate::scenario::ActionSpec) -> Result<(), TimelineError> {
+        if at > self.now() {
+            return Err(TimelineError::InTheFuture { at, now: self.now() });
+        }
+        if self.log.len() >= MAX_ACTIONS {
+            return Err(TimelineError::LogFull { max: MAX_ACTIONS });
+        }
+        let names = self.live.scenario().node_names();
+        check_action(&names, &action).map_err(|reason| TimelineError::Rejected { reason })?;
+        let kept = self.log.partition_point(|u| u.at <= at);
+        if kept < self.log.len() || self.frontier > at {
+            self.forks += 1;
+        }
+        self.log.truncate(kept);
+        self.checkpoints.retain(|c| c.at <= at);
+        self.frontier = at;
+        if self.applied as usize > kept || at < self.now() {
+            self.rewind_to(at);
+        }
+        self.run_to(at, u32::MAX);
+        if self.halted() {
+            return Err(TimelineError::Rejected { reason: "the run has halted at a limit".into() });
+        }
+        self.live.inject(Some(at), &action).map_err(|reason| TimelineError::Rejected { reason })?;
+        self.log.push(UserAction { at, action });
+        self.applied += 1;
+        // Apply it at once, so that the view shows its effect.
+        self.run_to(at, u32::MAX);
+        Ok(())
+    }
+
+    // --- internals -----------------------------------------------------------------------------
+
+    /// Whether every event at or before `stop` has run.
+    fn instant_done(&self, stop: Time) -> bool {
+        self.live.kernel().next_event_time().is_none_or(|next| next > stop)
+    }
+
+    /// The next instant where the timeline must stop: the next checkpoint or the next user action.
+    fn next_boundary(&self) -> Time {
+        let checkpoint = self.next_checkpoint_time();
+        match self.log.get(self.applied as usize) {
+            Some(user) => user.at.min(checkpoint),
+            None => checkpoint,
+        }
+    }
+
+    /// The first multiple of the interval after the last checkpoint.
+    fn next_checkpoint_time(&self) -> Time {
+        let last = self.checkpoints.last().map_or(0, |c| c.at.as_micros());
+        let every = self.every.as_micros();
+        Time::from_micros((last / every).saturating_add(1).saturating_mul(every))
+    }
+
+    fn take_checkpoint(&mut self) {
+        self.checkpoints.push(Checkpoint { at: self.now(), applied: self.applied, simulation: self.live.clone() });
+        if self.checkpoints.len() > self.max_checkpoints as usize {
+            // Keep the multiples of twice the interval: checkpoints stay evenly spread over the run.
+            self.every = self.every.saturating_mul(2);
+            let every = self.every.as_micros();
+            self.checkpoints.retain(|c| c.at.as_micros() % every == 0);
+        }
+    }
+}
+
+/// The reference run: a fresh simulation with `actions` injected by the rule of this module, run
+/// to `until`. A timeline that reached `until` by any path has the same digest.
+pub fn replay(scenario: &Scenario, seed: u64, actions: &[UserAction], until: Time) -> Result<Simulation, String> {
+    let mut simulation = Simulation::new(scenario, seed).map_err(|e| e.to_string())?;
+    for user in actions.iter().filter(|u| u.at <= until) {
+        simulation.run_until(user.at);
+        simulation.inject(Some(user.at), &user.action)?;
+    }
+    simulation.run_until(until);
+    Ok(simulation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action_log::{self, RunLink, ScenarioRef};
+    use crate::scenario::library;
+    use crate::scenario::model::{ActionSpec, CrashKindSpec};
+
+    fn scenario(id: &str) -> Scenario {
+        Scenario::parse(id, library::find(id).unwrap()).unwrap()
+    }
+
+    fn straight(scenario: &Scenario, seed: u64, until: Time) -> u64 {
+        replay(scenario, seed, &[], until).unwrap().digest()
+    }
+
+    fn secs(s: u64) -> Time {
+        Time::from_secs(s)
+    }
+
+    fn kill(node: &str, kind: CrashKindSpec) -> ActionSpec {
+        ActionSpec::Crash { node: node.into(), kind }
+    }
+
+    #[test]
+    fn seeking_backward_then_forward_gives_the_digest_of_a_straight_run() {
+        let scenario = scenario("producer-broker-down");
+        let mut timeline = Timeline::new(&scenario, 3, &TimelineConfig::default()).unwrap();
+        // Small, odd event budgets stop the run in the middle of instants.
+        while timeline.now() < secs(100) {
+            timeline.advance(Duration::from_millis(1_700), 97);
+        }
+        timeline.seek(secs(100));
+        assert_eq!(timeline.simulation().digest(), straight(&scenario, 3, secs(100)));
+        for t in [40, 12, 0, 77, 100, 140, 33] {
+            timeline.seek(secs(t));
+            assert_eq!(timeline.now(), secs(t));
+            assert_eq!(timeline.simulation().digest(), straight(&scenario, 3, secs(t)), "after seeking to {t} s");
+        }
+        timeline.seek(Time::from_micros(61_234_567));
+        assert_eq!(timeline.simulation().digest(), straight(&scenario, 3, Time::from_micros(61_234_567)));
+    }
+
+    #[test]
+    fn stepping_event_by_event_meets_the_straight_run() {
+        let scenario = scenario("broker-heartbeats");
+        let mut timeline = Timeline::new(&scenario, 5, &TimelineConfig::default()).unwrap();
+        let mut steps = 0;
+        while timeline.now() < secs(31) && timeline.step_event() {
+            steps += 1;
+        }
+        assert!(steps > 10, "{steps} steps");
+        let reached = timeline.now();
+        // A step leaves the run at the time of the event just processed; finish that instant.
+        timeline.run_to(reached, u32::MAX);
+        assert_eq!(timeline.simulation().digest(), straight(&scenario, 5, reached));
+    }
+
+    #[test]
+    fn a_fork_gives_the_digest_of_a_fresh_run_with_the_same_log() {
+        let scenario = scenario("producer-broker-down");
+        let mut timeline = Timeline::new(&scenario, 1, &TimelineConfig::default()).unwrap();
+        timeline.advance(Duration::from_secs(50), u32::MAX);
+        timeline.act(kill("broker-a", CrashKindSpec::ProcessKill)).unwrap();
+        timeline.advance(Duration::from_secs(30), 1_000);
+        timeline.advance(Duration::from_secs(30), u32::MAX);
+        timeline.act(ActionSpec::Restart { node: "broker-a".into() }).unwrap();
+        timeline.advance(Duration::from_secs(20), u32::MAX);
+        assert_eq!(timeline.log().len(), 2);
+
+        // Back to 20 s: nothing is dropped until we act.
+        timeline.seek(secs(20));
+        assert!(timeline.acting_now_forks());
+        assert_eq!(timeline.actions_after_now(), 2);
+        assert_eq!(timeline.log().len(), 2);
+        // Acting at 20 s replaces the future: both later actions go.
+        timeline.act(kill("broker-b", CrashKindSpec::PowerLoss)).unwrap();
+        timeline
+            .act(ActionSpec::Partition { from: vec!["broker-a".into()], to: vec!["namesrv-0".into()], both_ways: true })
+            .unwrap();
+        assert_eq!(timeline.log().len(), 2);
+        assert_eq!(timeline.forks(), 1);
+        assert!(timeline.checkpoint_times().iter().all(|t| *t <= secs(20)));
+        while !timeline.run_to(secs(120), 333).reached {}
+        let fresh = replay(&scenario, 1, timeline.log(), secs(120)).unwrap();
+        assert_eq!(timeline.simulation().digest(), fresh.digest());
+        assert!(!timeline.simulation().is_up("broker-b"));
+
+        // The same through the shareable string.
+        let link = RunLink {
+            scenario: ScenarioRef::builtin("producer-broker-down").unwrap(),
+            seed: 1,
+            at: timeline.now(),
+            actions: timeline.log().to_vec(),
+        };
+        let decoded = action_log::decode(&action_log::encode(&link)).unwrap();
+        let scenario = decoded.scenario().unwrap();
+        let mut opened =
+            Timeline::with_actions(&scenario, decoded.seed, &TimelineConfig::default(), decoded.actions).unwrap();
+        opened.seek(decoded.at);
+        assert_eq!(opened.simulation().digest(), timeline.simulation().digest());
+    }
+
+    #[test]
+    fn after_a_rewind_the_logged_future_replays_unless_we_act() {
+        let scenario = scenario("broker-heartbeats");
+        let mut timeline = Timeline::new(&scenario, 2, &TimelineConfig::default()).unwrap();
+        timeline.seek(secs(40));
+        timeline.act(kill("broker-a", CrashKindSpec::PowerLoss)).unwrap();
+        timeline.seek(secs(90));
+        let with_action = timeline.simulation().digest();
+        timeline.seek(secs(10));
+        assert!(timeline.simulation().is_up("broker-a"));
+        timeline.seek(secs(90));
+        assert_eq!(timeline.simulation().digest(), with_action);
+        assert!(!timeline.simulation().is_up("broker-a"));
+        assert_eq!(timeline.forks(), 0);
+    }
+
+    #[test]
+    fn two_actions_at_one_instant_keep_their_order() {
+        let scenario = scenario("broker-heartbeats");
+        let mut timeline = Timeline::new(&scenario, 9, &TimelineConfig::default()).unwrap();
+        timeline.seek(secs(15));
+        timeline.act(kill("broker-a", CrashKindSpec::ProcessKill)).unwrap();
+        timeline.act(ActionSpec::Restart { node: "broker-a".into() }).unwrap();
+        timeline.seek(secs(60));
+        let fresh = replay(&scenario, 9, timeline.log(), secs(60)).unwrap();
+        assert_eq!(timeline.simulation().digest(), fresh.digest());
+        timeline.seek(secs(15));
+        timeline.seek(secs(60));
+        assert_eq!(timeline.simulation().digest(), fresh.digest());
+    }
+
+    #[test]
+    fn checkpoints_stay_bounded_and_evenly_spread() {
+        let scenario = scenario("broker-heartbeats");
+        let config = TimelineConfig { checkpoint_every: Duration::from_secs(1), max_checkpoints: 8, recent_trace: 16 };
+        let mut timeline = Timeline::new(&scenario, 4, &config).unwrap();
+        timeline.seek(secs(200));
+        let times = timeline.checkpoint_times();
+        assert!(times.len() <= 8, "{times:?}");
+        let every = timeline.checkpoint_interval().as_micros();
+        assert!(every >= 16_000_000, "the interval doubled: {every}");
+        assert!(times.iter().all(|t| t.as_micros() % every == 0), "{times:?}");
+        assert_eq!(timeline.simulation().kernel().trace().recent().len(), 16);
+        timeline.seek(secs(50));
+        assert_eq!(timeline.simulation().digest(), straight(&scenario, 4, secs(50)));
+    }
+
+    #[test]
+    fn acting_ahead_of_the_clock_or_on_unknown_nodes_is_refused() {
+        let scenario = scenario("broker-heartbeats");
+        let mut timeline = Timeline::new(&scenario, 1, &TimelineConfig::default()).unwrap();
+        timeline.seek(secs(5));
+        assert!(matches!(timeline.act_at(secs(6), ActionSpec::HealAll), Err(TimelineError::InTheFuture { .. })));
+        assert!(matches!(
+            timeline.act(ActionSpec::Restart { node: "broker-z".into() }),
+            Err(TimelineError::Rejected { .. })
+        ));
+        assert!(timeline.log().is_empty());
+    }
+}
