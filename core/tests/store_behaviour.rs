@@ -447,3 +447,120 @@ fn the_store_view_shows_positions_units_and_index_slots() {
     let json = serde_json::to_string(&view).unwrap();
     assert!(json.contains("\"flushed_where\""));
 }
+
+#[test]
+fn the_thorough_consume_queue_flush_writes_the_checkpoint() {
+    let (mut store, mut io) = started(MessageStoreConfig::default(), 25);
+    put_done(&mut store, &mut io, &message(1, 0, 100));
+    let stored_at = store.commit_log().pickup_store_timestamp(io.disk(), 0, 300.min(store.max_phy_offset() as i32));
+    // The CommitLog's first flush (500 ms, thorough) records its store time; the ConsumeQueue's first
+    // pass (1 s, thorough) records the logics time and writes the file.
+    advance_ms(&mut store, &mut io, 1_100);
+    let checkpoint = store.checkpoint();
+    assert_eq!((checkpoint.physic_msg_timestamp, checkpoint.logics_msg_timestamp), (stored_at, stored_at));
+    let on_disk = rmqsim_core::broker::store::store_checkpoint::StoreCheckpoint::load(io.disk(), "store/checkpoint");
+    assert_eq!(on_disk, checkpoint);
+    // The next passes are not thorough: the file changes only after 60 s.
+    put_done(&mut store, &mut io, &message(2, 0, 100));
+    advance_ms(&mut store, &mut io, 30_000);
+    assert_eq!(
+        rmqsim_core::broker::store::store_checkpoint::StoreCheckpoint::load(io.disk(), "store/checkpoint"),
+        on_disk
+    );
+    advance_ms(&mut store, &mut io, 31_000);
+    assert!(
+        rmqsim_core::broker::store::store_checkpoint::StoreCheckpoint::load(io.disk(), "store/checkpoint")
+            .logics_msg_timestamp
+            > on_disk.logics_msg_timestamp
+    );
+}
+
+#[test]
+fn abnormal_recovery_starts_from_the_file_stored_before_the_checkpoint_minus_3_s() {
+    let (mut store, mut io) = started(small_config(), 26);
+    let mut id = 0;
+    // One file's worth of messages per 2 s, with the checkpoint written at 1 s (and then every 60 s).
+    for _ in 0..10 {
+        for _ in 0..16 {
+            put_done(&mut store, &mut io, &message(id, 0, 100));
+            id += 1;
+        }
+        advance_ms(&mut store, &mut io, 2_000);
+    }
+    let checkpoint = store.checkpoint();
+    io.crash(CrashKind::ProcessKill);
+    let store = start(small_config(), &mut io);
+    let report = store.recovery_report();
+    assert!(!report.last_exit_ok);
+    let from = report.recovered_from_file.clone().unwrap();
+    let from_offset: i64 = from.rsplit('/').next().unwrap().parse().unwrap();
+    let safe = checkpoint.min_timestamp();
+    // That file's first record was stored at or before the safe time, the next file's after it.
+    let first = |offset: i64| store.look_message_by_offset(io.disk(), CommitLogOffset(offset)).unwrap().store_timestamp;
+    assert!(first(from_offset) <= safe, "{from}");
+    assert!(first(from_offset + 4096) > safe);
+    assert!(report.redispatched_records > 0 && report.redispatched_records < id);
+    assert_eq!(commit_log_ids(&store, &io).len() as u64, id);
+}
+
+#[test]
+fn normal_recovery_walks_the_last_three_files_only() {
+    let (mut store, mut io) = started(small_config(), 27);
+    for id in 0..80 {
+        put_done(&mut store, &mut io, &message(id, 0, 100));
+    }
+    let files = store.commit_log().file_count();
+    let mut events = store.shutdown(&mut io);
+    events.extend(io.run_until(&mut store, Time::from_secs(5)));
+    assert!(events.shutdown_complete);
+    io.restart_process();
+    let store = start(small_config(), &mut io);
+    let report = store.recovery_report();
+    assert!(report.last_exit_ok);
+    assert_eq!(
+        report.recovered_from_file.as_deref(),
+        Some(format!("store/commitlog/{:020}", 4096 * (files - 3)).as_str())
+    );
+    assert_eq!(report.redispatched_records, 0);
+}
+
+#[test]
+fn a_pull_into_a_deleted_commit_log_file_is_message_was_removing() {
+    let config = MessageStoreConfig { file_reserved_time: 0, ..small_config() };
+    let (mut store, mut io) = started(config, 28);
+    // Queue 1 gets two early messages, then only queue 0 is written until those files are deleted.
+    put_done(&mut store, &mut io, &message(0, 1, 100));
+    put_done(&mut store, &mut io, &message(1, 1, 100));
+    for id in 2..60 {
+        put_done(&mut store, &mut io, &message(id, 0, 100));
+    }
+    advance_ms(&mut store, &mut io, 1);
+    store.execute_delete_files_manually();
+    advance_ms(&mut store, &mut io, 61_000);
+    assert!(store.min_phy_offset() > 0);
+    // The queue's only file is also its last: never deleted, and no unit reaches the new min offset.
+    assert_eq!(store.get_min_offset_in_queue(TOPIC, 1), QueueOffset(0));
+    let pull = store.get_message(io.disk(), "g", TOPIC, 1, QueueOffset(0), 32, None).unwrap();
+    assert_eq!((pull.status, pull.next_begin_offset), (GetMessageStatus::MessageWasRemoving, QueueOffset(2)));
+}
+
+#[test]
+fn the_same_inputs_give_the_same_store_byte_for_byte() {
+    let run = || {
+        let config = MessageStoreConfig { flush_disk_type: FlushDiskType::SyncFlush, ..small_config() };
+        let (mut store, mut io) = started(config.clone(), 29);
+        let mut completions = Vec::new();
+        for id in 0..40 {
+            let _ = put(&mut store, &mut io, &message(id, (id % 3) as i32, 50 + id as usize));
+            completions.extend(advance_ms(&mut store, &mut io, id % 4).put_completions);
+        }
+        io.crash(CrashKind::PowerLoss);
+        let store = start(config, &mut io);
+        (
+            serde_json::to_string(&store.store_view(io.disk(), 10)).unwrap(),
+            format!("{completions:?}"),
+            commit_log_ids(&store, &io),
+        )
+    };
+    assert_eq!(run(), run());
+}

@@ -108,7 +108,7 @@ impl DefaultMessageStore {
             .sum();
         let index = self.index_service.files.len() as u64
             * index_file::file_size(self.config.max_hash_slot_num, self.config.max_index_num);
-        let checkpoint = if disk.lookup(&self.config.checkpoint_path()).is_some() { CHECKPOINT_FILE_SIZE } else { 0 };
+        let checkpoint = if disk.lookup(&self.checkpoint_path).is_some() { CHECKPOINT_FILE_SIZE } else { 0 };
         DiskUsage {
             used_bytes: commit_log + consume_queues + index + checkpoint,
             capacity_bytes: self.config.simulated_disk_capacity_bytes,

@@ -15,6 +15,8 @@
 //! `truncateDirtyLogicFiles` looks at the last file only: units of the previous file pointing past
 //! the recovered CommitLog end would survive (and an all-zero unit be kept as valid).
 
+use std::rc::Rc;
+
 use super::consume_queue_entry::{ConsumeQueueEntry, CQ_STORE_UNIT_SIZE};
 use super::file_name::consume_queue_file_path;
 use super::mapped_file_queue::MappedFileQueue;
@@ -24,7 +26,8 @@ use crate::sim::disk::NodeDisk;
 
 #[derive(Clone, Debug)]
 pub struct ConsumeQueue {
-    topic: String,
+    /// Shared with the "message arrived" events of this queue.
+    topic: Rc<str>,
     queue_id: i32,
     pub(crate) queue: MappedFileQueue,
     /// End (offset + size) of the last record dispatched here; -1 when empty.
@@ -41,7 +44,7 @@ impl ConsumeQueue {
     pub(crate) fn new(config: &MessageStoreConfig, topic: &str, queue_id: i32) -> Self {
         let dir = format!("{}/{}", config.store_path_root_dir, consume_queue_file_path(topic, queue_id, ""));
         ConsumeQueue {
-            topic: topic.to_string(),
+            topic: Rc::from(topic),
             queue_id,
             queue: MappedFileQueue::new(dir, config.mapped_file_size_consume_queue()),
             max_physic_offset: -1,
@@ -51,6 +54,10 @@ impl ConsumeQueue {
 
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    pub(crate) fn shared_topic(&self) -> Rc<str> {
+        Rc::clone(&self.topic)
     }
 
     pub fn queue_id(&self) -> i32 {

@@ -20,6 +20,7 @@
 //! flushes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -45,15 +46,21 @@ use crate::sim::node::TimerId;
 use crate::time::{Duration, Time};
 
 /// "A message arrived in (topic, queueId)": what `ReputMessageService` tells the long-polling
-/// `MessageArrivingListener` after dispatching a record.
+/// `MessageArrivingListener` after dispatching a record. The topic is shared with its ConsumeQueue
+/// (one event per dispatched message must not cost an allocation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MessageArrived {
-    pub topic: String,
+    #[serde(serialize_with = "serialize_shared_str")]
+    pub topic: Rc<str>,
     pub queue_id: i32,
     /// The queue's max offset after this message (`cqOffset + 1`), as RocketMQ passes it.
     pub max_offset: QueueOffset,
     pub tags_code: i64,
     pub store_timestamp: i64,
+}
+
+fn serialize_shared_str<S: serde::Serializer>(text: &Rc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
 }
 
 /// What a handler reports back to the host.
@@ -141,6 +148,8 @@ pub struct DefaultMessageStore {
     pub(crate) recovery: RecoveryReport,
     /// Report dispatched messages as [`MessageArrived`] (the broker's `longPollingEnable`).
     pub(crate) notify_message_arriving: bool,
+    /// `<root>/checkpoint`, computed once (it is written from the hot path's `settle`).
+    pub(crate) checkpoint_path: String,
     pending_puts: BTreeMap<PutTicket, PendingPut>,
     next_ticket: u64,
     /// Events that came out while handling a put, handed over with the next handler's.
@@ -171,6 +180,7 @@ impl DefaultMessageStore {
             state: StoreState::Created,
             recovery: RecoveryReport::default(),
             notify_message_arriving: true,
+            checkpoint_path: config.checkpoint_path(),
             pending_puts: BTreeMap::new(),
             next_ticket: 0,
             deferred: StoreEvents::default(),
@@ -362,7 +372,7 @@ impl DefaultMessageStore {
             if !found {
                 if let Some(index_msg_timestamp) = self.index_service.on_synced(file) {
                     self.checkpoint.index_msg_timestamp = index_msg_timestamp;
-                    self.checkpoint.flush(io, &self.config.checkpoint_path());
+                    self.checkpoint.flush(io, &self.checkpoint_path);
                 } else if self.state == StoreState::ShuttingDownCheckpoint(file) {
                     self.finish_shutdown(io);
                     events.shutdown_complete = true;
@@ -454,8 +464,7 @@ impl DefaultMessageStore {
         for (ticket, status) in answered {
             self.resolve_flush(ticket, status, &mut events);
         }
-        let checkpoint_path = self.config.checkpoint_path();
-        self.flush_consume_queue.poll(io, &self.consume_queue_table, &mut self.checkpoint, &checkpoint_path);
+        self.flush_consume_queue.poll(io, &self.consume_queue_table, &mut self.checkpoint, &self.checkpoint_path);
         if self.state == StoreState::ShuttingDown {
             flush_until_in_flight(io, &mut self.commit_log.queue);
             let mut busy = self.commit_log.queue.flush_in_flight.is_some();
@@ -467,7 +476,7 @@ impl DefaultMessageStore {
                 if self.commit_log.queue.store_timestamp > 0 {
                     self.checkpoint.physic_msg_timestamp = self.commit_log.queue.store_timestamp;
                 }
-                let file = self.checkpoint.flush(io, &checkpoint_path);
+                let file = self.checkpoint.flush(io, &self.checkpoint_path);
                 self.state = StoreState::ShuttingDownCheckpoint(file);
             }
         }
@@ -522,11 +531,13 @@ impl DefaultMessageStore {
 
     /// `findConsumeQueue`: the queue of (topic, queueId), created empty if new.
     pub(crate) fn find_consume_queue(&mut self, topic: &str, queue_id: i32) -> &mut ConsumeQueue {
+        // Two lookups when the topic is known (returning a borrow from a `get_mut` match is refused).
         if !self.consume_queue_table.contains_key(topic) {
             self.consume_queue_table.insert(topic.to_string(), BTreeMap::new());
         }
         let queues = self.consume_queue_table.get_mut(topic).expect("inserted above");
-        queues.entry(queue_id).or_insert_with(|| ConsumeQueue::new(&self.config, topic, queue_id))
+        let config = &self.config;
+        queues.entry(queue_id).or_insert_with(|| ConsumeQueue::new(config, topic, queue_id))
     }
 
     pub fn consume_queue(&self, topic: &str, queue_id: i32) -> Option<&ConsumeQueue> {

@@ -10,16 +10,14 @@
 //! broker never writes V2, so this only widens what recovery keeps).
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::consume_queue_entry::{dispatch_tags_code, tags_string_to_tags_code, RMQ_SYS_SCHEDULE_TOPIC};
 use super::message_record::{
     body_crc, cal_msg_length, MessageVersion, BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2,
 };
 use super::message_sys_flag::{BORNHOST_V6_FLAG, STOREHOSTADDRESS_V6_FLAG};
-use super::properties::{
-    MessageProperties, NAME_VALUE_SEPARATOR, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_SEPARATOR,
-    PROPERTY_TAGS, PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
-};
+use super::properties::{MessageProperties, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
 
 /// What dispatch needs of one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +33,9 @@ pub struct DispatchRequest<'a> {
     pub prepared_transaction_offset: i64,
     /// The properties string; [`DispatchRequest::property`] reads it as `string2messageProperties` would.
     pub properties: Cow<'a, str>,
+    /// Where KEYS and UNIQ_KEY sit in `properties` (found in the same pass as TAGS).
+    keys: Option<Range<u32>>,
+    uniq_key: Option<Range<u32>>,
 }
 
 impl DispatchRequest<'_> {
@@ -44,12 +45,56 @@ impl DispatchRequest<'_> {
 
     /// KEYS (space-separated).
     pub fn keys(&self) -> Option<&str> {
-        self.property(PROPERTY_KEYS)
+        self.keys.clone().map(|range| &self.properties[range.start as usize..range.end as usize])
     }
 
     /// UNIQ_KEY, the client message id.
     pub fn uniq_key(&self) -> Option<&str> {
-        self.property(PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+        self.uniq_key.clone().map(|range| &self.properties[range.start as usize..range.end as usize])
+    }
+}
+
+/// The properties dispatch reads, found in one pass over the string (byte ranges of the values).
+#[derive(Default)]
+struct DispatchProperties {
+    tags: Option<Range<u32>>,
+    keys: Option<Range<u32>>,
+    uniq_key: Option<Range<u32>>,
+    delay: bool,
+}
+
+/// One pass of `string2messageProperties` keeping only TAGS, KEYS, UNIQ_KEY and DELAY: segments split
+/// on `\u2`, name and value on the first `\u1`, both non-empty, the last one of a name winning. The
+/// separators are ASCII, so byte positions are character boundaries.
+fn scan_dispatch_properties(properties: &str) -> DispatchProperties {
+    let bytes = properties.as_bytes();
+    let mut found = DispatchProperties::default();
+    let mut start = 0usize;
+    while start < bytes.len() {
+        let end = bytes[start..].iter().position(|b| *b == PROPERTY_SEPARATOR as u8).map_or(bytes.len(), |i| start + i);
+        if let Some(split) = bytes[start..end].iter().position(|b| *b == NAME_VALUE_SEPARATOR as u8) {
+            let (name_end, value_start) = (start + split, start + split + 1);
+            if name_end > start && end > value_start {
+                let value = Some(value_start as u32..end as u32);
+                match &bytes[start..name_end] {
+                    b"TAGS" => found.tags = value,
+                    b"KEYS" => found.keys = value,
+                    b"UNIQ_KEY" => found.uniq_key = value,
+                    b"DELAY" => found.delay = true,
+                    _ => {}
+                }
+            }
+        }
+        start = end + 1;
+    }
+    found
+}
+
+/// `new String(bytes, UTF_8)`: borrowed when valid (the common case), replacement characters if not.
+fn utf8(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -152,19 +197,16 @@ fn check<'a>(bytes: &'a [u8], check_crc: bool, delay_level_millis: &[i64]) -> Op
     if topic_length < 0 {
         return None;
     }
-    let topic = String::from_utf8_lossy(r.take(topic_length as usize)?);
+    let topic = utf8(r.take(topic_length as usize)?);
     let properties_length = r.i16()?;
-    let properties = if properties_length > 0 {
-        String::from_utf8_lossy(r.take(properties_length as usize)?)
-    } else {
-        Cow::Borrowed("")
-    };
+    let properties = if properties_length > 0 { utf8(r.take(properties_length as usize)?) } else { Cow::Borrowed("") };
     let read_length =
         cal_msg_length(version, sys_flag, i64::from(body_length), topic_length, i64::from(properties_length));
     if read_length != i64::from(total_size) {
         return Some(CheckedRecord::Invalid { size: total_size });
     }
-    let tags_code = if topic == RMQ_SYS_SCHEDULE_TOPIC && property(&properties, PROPERTY_DELAY_TIME_LEVEL).is_some() {
+    let found = scan_dispatch_properties(&properties);
+    let tags_code = if found.delay && topic == RMQ_SYS_SCHEDULE_TOPIC {
         dispatch_tags_code(
             &topic,
             &MessageProperties::from_properties_string(&properties),
@@ -172,7 +214,7 @@ fn check<'a>(bytes: &'a [u8], check_crc: bool, delay_level_millis: &[i64]) -> Op
             delay_level_millis,
         )
     } else {
-        tags_string_to_tags_code(property(&properties, PROPERTY_TAGS))
+        tags_string_to_tags_code(found.tags.map(|range| &properties[range.start as usize..range.end as usize]))
     };
     Some(CheckedRecord::Message(DispatchRequest {
         topic,
@@ -185,6 +227,8 @@ fn check<'a>(bytes: &'a [u8], check_crc: bool, delay_level_millis: &[i64]) -> Op
         sys_flag,
         prepared_transaction_offset,
         properties,
+        keys: found.keys,
+        uniq_key: found.uniq_key,
     }))
 }
 
@@ -234,6 +278,24 @@ mod tests {
         bytes[88] ^= 1;
         assert_eq!(check_message_and_return_size(&bytes, true, &[]), CheckedRecord::Invalid { size: -1 });
         assert!(matches!(check_message_and_return_size(&bytes, false, &[]), CheckedRecord::Message(_)));
+    }
+
+    #[test]
+    fn the_one_pass_scan_agrees_with_string2message_properties() {
+        for text in [
+            "TAGS\u{1}a\u{2}KEYS\u{1}k1 k2\u{2}TAGS\u{1}b",
+            "TAGS\u{1}\u{2}KEYS\u{1}x\u{1}y",
+            "",
+            "\u{2}\u{2}",
+            "UNIQ_KEY\u{1}é",
+        ] {
+            let full = MessageProperties::from_properties_string(text);
+            let found = scan_dispatch_properties(text);
+            let slice = |range: Option<Range<u32>>| range.map(|r| &text[r.start as usize..r.end as usize]);
+            assert_eq!(slice(found.tags), full.tags(), "{text:?}");
+            assert_eq!(slice(found.keys), full.get("KEYS"), "{text:?}");
+            assert_eq!(slice(found.uniq_key), full.unique_key(), "{text:?}");
+        }
     }
 
     #[test]

@@ -416,3 +416,35 @@ impl DefaultMessageStore {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::store::message_store_config::MessageStoreConfig;
+    use crate::broker::store::store_io::StoreIo;
+    use crate::broker::store::test_store_io::TestStoreIo;
+    use crate::sim::disk::DiskConfig;
+
+    #[test]
+    fn a_queue_without_units_is_no_message_in_queue_and_corrects_to_zero() {
+        // Spec §13 item 19: offset 0 on an empty queue (max 0).
+        let mut io = TestStoreIo::new(DiskConfig::default(), 1);
+        let mut store = DefaultMessageStore::new(MessageStoreConfig::default()).unwrap();
+        store.start(&mut io);
+        store.find_consume_queue("TopicTest", 0);
+        for (offset, expected_next) in [(0, 0), (5, 0)] {
+            let result = store.get_message(io.disk(), "g", "TopicTest", 0, QueueOffset(offset), 32, None).unwrap();
+            assert_eq!(
+                (result.status, result.next_begin_offset),
+                (GetMessageStatus::NoMessageInQueue, QueueOffset(expected_next))
+            );
+        }
+    }
+
+    #[test]
+    fn a_stopped_store_answers_no_pull() {
+        let store = DefaultMessageStore::new(MessageStoreConfig::default()).unwrap();
+        let io = TestStoreIo::new(DiskConfig::default(), 1);
+        assert!(store.get_message(io.disk(), "g", "T", 0, QueueOffset(0), 32, None).is_none());
+    }
+}

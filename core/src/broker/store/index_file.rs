@@ -67,6 +67,26 @@ pub fn index_key_hash(key: &str) -> i32 {
     }
 }
 
+/// [`index_key_hash`] of `topic#key` ([`build_key`]), without building the string.
+pub fn build_key_hash(topic: &str, key: &str) -> i32 {
+    let fold = |hash: i32, text: &str| {
+        let step = |hash: i32, unit: i32| hash.wrapping_mul(31).wrapping_add(unit);
+        if text.is_ascii() {
+            // An ASCII byte is its own UTF-16 unit; skipping the UTF-8 decoding halves the cost.
+            text.bytes().fold(hash, |hash, byte| step(hash, i32::from(byte)))
+        } else {
+            text.encode_utf16().fold(hash, |hash, unit| step(hash, i32::from(unit)))
+        }
+    };
+    let with_separator = fold(0, topic).wrapping_mul(31).wrapping_add(i32::from(b'#'));
+    let hash = fold(with_separator, key).wrapping_abs();
+    if hash < 0 {
+        0
+    } else {
+        hash
+    }
+}
+
 /// The slot of a key: `keyHash % hashSlotNum`.
 pub fn slot_of(key: &str, hash_slot_num: u32) -> u32 {
     index_key_hash(key) as u32 % hash_slot_num
@@ -294,13 +314,24 @@ impl IndexFile {
 
     /// `putKey`: appends an entry at indexCount and makes the key's slot point at it.
     pub fn put_key(&mut self, key: &str, phy_offset: CommitLogOffset, store_timestamp: i64) -> Result<(), IndexFull> {
+        self.put_key_hash(index_key_hash(key), phy_offset, store_timestamp)
+    }
+
+    /// [`put_key`](Self::put_key) given the key's [`index_key_hash`] (the key itself is never stored).
+    pub fn put_key_hash(
+        &mut self,
+        key_hash: i32,
+        phy_offset: CommitLogOffset,
+        store_timestamp: i64,
+    ) -> Result<(), IndexFull> {
+        assert!(key_hash >= 0, "an index key hash is an abs()");
         if self.is_write_full() {
             return Err(IndexFull);
         }
-        let key_hash = index_key_hash(key);
         let slot = key_hash as u32 % self.hash_slot_num;
         let index_count = self.header.index_count;
-        let mut slot_value = self.slot_value(slot);
+        // One tree operation: the slot's previous value comes back from the insert.
+        let mut slot_value = self.slots.insert(slot, index_count).unwrap_or(INVALID_INDEX);
         if slot_value <= INVALID_INDEX || slot_value > index_count {
             slot_value = INVALID_INDEX;
         }
@@ -313,7 +344,6 @@ impl IndexFile {
         };
         assert_eq!(self.entries.len() as i64, i64::from(index_count) - 1, "entries are dense from index 1");
         self.entries.push(IndexEntry { key_hash, phy_offset, time_diff, prev_index: slot_value });
-        self.slots.insert(slot, index_count);
         if index_count <= 1 {
             self.header.begin_phy_offset = phy_offset;
             self.header.begin_timestamp = store_timestamp;
@@ -545,6 +575,13 @@ mod tests {
         assert_eq!(&entry[4..12], &4096i64.to_be_bytes());
         assert_eq!(file.read_range(slot_position(1_969_516), 4), 1i32.to_be_bytes());
         assert_eq!(file.header().index_count, 2);
+    }
+
+    #[test]
+    fn the_hash_of_topic_and_key_is_the_hash_of_the_built_key() {
+        for (topic, key) in [("TopicTest", "KEY1"), ("T", ""), ("", "k"), ("主题", "键\u{1F600}")] {
+            assert_eq!(build_key_hash(topic, key), index_key_hash(&build_key(topic, key)));
+        }
     }
 
     #[test]

@@ -25,7 +25,8 @@ use serde::Serialize;
 
 use super::dispatch_request::DispatchRequest;
 use super::index_file::{
-    build_key, entry_position, index_file_name, slot_position, IndexEntry, IndexFile, IndexHeader, INDEX_SIZE,
+    build_key, build_key_hash, entry_position, index_file_name, slot_position, IndexEntry, IndexFile, IndexHeader,
+    INDEX_SIZE,
 };
 use super::message_store_config::MessageStoreConfig;
 use super::message_sys_flag::{transaction_value, TRANSACTION_ROLLBACK_TYPE};
@@ -155,20 +156,27 @@ impl IndexService {
             return;
         }
         if let Some(uniq_key) = request.uniq_key() {
-            index = self.put_key(io, index, &build_key(&request.topic, uniq_key), request);
+            index = self.put_key(io, index, build_key_hash(&request.topic, uniq_key), request);
         }
         if let Some(keys) = request.keys() {
             for key in keys.split(KEY_SEPARATOR).filter(|key| !key.is_empty()) {
-                index = self.put_key(io, index, &build_key(&request.topic, key), request);
+                index = self.put_key(io, index, build_key_hash(&request.topic, key), request);
             }
         }
     }
 
-    fn put_key(&mut self, io: &mut dyn StoreIo, mut index: usize, key: &str, request: &DispatchRequest<'_>) -> usize {
+    /// `putKey` of `topic#key` (given by its hash), rolling to a new file when this one is full.
+    fn put_key(
+        &mut self,
+        io: &mut dyn StoreIo,
+        mut index: usize,
+        key_hash: i32,
+        request: &DispatchRequest<'_>,
+    ) -> usize {
         let offset = CommitLogOffset(request.commit_log_offset);
         loop {
             let stored = &mut self.files[index];
-            if stored.index.put_key(key, offset, request.store_timestamp).is_ok() {
+            if stored.index.put_key_hash(key_hash, offset, request.store_timestamp).is_ok() {
                 stored.header_dirty = true;
                 return index;
             }

@@ -389,6 +389,20 @@ impl MessageRecord {
         Ok(self.write(false)?.bytes)
     }
 
+    /// [`encode`](Self::encode) into `out` (cleared first), reusing its allocation.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let mut buffer = std::mem::take(out);
+        buffer.clear();
+        let result = self.write_into(false, buffer);
+        match result {
+            Ok(writer) => {
+                *out = writer.bytes;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// The record bytes and one annotation per field (name, offset, length, value).
     pub fn encode_annotated(&self) -> Result<(Vec<u8>, Vec<RecordField>), EncodeError> {
         let writer = self.write(true)?;
@@ -396,6 +410,10 @@ impl MessageRecord {
     }
 
     fn write(&self, annotate: bool) -> Result<Writer, EncodeError> {
+        self.write_into(annotate, Vec::new())
+    }
+
+    fn write_into(&self, annotate: bool, mut bytes: Vec<u8>) -> Result<Writer, EncodeError> {
         let properties = self.properties.to_properties_string();
         if properties.len() as u64 > u64::from(MAX_PROPERTIES_LENGTH) {
             return Err(EncodeError::PropertiesTooLong { properties_bytes: properties.len() as u64 });
@@ -417,7 +435,8 @@ impl MessageRecord {
         let topic_length = self.topic.len() as i32;
         let body_length = self.body.len() as i32;
 
-        let mut w = Writer { bytes: Vec::with_capacity(total as usize), fields: annotate.then(Vec::new) };
+        bytes.reserve(total as usize);
+        let mut w = Writer { bytes, fields: annotate.then(Vec::new) };
         w.put("TOTALSIZE", &total_size.to_be_bytes(), || format!("{total_size} bytes"));
         let magic = self.version.magic_code();
         w.put("MAGICCODE", &magic.to_be_bytes(), || format!("0x{:08X} (message {:?})", magic as u32, self.version));
@@ -713,6 +732,14 @@ mod tests {
             }
             other => panic!("expected a message, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn encode_into_reuses_the_buffer_and_gives_the_same_bytes() {
+        let record = topic_test_record();
+        let mut buffer = vec![9u8; 3];
+        record.encode_into(&mut buffer).unwrap();
+        assert_eq!(buffer, record.encode().unwrap());
     }
 
     #[test]

@@ -173,15 +173,18 @@ impl MessageProperties {
 
     /// Pairs in the order a Java `HashMap` with the same history iterates them.
     pub fn iter_java_order(&self) -> impl Iterator<Item = (&str, &str)> {
-        let mut ordered: Vec<&(String, String)> = self.entries.iter().collect();
-        // Stable sort: ties (same bucket) stay in insertion order, like the bucket's linked list.
-        ordered.sort_by_key(|(name, _)| java_bucket(name, self.java_capacity));
-        ordered.into_iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        // Each bucket computed once (a hash of the name); a stable sort keeps ties (same bucket) in
+        // insertion order, like the bucket's linked list.
+        let mut ordered: Vec<(u32, &(String, String))> =
+            self.entries.iter().map(|entry| (java_bucket(&entry.0, self.java_capacity), entry)).collect();
+        ordered.sort_by_key(|(bucket, _)| *bucket);
+        ordered.into_iter().map(|(_, (n, v))| (n.as_str(), v.as_str()))
     }
 
     /// `messageProperties2String` (4.9.1+): Java iteration order, no trailing separator.
     pub fn to_properties_string(&self) -> String {
-        let mut out = String::new();
+        let length: usize = self.entries.iter().map(|(name, value)| name.len() + value.len() + 2).sum();
+        let mut out = String::with_capacity(length);
         for (name, value) in self.iter_java_order() {
             if !out.is_empty() {
                 out.push(PROPERTY_SEPARATOR);

@@ -140,7 +140,7 @@ impl DefaultMessageStore {
                     position += i64::from(request.msg_size);
                     self.recovery.valid_records += 1;
                     if !last_exit_ok {
-                        self.do_dispatch(io, &request);
+                        let _ = self.do_dispatch(io, &request);
                         self.recovery.redispatched_records += 1;
                     }
                 }

@@ -11,6 +11,8 @@
 //!
 //! Invariant: `reputFromOffset` only moves forward, over whole records, and never past the max offset.
 
+use std::rc::Rc;
+
 use super::commit_log::RecordReader;
 use super::default_message_store::{DefaultMessageStore, MessageArrived};
 use super::dispatch_request::{check_message_and_return_size, CheckedRecord, DispatchRequest};
@@ -52,11 +54,11 @@ impl DefaultMessageStore {
             match check_message_and_return_size(bytes, false, &self.delay_level_millis) {
                 CheckedRecord::Message(request) => {
                     let size = i64::from(request.msg_size);
-                    self.do_dispatch(io, &request);
+                    let queue_topic = self.do_dispatch(io, &request);
                     dispatched_any = true;
                     if notify {
                         arrived.push(MessageArrived {
-                            topic: request.topic.to_string(),
+                            topic: queue_topic.unwrap_or_else(|| Rc::from(&*request.topic)),
                             queue_id: request.queue_id,
                             max_offset: QueueOffset(request.consume_queue_offset + 1),
                             tags_code: request.tags_code,
@@ -86,11 +88,14 @@ impl DefaultMessageStore {
         arrived
     }
 
-    /// `doDispatch`: ConsumeQueue (NOT and COMMIT only), then the index.
-    pub(crate) fn do_dispatch(&mut self, io: &mut dyn StoreIo, request: &DispatchRequest<'_>) {
+    /// `doDispatch`: ConsumeQueue (NOT and COMMIT only), then the index. Returns the queue's shared
+    /// topic name when the record went into a ConsumeQueue.
+    pub(crate) fn do_dispatch(&mut self, io: &mut dyn StoreIo, request: &DispatchRequest<'_>) -> Option<Rc<str>> {
         let transaction = transaction_value(request.sys_flag);
+        let mut queue_topic = None;
         if transaction == TRANSACTION_NOT_TYPE || transaction == TRANSACTION_COMMIT_TYPE {
             let queue = self.find_consume_queue(&request.topic, request.queue_id);
+            queue_topic = Some(queue.shared_topic());
             let written = queue.put_message_position_info(
                 io,
                 request.commit_log_offset,
@@ -111,5 +116,6 @@ impl DefaultMessageStore {
         if self.config.message_index_enable {
             self.index_service.build_index(io, request);
         }
+        queue_topic
     }
 }
