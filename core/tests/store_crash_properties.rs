@@ -46,7 +46,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         8 => (0..3i32, 1..300usize, prop::bool::weighted(0.9)).prop_map(|(queue, body, wait)| Op::Put { queue, body, wait }),
-        4 => prop_oneof![0..20u64, 0..2_000u64].prop_map(|ms| Op::Advance { ms }),
+        4 => prop_oneof![4 => 0..20u64, 4 => 0..2_000u64, 1 => 0..70_000u64].prop_map(|ms| Op::Advance { ms }),
         1 => Just(Op::Crash(CrashKind::ProcessKill)),
         2 => Just(Op::Crash(CrashKind::PowerLoss)),
         1 => prop::bool::weighted(0.2).prop_map(|_| Op::Crash(CrashKind::DiskLoss)),

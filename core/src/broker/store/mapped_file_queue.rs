@@ -354,13 +354,17 @@ impl MappedFileQueue {
         self.committed_where = 0;
     }
 
-    /// Claim nothing durable: after a crash the page cache may hold bytes the device never got, so
-    /// the flush restarts from the first file (see `recovery.rs`).
-    pub(crate) fn forget_flushed(&mut self) {
+    /// Claim nothing durable from `offset` on: after a crash the page cache may hold bytes the device
+    /// never got, so the flush restarts from the file holding `offset` (see `recovery.rs`).
+    pub(crate) fn forget_flushed_from(&mut self, offset: i64) {
+        let size = self.mapped_file_size;
         for file in &mut self.files {
-            file.flushed_position = 0;
+            if file.file_from_offset + size > offset {
+                file.flushed_position = (offset - file.file_from_offset).max(0);
+            }
         }
-        self.flushed_where = self.min_offset().max(0);
+        let start = offset - offset.rem_euclid(size);
+        self.flushed_where = self.flushed_where.min(start.max(self.min_offset().max(0)));
     }
 
     /// Bytes written but not yet known durable, over the whole queue (`remainHowManyDataToFlush`).

@@ -26,9 +26,11 @@
 //! weakness we do not reproduce. And after a crash, 4.9 sets `flushedWhere` to the recovered end, as if all of it were on
 //! the device. After a process kill it may not be: the page cache survived, and a real OS writes it
 //! back within ~30 s (`dirty_expire_centisecs`), which the disk model does not do by itself. So after
-//! an abnormal start the queues claim nothing flushed and their flush services sync them again from
-//! the first file; until they have, a SYNC_FLUSH put (which waits for `flushedWhere`) is not
-//! acknowledged, and the checkpoint does not claim more than was synced.
+//! an abnormal start the CommitLog claims nothing flushed from the file recovery started at (every
+//! record before it was stored before the checkpoint's safe time, hence flushed), nor the
+//! ConsumeQueues at all, and their flush services sync them again; until they have, a SYNC_FLUSH put
+//! (which waits for `flushedWhere`) is not acknowledged, and the checkpoint claims no more than was
+//! synced.
 
 use std::collections::BTreeMap;
 
@@ -127,6 +129,7 @@ impl DefaultMessageStore {
             (0..file_count).rev().find(|&i| self.is_mapped_file_matched_recover(io, i)).unwrap_or(0)
         };
         self.recovery.recovered_from_file = Some(self.commit_log.queue.files[index].file_name.clone());
+        let recovered_from = self.commit_log.queue.files[index].file_from_offset;
         let check_crc = self.config.check_crc_on_recover;
         let mut reader = RecordReader::default();
         let mut process_offset = self.commit_log.queue.files[index].file_from_offset;
@@ -166,9 +169,9 @@ impl DefaultMessageStore {
             }
         }
         if !last_exit_ok {
-            self.commit_log.queue.forget_flushed();
+            self.commit_log.queue.forget_flushed_from(recovered_from);
             for queue in self.consume_queue_table.values_mut().flat_map(|q| q.values_mut()) {
-                queue.queue.forget_flushed();
+                queue.queue.forget_flushed_from(0);
             }
         }
         if self.config.message_index_enable {
