@@ -241,3 +241,37 @@ rate = [{ at = "0s", per_second = 20 }]
         ["broker-a/0", "broker-a/1", "broker-a/2", "broker-a/3"]
     );
 }
+
+#[test]
+fn a_broker_last_registered_at_zero_is_removed_at_125_s_and_unused_after_the_150_s_refresh() {
+    // Spec §13 item 16: registered at t = 0, silent from 5 s (its 10 s registration never happens); scans at
+    // 5 s, 10 s, ...: 0 + 120 000 < now first holds at 125 s. The producer's refresh after that is 150.010 s.
+    let body = format!(
+        "{TWO_BROKERS}
+[[producers]]
+[producers.workload]
+topic = \"TopicTest\"
+mode = \"async\"
+rate = [{{ at = \"0s\", per_second = 10 }}]
+
+[[actions]]
+at = \"5s\"
+do = \"crash\"
+node = \"broker-b\"
+kind = \"power_loss\"
+"
+    );
+    let sim = run(&body, 2, Time::from_secs(160));
+    let removed: Vec<Time> = sim
+        .observations()
+        .iter()
+        .filter_map(|o| match &o.observation {
+            Observation::BrokerRemoved { broker_name, .. } if broker_name == "broker-b" => Some(o.time),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed, [Time::from_secs(125); 2]);
+    let last_to_b =
+        attempts(&sim, "producer-0").iter().filter(|a| a.3.broker_name == "broker-b").map(|a| a.0).max().unwrap();
+    assert!(last_to_b > Time::from_secs(149) && last_to_b < Time::from_millis(150_012), "{last_to_b:?}");
+}
