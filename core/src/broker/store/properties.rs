@@ -104,7 +104,13 @@ impl Eq for MessageProperties {}
 
 /// `HashMap.hash`: the high half of `hashCode()` folded into the low half.
 fn java_spread_hash(name: &str) -> u32 {
-    let h = string_hash_code(name) as u32;
+    // Property names are ASCII in practice, where a byte is its own UTF-16 unit (and every record
+    // encode hashes each name once): skip the UTF-8 decoding then.
+    let h = if name.is_ascii() {
+        name.bytes().fold(0i32, |hash, byte| hash.wrapping_mul(31).wrapping_add(i32::from(byte)))
+    } else {
+        string_hash_code(name)
+    } as u32;
     h ^ (h >> 16)
 }
 

@@ -77,7 +77,11 @@ impl SocketAddress {
 
     /// Appends IP bytes then the port as a big-endian int.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.ip_bytes());
+        // Straight from the octets: every record encodes two hosts, so no temporary Vec.
+        match self.ip {
+            IpAddr::V4(ip) => out.extend_from_slice(&ip.octets()),
+            IpAddr::V6(ip) => out.extend_from_slice(&ip.octets()),
+        }
         out.extend_from_slice(&self.port.to_be_bytes());
     }
 
