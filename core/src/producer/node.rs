@@ -259,3 +259,79 @@ impl ProducerNode {
         self.app.as_ref().and_then(|a| a.spec.stop_at())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::prng::{Concern, Prng, StreamOwner};
+    use crate::producer::config::ProducerConfig;
+    use crate::protocol::Request;
+    use crate::sim::disk::{DiskConfig, NodeDisk};
+    use crate::sim::node::{Command, Context};
+    use crate::time::Duration;
+    use crate::world::{AnyNode, Directory, NodeKind};
+
+    fn node(workload: &str) -> ProducerNode {
+        let mut directory = Directory::default();
+        directory.add("namesrv-0", NodeKind::NameServer, 9876);
+        directory.add("producer-0", NodeKind::Producer, 40000);
+        ProducerNode::boot(&ProducerNodeSpec {
+            client: ProducerSpec {
+                client_ip: [10, 0, 0, 2],
+                name_servers: vec![NodeId(0)],
+                name_server_addrs: vec!["10.0.0.1:9876".into()],
+                directory: Rc::new(directory),
+                config: ProducerConfig::default(),
+            },
+            workload: Some(toml::from_str(workload).unwrap()),
+        })
+    }
+
+    fn step(
+        node: &mut ProducerNode,
+        now: Time,
+        f: impl FnOnce(&mut ProducerNode, &mut Ctx<'_>),
+    ) -> Vec<Command<AnyNode>> {
+        let mut rng = Prng::stream(1, StreamOwner::Node(1), Concern::Node);
+        let mut workload = Prng::stream(1, StreamOwner::Node(1), Concern::Workload);
+        let mut disk = NodeDisk::new(DiskConfig::default());
+        let (mut commands, mut next_timer) = (Vec::new(), 0);
+        let mut ctx = Context::detached(now, NodeId(1), &mut rng, &mut disk, &mut commands, &mut next_timer)
+            .with_workload(&mut workload);
+        f(node, &mut ctx);
+        commands
+    }
+
+    #[test]
+    fn the_workload_starts_at_start_at_and_paces_messages_by_its_rate() {
+        let mut producer = node("topic = \"TopicTest\"\nstart_at = \"2s\"\nrate = [{ at = \"0s\", per_second = 4 }]");
+        let commands = step(&mut producer, Time::ZERO, |p, ctx| p.on_start(ctx));
+        assert!(commands.iter().any(|c| matches!(c,
+            Command::SetTimer { after, timer: Timer::Producer(ProducerTimer::WorkloadNext), .. } if *after == Duration::from_secs(2))));
+        let commands = step(&mut producer, Time::from_secs(2), |p, ctx| p.on_timer(ProducerTimer::WorkloadNext, ctx));
+        // The next message in 250 ms; this one asked for and waits on a route lookup.
+        assert!(commands.iter().any(|c| matches!(c,
+            Command::SetTimer { after, timer: Timer::Producer(ProducerTimer::WorkloadNext), .. } if *after == Duration::from_millis(250))));
+        assert!(commands
+            .iter()
+            .any(|c| matches!(c, Command::Observe(Observation::SendRequested { seqs, .. }) if seqs == &[0])));
+        assert!(commands.iter().any(|c| matches!(c,
+            Command::Send { message: Remoting::Request { request: Request::GetRouteInfoByTopic { topic }, .. }, .. } if topic == "TopicTest")));
+        assert_eq!(producer.application_stats().unwrap().messages_generated, 1);
+    }
+
+    #[test]
+    fn a_sync_application_with_one_thread_keeps_later_messages_in_its_backlog() {
+        let mut producer =
+            node("topic = \"TopicTest\"\nstart_at = \"0s\"\nrate = [{ at = \"0s\", per_second = 1000 }]");
+        step(&mut producer, Time::ZERO, |p, ctx| p.on_start(ctx));
+        for ms in 0..3 {
+            step(&mut producer, Time::from_millis(ms), |p, ctx| p.on_timer(ProducerTimer::WorkloadNext, ctx));
+        }
+        // The first send waits for its route; the next two wait for the only thread.
+        assert_eq!(producer.application_stats().unwrap().backlog, 2);
+        assert_eq!(producer.client.in_flight_sends(), 1);
+    }
+}
