@@ -564,3 +564,19 @@ fn the_same_inputs_give_the_same_store_byte_for_byte() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn file_ages_survive_a_restart_so_cleanup_does_not_start_over() {
+    let config = MessageStoreConfig { file_reserved_time: 1, delete_when: "99".into(), ..small_config() };
+    let (mut store, mut io) = started(config.clone(), 30);
+    for id in 0..60 {
+        put_done(&mut store, &mut io, &message(id, 0, 100));
+    }
+    advance_ms(&mut store, &mut io, 2 * 3_600_000);
+    let files = store.commit_log().file_count();
+    io.crash(CrashKind::ProcessKill);
+    let mut store = start(config, &mut io);
+    store.execute_delete_files_manually();
+    advance_ms(&mut store, &mut io, 61_000);
+    assert_eq!(store.commit_log().file_count(), 1, "the {files} files are two hours old, not one minute");
+}

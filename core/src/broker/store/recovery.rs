@@ -2,8 +2,10 @@
 //! `CommitLog.recoverNormally`/`recoverAbnormally`, `recoverTopicQueueTable`), as in 4.9.8.
 //!
 //! 1. The abort file says how the last run ended: absent = clean shutdown, present = crash.
-//! 2. Load every CommitLog and ConsumeQueue file (taken as full), the checkpoint and the IndexFiles
-//!    (after a crash, those newer than the checkpoint's index time are destroyed).
+//! 2. Load every CommitLog and ConsumeQueue file (taken as full; a CommitLog file's modification
+//!    time is restored from the next file's first record, see `restore_modification_times`), the
+//!    checkpoint and the IndexFiles (after a crash, those newer than the checkpoint's index time are
+//!    destroyed).
 //! 3. Each ConsumeQueue recovers alone: from its third-to-last file, keep units until the first
 //!    invalid one.
 //! 4. The CommitLog: *normal* recovery walks from the third-to-last file, record by record (magic,
@@ -70,6 +72,7 @@ impl DefaultMessageStore {
         let last_exit_ok = !abort_file_exists(io.disk(), &self.config.abort_path());
         let now_ms = io.now_ms();
         self.commit_log.queue.load(io.disk(), now_ms);
+        self.restore_modification_times(io);
         self.load_consume_queues(io);
         self.checkpoint = StoreCheckpoint::load(io.disk(), &self.config.checkpoint_path());
         let index_files_before = io.disk().list(&self.config.index_dir()).len() as u32;
@@ -193,21 +196,38 @@ impl DefaultMessageStore {
             .sum()
     }
 
-    /// `isMappedFileMatchedRecover`: the file's first record is a message stored at or before the
-    /// checkpoint's safe time.
-    fn is_mapped_file_matched_recover(&self, io: &dyn StoreIo, index: usize) -> bool {
+    /// The disk model keeps no modification times, which cleanup compares with `fileReservedTime`.
+    /// A CommitLog file was last written when it filled up: when the record that did not fit went to
+    /// the next file, i.e. at the store time of the next file's first record. The last file counts as
+    /// written now (it is never deleted anyway). ConsumeQueue files keep "now" (only the time-based
+    /// offset lookup reads their times).
+    fn restore_modification_times(&mut self, io: &dyn StoreIo) {
+        let count = self.commit_log.queue.files.len();
+        for index in 0..count.saturating_sub(1) {
+            if let Some(stored_at) = self.first_record_store_timestamp(io, index + 1) {
+                self.commit_log.queue.files[index].last_modified_ms = stored_at;
+            }
+        }
+    }
+
+    /// STORETIMESTAMP of a CommitLog file's first record, if it starts with a message.
+    fn first_record_store_timestamp(&self, io: &dyn StoreIo, index: usize) -> Option<i64> {
         let file = &self.commit_log.queue.files[index];
         let mut head = [0u8; 80];
         file.read(io.disk(), 0, &mut head);
         let int = |at: usize| i32::from_be_bytes(head[at..at + 4].try_into().expect("4 bytes"));
         if int(4) != MESSAGE_MAGIC_CODE {
-            return false;
+            return None;
         }
         let at = store_timestamp_position(int(SYS_FLAG_POSITION as usize)) as usize;
         let store_timestamp = i64::from_be_bytes(head[at..at + 8].try_into().expect("8 bytes"));
-        if store_timestamp == 0 {
-            return false;
-        }
+        (store_timestamp > 0).then_some(store_timestamp)
+    }
+
+    /// `isMappedFileMatchedRecover`: the file's first record is a message stored at or before the
+    /// checkpoint's safe time.
+    fn is_mapped_file_matched_recover(&self, io: &dyn StoreIo, index: usize) -> bool {
+        let Some(store_timestamp) = self.first_record_store_timestamp(io, index) else { return false };
         let safe = if self.config.message_index_enable && self.config.message_index_safe {
             self.checkpoint.min_timestamp_index()
         } else {
