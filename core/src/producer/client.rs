@@ -668,15 +668,16 @@ impl ProducerClient {
     }
 
     /// `updateFaultItem` with the (isolation, reachable) flags each version passes for this kind of end:
-    /// 4.9 isolates on every exception; 5.x isolates on remoting and broker errors and marks broker errors
-    /// unreachable (remoting errors stay reachable while the detector is off, its default).
+    /// 4.9 isolates on every exception; 5.x isolates on remoting and broker errors, marks a sync send's broker
+    /// errors and an async call that could not be made unreachable (remoting errors stay reachable while the
+    /// detector is off, its default; an async callback's broker error too).
     fn record_fault(&mut self, broker_name: &str, latency_ms: u64, kind: FaultKind, now_ms: u64) {
         let (isolation, reachable) = match (self.fault_strategy.version, kind) {
             (_, FaultKind::Success) => (false, true),
             (crate::producer::latency_fault::FaultStrategyVersion::V4_9, _) => (true, true),
             (_, FaultKind::Client) => (false, true),
             (_, FaultKind::Remoting) => (true, true),
-            (_, FaultKind::Broker) => (true, false),
+            (_, FaultKind::Broker | FaultKind::AsyncInvokeFailed) => (true, false),
         };
         self.fault_strategy.update_fault_item(broker_name, latency_ms, isolation, reachable, now_ms);
     }
@@ -944,7 +945,7 @@ impl ProducerClient {
             let error = RemotingException::Connect { addr };
             match mode {
                 SendMode::Async => {
-                    self.record_fault(&mq.broker_name, 0, FaultKind::Remoting, now.as_millis());
+                    self.record_fault(&mq.broker_name, 0, FaultKind::AsyncInvokeFailed, now.as_millis());
                     self.async_on_exception(send_id, &mq.broker_name, ClientException::Remoting(error), true, ctx);
                 }
                 _ => self.on_attempt_failed(send_id, &mq.broker_name, ClientException::Remoting(error), ctx),
@@ -1033,7 +1034,8 @@ impl ProducerClient {
                 self.complete(send_id, Some(Ok(result)), ctx);
             }
             (SendMode::Async, Err(e)) => {
-                self.record_fault(&broker_name, latency, FaultKind::of(&e), now_ms);
+                // 5.x's async callback records a broker error as (isolation, reachable), unlike the sync loop.
+                self.record_fault(&broker_name, latency, FaultKind::Remoting, now_ms);
                 self.async_on_exception(send_id, &broker_name, e, false, ctx);
             }
             (SendMode::Oneway, _) => {}
@@ -1065,9 +1067,13 @@ impl ProducerClient {
                         }
                     }
                     SendMode::Async => {
-                        // The callback sees an MQClientException ("send request failed", "wait response timeout")
-                        // or a RemotingException; all are network failures to the fault table.
-                        self.record_fault(&broker_name, latency, FaultKind::Remoting, now_ms);
+                        // The callback sees an MQClientException ("send request failed", "wait response timeout"):
+                        // a network failure; a connection that never opened made `invokeAsync` throw instead.
+                        let kind = match failure {
+                            CallFailure::Connect(_) => FaultKind::AsyncInvokeFailed,
+                            _ => FaultKind::Remoting,
+                        };
+                        self.record_fault(&broker_name, latency, kind, now_ms);
                         let error = match failure {
                             CallFailure::Sync(e) | CallFailure::Connect(e) => ClientException::Remoting(e),
                             CallFailure::Async(e) => e,
@@ -1198,7 +1204,7 @@ impl ProducerClient {
             let error = ClientException::Remoting(RemotingException::TooMuchRequest {
                 message: format!("invokeAsync call the addr[{addr}] timeout"),
             });
-            self.record_fault(&mq.broker_name, 0, FaultKind::Remoting, now.as_millis());
+            self.record_fault(&mq.broker_name, 0, FaultKind::AsyncInvokeFailed, now.as_millis());
             self.async_on_exception(send_id, &mq.broker_name, error, true, ctx);
             return;
         }
@@ -1255,6 +1261,8 @@ enum FaultKind {
     Remoting,
     /// `MQBrokerException`.
     Broker,
+    /// An async call that could not even be made (`invokeAsync` threw: no connection, budget spent).
+    AsyncInvokeFailed,
 }
 
 impl FaultKind {
