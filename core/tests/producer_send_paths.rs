@@ -572,3 +572,29 @@ fn an_async_send_retries_a_network_failure_on_another_broker() {
         assert_eq!(mine[0].3.queue_id, mine[1].3.queue_id, "the async retry reuses the request and its queue id");
     }
 }
+
+#[test]
+fn a_sync_send_that_fails_on_every_attempt_reports_the_brokers_it_tried() {
+    // Both brokers are killed: every attempt is refused within a round trip, three attempts in all.
+    let body = with_producer(
+        "topic = \"TopicTest\"\nrate = [{ at = \"0s\", per_second = 10 }]",
+        "[[actions]]\nat = \"10s\"\ndo = \"crash\"\nnode = \"broker-a\"\nkind = \"process_kill\"\n\
+         [[actions]]\nat = \"10s\"\ndo = \"crash\"\nnode = \"broker-b\"\nkind = \"process_kill\"",
+    );
+    let sim = run(&body, 1, Time::from_secs(15));
+    let done = completions(&sim, "producer-0");
+    let failed: Vec<_> = done.iter().filter(|c| c.0 > Time::from_millis(10_001)).collect();
+    assert!(failed.len() > 10);
+    for c in failed {
+        assert_eq!(c.3, 3);
+        let (class, message, code) = failure_of(&c.4).unwrap();
+        assert_eq!((class, code), ("MQClientException", Some(10_001)), "CONNECT_BROKER_EXCEPTION");
+        assert!(message.starts_with("Send [3] times, still failed, cost ["), "{message}");
+        let brokers = message.split("BrokersSent: ").nth(1).unwrap();
+        assert!(
+            brokers == "[broker-a, broker-b, broker-a]" || brokers == "[broker-b, broker-a, broker-b]",
+            "each retry avoids the broker of the attempt before: {message}"
+        );
+        assert!(message.contains("ms, Topic: TopicTest, BrokersSent: "), "{message}");
+    }
+}
