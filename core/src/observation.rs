@@ -68,6 +68,136 @@ pub enum Observation {
         store_timestamp: i64,
         wrote_bytes: i32,
     },
+    // ---- Consumers (issue 5/8): the consumer side of each message's fate. ----
+    /// A broker stored a consumer's send-back: in `%RETRY%<group>` (through SCHEDULE_TOPIC_XXXX at
+    /// `delay_level`) or in `%DLQ%<group>`. `reconsume_times` is the copy's (one more than the original's).
+    MessageSentBack {
+        group: String,
+        origin_topic: String,
+        msg_id: String,
+        reconsume_times: i32,
+        destination: SentBackTo,
+    },
+    /// `ScheduleMessageService` put a delayed message back into its real topic.
+    DelayedMessageDelivered {
+        delay_level: i32,
+        topic: String,
+        queue_id: i32,
+        queue_offset: i64,
+        msg_id: String,
+        reconsume_times: i32,
+    },
+    /// An operator changed a topic's queue numbers on a broker.
+    TopicUpdated { topic: String, read_queue_nums: u32, write_queue_nums: u32 },
+    /// A broker computed a reset of a group's offsets (sent to its consumers, or written itself when none
+    /// is online).
+    OffsetReset { group: String, topic: String, offsets: Vec<(MessageQueue, i64)>, consumers_online: bool },
+    /// A broker refused an offset reset.
+    OffsetResetRefused { group: String, topic: String, reason: String },
+    /// A consumer computed its share of a topic (`rebalanceByTopic`): the ids and queue count it saw and the
+    /// queues it now owns. For BROADCASTING `cid_all` is empty and every queue is owned.
+    RebalanceAllocated {
+        group: String,
+        client_id: String,
+        topic: String,
+        cid_all: Vec<String>,
+        mq_all: u32,
+        allocated: Vec<MessageQueue>,
+    },
+    /// A consumer created a process queue and will pull from `offset`.
+    ProcessQueueAdded { group: String, client_id: String, queue: MessageQueue, offset: i64 },
+    /// A consumer dropped a process queue (results of messages in flight on it will be discarded).
+    ProcessQueueDropped { group: String, client_id: String, queue: MessageQueue, reason: DropReason },
+    /// A pull brought messages into a process queue (`(queue offset, msgId)` each, msgId = UNIQ_KEY).
+    MessagesPulled { group: String, client_id: String, queue: MessageQueue, messages: Vec<(i64, String)> },
+    /// The application's listener started on a message.
+    ConsumeStarted {
+        group: String,
+        client_id: String,
+        queue: MessageQueue,
+        queue_offset: i64,
+        msg_id: String,
+        reconsume_times: i32,
+    },
+    /// The listener finished a message. `discarded`: its process queue was dropped meanwhile, so the
+    /// result does not count (no offset update, no send-back).
+    ConsumeFinished {
+        group: String,
+        client_id: String,
+        queue: MessageQueue,
+        queue_offset: i64,
+        msg_id: String,
+        status: ConsumeOutcome,
+        discarded: bool,
+    },
+    /// A consumer's offset store took a new value for a queue (in memory).
+    ConsumeOffsetUpdated { group: String, client_id: String, queue: MessageQueue, offset: i64 },
+    /// A consumer sent its offset to the broker (UPDATE_CONSUMER_OFFSET) or wrote it to its local file.
+    ConsumeOffsetPersisted { group: String, client_id: String, queue: MessageQueue, offset: i64 },
+    /// CONSUMER_SEND_MSG_BACK failed; the message stays in the process queue and is retried locally in 5 s.
+    SendBackFailed { group: String, client_id: String, msg_id: String, error: String },
+    /// An orderly consumer's view of its broker lock on a queue changed.
+    QueueLockChanged { group: String, client_id: String, queue: MessageQueue, locked: bool },
+    /// A commit-before-process application finished the work of a message it had already acknowledged
+    /// (`ok = false`: the work failed, and nothing will bring the message back).
+    BackgroundWorkFinished {
+        group: String,
+        client_id: String,
+        queue: MessageQueue,
+        queue_offset: i64,
+        msg_id: String,
+        ok: bool,
+    },
+    /// A pull consumer's application got messages from `poll()`.
+    MessagesPolled { group: String, client_id: String, queue: MessageQueue, messages: Vec<(i64, String)> },
+}
+
+/// Where a send-back went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SentBackTo {
+    Retry { delay_level: i32 },
+    DeadLetterQueue,
+}
+
+impl From<crate::broker::delay_level::SendBackDestination> for SentBackTo {
+    fn from(destination: crate::broker::delay_level::SendBackDestination) -> Self {
+        match destination {
+            crate::broker::delay_level::SendBackDestination::Retry { delay_level } => SentBackTo::Retry { delay_level },
+            crate::broker::delay_level::SendBackDestination::DeadLetterQueue => SentBackTo::DeadLetterQueue,
+        }
+    }
+}
+
+/// Why a consumer dropped a process queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DropReason {
+    /// A rebalance gave the queue to someone else (or to nobody).
+    Rebalance,
+    /// No pull for more than 120 s (`isPullExpired`).
+    PullExpired,
+    /// The broker answered OFFSET_ILLEGAL.
+    OffsetIllegal,
+    /// An operator reset the group's offsets.
+    ResetOffset,
+    /// The topic is no longer subscribed.
+    NotMyTopic,
+    /// The consumer shut down.
+    Shutdown,
+}
+
+/// How one message's consumption ended, as the consume service saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsumeOutcome {
+    /// CONSUME_SUCCESS (concurrent) / SUCCESS (orderly).
+    Success,
+    /// RECONSUME_LATER (concurrent) / SUSPEND_CURRENT_QUEUE_A_MOMENT (orderly).
+    ReconsumeLater,
+    /// The listener threw: RECONSUME_LATER / SUSPEND.
+    Exception,
+    /// The idempotent application had seen the message already and skipped its work.
+    DuplicateSkipped,
+    /// Acknowledged before the work was done (commit-before-process); the work runs after.
+    AckedBeforeProcessing,
 }
 
 /// How a send ended, as the application learnt it.

@@ -50,6 +50,8 @@ pub struct Simulation {
     /// Every observation so far, in order (the checkers of a later stage will consume these
     /// incrementally instead of keeping them all).
     observations: Vec<Observed<AnyNode>>,
+    /// Standby consumers started so far by `add_consumer`, per group.
+    standby_started: std::collections::BTreeMap<String, u32>,
 }
 
 impl Simulation {
@@ -64,7 +66,11 @@ impl Simulation {
         let mut kernel = Kernel::new(seed, link, scenario.limits.clone());
         for entry in &directory.entries {
             let spec = node_spec(scenario, &directory, entry.id);
-            let id = kernel.add_node(&entry.name, spec, DiskConfig::default(), Time::ZERO);
+            let start = match entry.kind {
+                NodeKind::Consumer => crate::consumer::spec::start_time(scenario, &entry.name),
+                _ => Time::ZERO,
+            };
+            let id = kernel.add_node(&entry.name, spec, DiskConfig::default(), start);
             assert_eq!(id, entry.id, "kernel and directory agree on ids");
         }
         let series: Vec<String> =
@@ -75,6 +81,7 @@ impl Simulation {
             directory,
             metrics: Metrics::new(METRICS_INTERVAL, &series, METRICS_MAX_SAMPLES),
             observations: Vec::new(),
+            standby_started: std::collections::BTreeMap::new(),
         };
         for action in &scenario.actions {
             simulation.schedule(Scenario::action_time(action), &action.action).map_err(|message| {
@@ -91,6 +98,9 @@ impl Simulation {
             let id = self.directory.by_name(node).map(|e| e.id).ok_or_else(|| format!("unknown node `{node}`"))?;
             self.kernel.schedule_action(at, id, NodeAction::Shutdown);
             self.kernel.schedule_fault(at + SHUTDOWN_GRACE, Fault::Crash { node: id, kind: CrashKind::ProcessKill });
+            return Ok(());
+        }
+        if self.schedule_consumer_action(at, action)? {
             return Ok(());
         }
         let fault = self.resolve(action)?;
@@ -119,10 +129,56 @@ impl Simulation {
                 Fault::Clog { from: id(from)?, to: id(to)?, extra: crate::scenario::duration::parse_duration(extra)? }
             }
             ActionSpec::SlowDisk { node, factor } => Fault::SlowDisk { node: id(node)?, factor: *factor },
-            ActionSpec::Shutdown { node } => {
+            ActionSpec::Shutdown { node } | ActionSpec::RemoveConsumer { node } => {
                 return Err(format!("`shutdown` of `{node}` is a node action, not a fault; use Simulation::inject"))
             }
+            ActionSpec::AddConsumer { .. } | ActionSpec::ResetOffset { .. } | ActionSpec::UpdateTopicQueues { .. } => {
+                return Err("consumer and admin actions are node actions, not faults; use Simulation::inject".into())
+            }
         })
+    }
+
+    /// Consumer and admin actions (issue 5/8); false when `action` is not one of them.
+    fn schedule_consumer_action(&mut self, at: Time, action: &ActionSpec) -> Result<bool, String> {
+        let id =
+            |name: &str| self.directory.by_name(name).map(|e| e.id).ok_or_else(|| format!("unknown node `{name}`"));
+        match action {
+            ActionSpec::AddConsumer { group } => {
+                let spec = self.scenario.consumer_groups.iter().find(|g| &g.group == group);
+                let spec = spec.ok_or_else(|| format!("unknown consumer group `{group}`"))?;
+                let started = self.standby_started.entry(group.clone()).or_insert(0);
+                if *started >= spec.standby {
+                    return Err(format!("consumer group `{group}` has no standby consumer left to add"));
+                }
+                let name = spec.node_names()[(spec.members + *started) as usize].clone();
+                *started += 1;
+                let node = id(&name)?;
+                self.kernel.schedule_fault(at, Fault::Restart { node });
+            }
+            ActionSpec::RemoveConsumer { node } => {
+                let node = id(node)?;
+                self.kernel.schedule_action(at, node, NodeAction::Shutdown);
+                self.kernel.schedule_fault(at + SHUTDOWN_GRACE, Fault::Crash { node, kind: CrashKind::ProcessKill });
+            }
+            ActionSpec::ResetOffset { group, topic, to } => {
+                let admin = crate::consumer::spec::reset_offset_action(group, topic, to)?;
+                for broker in crate::consumer::spec::brokers_of_topic(&self.scenario, topic) {
+                    self.kernel.schedule_action(at, id(&broker)?, NodeAction::Admin(admin.clone()));
+                }
+            }
+            ActionSpec::UpdateTopicQueues { topic, queues } => {
+                let admin = crate::broker::admin_broker_processor::AdminAction::UpdateTopic {
+                    topic: topic.clone(),
+                    read_queue_nums: *queues,
+                    write_queue_nums: *queues,
+                };
+                for broker in crate::consumer::spec::brokers_of_topic(&self.scenario, topic) {
+                    self.kernel.schedule_action(at, id(&broker)?, NodeAction::Admin(admin.clone()));
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     /// Schedule an action at `at` (or now, if `at` is None or already past).
@@ -300,7 +356,38 @@ impl Simulation {
                 messages_stored: b.stats.messages_stored,
                 sends_rejected: b.stats.sends_rejected,
                 producer_groups: b.producer_table.keys().cloned().collect(),
+                consumer_groups: b
+                    .consumer_services
+                    .consumer_manager
+                    .consumer_table
+                    .keys()
+                    .map(|g| (g.clone(), b.consumer_ids_of(g)))
+                    .collect(),
+                consumer_offsets: b
+                    .consumer_services
+                    .consumer_offset_manager
+                    .offset_table
+                    .iter()
+                    .flat_map(|(key, queues)| {
+                        let (topic, group) = key.split_once('@').unwrap_or((key.as_str(), ""));
+                        queues.iter().map(move |(q, o)| (group.to_string(), topic.to_string(), *q, *o))
+                    })
+                    .collect(),
+                held_pulls: b.consumer_services.pull_request_hold_service.held_count(),
+                delayed_waiting: b.consumer_services.schedule_message_service.backlog(&b.store),
+                queue_locks: b
+                    .consumer_services
+                    .rebalance_lock_manager
+                    .mq_lock_table
+                    .iter()
+                    .flat_map(|(group, locks)| {
+                        locks.iter().map(move |(mq, entry)| {
+                            (group.clone(), format!("{}/{}", mq.broker_name, mq.queue_id), entry.client_id.clone())
+                        })
+                    })
+                    .collect(),
             }),
+            Some(AnyNode::Consumer(c)) => NodeDetail::Consumer(crate::consumer::spec::consumer_view(c)),
             Some(AnyNode::Producer(p)) => {
                 let client = &p.client;
                 let app = p.application_stats().cloned().unwrap_or_default();
@@ -387,6 +474,9 @@ fn build_directory(scenario: &Scenario) -> Directory {
     for name in scenario.producer_names() {
         directory.add(&name, NodeKind::Producer, CLIENT_PORT);
     }
+    for name in scenario.consumer_names() {
+        directory.add(&name, NodeKind::Consumer, CLIENT_PORT);
+    }
     directory
 }
 
@@ -423,6 +513,9 @@ fn node_spec(scenario: &Scenario, directory: &Rc<Directory>, id: NodeId) -> Node
                 topics,
                 directory: Rc::clone(directory),
             }))
+        }
+        NodeKind::Consumer => {
+            NodeSpec::Consumer(Box::new(crate::consumer::spec::consumer_spec(scenario, directory, &entry.name)))
         }
         NodeKind::Producer => {
             let index = scenario.producer_names().iter().position(|n| *n == entry.name).expect("named in the scenario");

@@ -45,6 +45,7 @@ pub enum NodeDetail {
     NameServer(NameServerView),
     Broker(BrokerView),
     Producer(ProducerView),
+    Consumer(ConsumerView),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -88,6 +89,16 @@ pub struct BrokerView {
     pub messages_stored: u64,
     pub sends_rejected: u64,
     pub producer_groups: Vec<String>,
+    /// Consumer groups registered here: (group, client ids in RocketMQ's sorted order).
+    pub consumer_groups: Vec<(String, Vec<String>)>,
+    /// Consume offsets kept here: (group, topic, queue id, next offset).
+    pub consumer_offsets: Vec<(String, String, i32, i64)>,
+    /// Pulls held by long polling.
+    pub held_pulls: u32,
+    /// Delayed messages (retries) waiting per delay level: (level, count).
+    pub delayed_waiting: Vec<(i32, i64)>,
+    /// Orderly locks: (group, `broker/queue`, client id).
+    pub queue_locks: Vec<(String, String, String)>,
 }
 
 /// One topic's publish list as a producer holds it.
@@ -128,4 +139,49 @@ pub struct LinkView {
     pub held: bool,
     pub held_messages: u32,
     pub clog_us: u64,
+}
+
+/// One process queue of a consumer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsumerQueueView {
+    pub topic: String,
+    /// `brokerName/queueId`.
+    pub queue: String,
+    pub cached: u32,
+    pub first_cached_offset: Option<i64>,
+    pub last_cached_offset: Option<i64>,
+    pub next_pull_offset: i64,
+    /// The offset store's value (what will be persisted next).
+    pub committed_offset: Option<i64>,
+    pub locked: bool,
+    pub dropped: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsumerView {
+    pub client_id: String,
+    pub group: String,
+    /// "Push" or "LitePull".
+    pub kind: String,
+    pub orderly: bool,
+    /// "Clustering" or "Broadcasting".
+    pub message_model: String,
+    pub subscriptions: Vec<String>,
+    /// The last allocation per topic: (topic, `broker/queue` list).
+    pub allocations: Vec<(String, Vec<String>)>,
+    pub queues: Vec<ConsumerQueueView>,
+    pub busy_threads: u32,
+    pub threads: u32,
+    pub queued_requests: u32,
+    pub pulls_sent: u64,
+    pub messages_pulled: u64,
+    pub consumed_ok: u64,
+    pub consumed_failed: u64,
+    pub results_discarded: u64,
+    pub sent_back: u64,
+    pub send_back_failed: u64,
+    pub rebalances: u64,
+    pub duplicates_skipped: u64,
+    pub dedup_table_size: u32,
+    pub messages_polled: u64,
 }

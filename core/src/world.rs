@@ -10,7 +10,9 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::broker::admin_broker_processor::AdminAction;
 use crate::broker::controller::{BrokerController, BrokerSpec, BrokerTimer};
+use crate::consumer::client::{ConsumerClient, ConsumerSpec, ConsumerTimer};
 use crate::name_server::controller::{NameServerSpec, NameServerTimer, NamesrvController};
 use crate::observation::Observation;
 use crate::producer::client::ProducerTimer;
@@ -26,6 +28,7 @@ pub enum NodeKind {
     NameServer,
     Broker,
     Producer,
+    Consumer,
 }
 
 /// One node's place in the topology: its name, kind and RocketMQ address.
@@ -81,6 +84,7 @@ pub enum NodeSpec {
     NameServer(NameServerSpec),
     Broker(Box<BrokerSpec>),
     Producer(Box<ProducerNodeSpec>),
+    Consumer(Box<ConsumerSpec>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +92,7 @@ pub enum Timer {
     NameServer(NameServerTimer),
     Broker(BrokerTimer),
     Producer(ProducerTimer),
+    Consumer(ConsumerTimer),
 }
 
 /// Operator actions aimed at one node.
@@ -96,6 +101,8 @@ pub enum NodeAction {
     /// A graceful shutdown begins (`BrokerController.shutdown`): a broker unregisters from every
     /// NameServer. The simulation stops the process a moment later.
     Shutdown,
+    /// An `mqadmin` command for a broker (reset a group's offsets, change a topic's queue numbers).
+    Admin(AdminAction),
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +110,7 @@ pub enum AnyNode {
     NameServer(NamesrvController),
     Broker(Box<BrokerController>),
     Producer(Box<ProducerNode>),
+    Consumer(Box<ConsumerClient>),
 }
 
 impl Node for AnyNode {
@@ -117,6 +125,7 @@ impl Node for AnyNode {
             NodeSpec::NameServer(spec) => AnyNode::NameServer(NamesrvController::boot(spec)),
             NodeSpec::Broker(spec) => AnyNode::Broker(Box::new(BrokerController::boot(spec))),
             NodeSpec::Producer(spec) => AnyNode::Producer(Box::new(ProducerNode::boot(spec))),
+            NodeSpec::Consumer(spec) => AnyNode::Consumer(Box::new(ConsumerClient::boot(spec))),
         }
     }
 
@@ -135,10 +144,16 @@ impl Node for AnyNode {
             (AnyNode::Producer(p), Input::Message { from, message }) => p.on_message(from, message, ctx),
             (AnyNode::Producer(p), Input::Timer { timer: Timer::Producer(t), .. }) => p.on_timer(t, ctx),
             (AnyNode::Producer(p), Input::ConnectionClosed { peer }) => p.on_connection_closed(peer, ctx),
+            (AnyNode::Consumer(c), Input::Start) => c.on_start(ctx),
+            (AnyNode::Consumer(c), Input::Message { from, message }) => c.on_message(from, message, ctx),
+            (AnyNode::Consumer(c), Input::Timer { timer: Timer::Consumer(t), .. }) => c.on_timer(t, ctx),
+            (AnyNode::Consumer(c), Input::ConnectionClosed { peer }) => c.on_connection_closed(peer, ctx),
+            (AnyNode::Consumer(c), Input::Action(NodeAction::Shutdown)) => c.on_shutdown(ctx),
+            (AnyNode::Broker(b), Input::Action(NodeAction::Admin(action))) => b.on_admin_action(action, ctx),
             (node, Input::Timer { timer, .. }) => panic!("timer {timer:?} reached the wrong node kind: {node:?}"),
             (AnyNode::Broker(b), Input::DiskSynced { file, synced_len }) => b.on_disk_synced(file, synced_len, ctx),
             (_, Input::DiskSynced { .. }) => {}
-            (_, Input::Action(NodeAction::Shutdown)) => {}
+            (_, Input::Action(NodeAction::Shutdown | NodeAction::Admin(_))) => {}
         }
     }
 }

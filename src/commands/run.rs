@@ -141,6 +141,15 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
                     "{} sends: {} SEND_OK, {} stored not OK, {} failed ({} attempts)",
                     p.sends_started, p.send_ok, p.send_not_ok, p.send_failed, p.attempts
                 ),
+                NodeDetail::Consumer(c) => format!(
+                    "{} {} queues, {} consumed, {} failed, {} sent back, {} rebalances",
+                    c.group,
+                    c.queues.len(),
+                    c.consumed_ok,
+                    c.consumed_failed,
+                    c.sent_back,
+                    c.rebalances
+                ),
             };
             println!("  {:<14} {:<18} {}", node.name, node.addr, detail);
         }

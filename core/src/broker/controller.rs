@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::broker::broker_fast_failure::{next_fast_failure_run, Rejected, SendTask, SendThreadPool, ServiceTimes};
 use crate::broker::broker_store_io::BrokerStoreIo;
+use crate::broker::consumer_services::{ConsumerServiceTimer, ConsumerServices};
 use crate::broker::send_message_processor::{prepare, response_for_puts, ProcessorContext};
 use crate::broker::store::default_message_store::{DefaultMessageStore, StoreEvents};
 use crate::broker::store::message_store_config::MessageStoreConfig;
@@ -58,6 +59,18 @@ pub struct BrokerConfig {
     /// Time the CommitLog put lock is held per append, plus per body byte.
     pub put_message_lock_micros: u64,
     pub put_message_lock_nanos_per_byte: u64,
+    /// Long polling: hold a pull that finds nothing until a message arrives (`consumer_services.rs`).
+    pub long_polling_enable: bool,
+    /// Without long polling, how long a pull is held (and how often held pulls are checked).
+    pub short_polling_time_mills: u64,
+    /// Send NOTIFY_CONSUMER_IDS_CHANGED to a group when its members change.
+    pub notify_consumer_ids_changed_enable: bool,
+    /// How often consume offsets are written to `config/consumerOffset.json`.
+    pub flush_consumer_offset_interval: u64,
+    /// Whether a slave serves pulls (else it answers PULL_RETRY_IMMEDIATELY).
+    pub slave_read_enable: bool,
+    /// Create a consumer group's subscription config on first use.
+    pub auto_create_subscription_group: bool,
 }
 
 impl Default for BrokerConfig {
@@ -78,6 +91,12 @@ impl Default for BrokerConfig {
             send_message_cpu_nanos_per_byte: 1,
             put_message_lock_micros: 8,
             put_message_lock_nanos_per_byte: 1,
+            long_polling_enable: true,
+            short_polling_time_mills: 1_000,
+            notify_consumer_ids_changed_enable: true,
+            flush_consumer_offset_interval: 5_000,
+            slave_read_enable: false,
+            auto_create_subscription_group: true,
         }
     }
 }
@@ -148,6 +167,8 @@ pub enum BrokerTimer {
     },
     /// `BrokerFastFailure.cleanExpiredRequest`.
     FastFailure,
+    /// A timer of the consumer-facing services (`consumer_services.rs`).
+    Consumer(ConsumerServiceTimer),
 }
 
 /// A send whose put waits for the store (flush or slave).
@@ -191,6 +212,8 @@ pub struct BrokerController {
     next_waiting: u64,
     clients: BTreeSet<NodeId>,
     shut_down: bool,
+    /// Consumers, offsets, long polling, locks, delayed delivery (`consumer_services.rs`).
+    pub consumer_services: ConsumerServices,
 }
 
 impl BrokerController {
@@ -223,6 +246,7 @@ impl BrokerController {
             next_waiting: 0,
             clients: BTreeSet::new(),
             shut_down: false,
+            consumer_services: ConsumerServices::new(spec.store.delay_level_table()),
         }
     }
 
@@ -246,6 +270,7 @@ impl BrokerController {
         }
         // Recovery happens here; what it found is in the store's report (views show it).
         self.store.start(&mut BrokerStoreIo { ctx });
+        self.start_consumer_services(ctx);
         self.register_broker_all(ctx);
         ctx.set_timer(Duration::from_secs(10), Timer::Broker(BrokerTimer::RegisterBrokerAll));
     }
@@ -270,6 +295,7 @@ impl BrokerController {
                 }
                 self.start_send_threads(ctx);
             }
+            BrokerTimer::Consumer(timer) => self.on_consumer_service_timer(timer, ctx),
             BrokerTimer::FastFailure => {
                 self.fast_failure_armed = false;
                 if !self.spec.config.broker_fast_failure_enable {
@@ -293,7 +319,7 @@ impl BrokerController {
     }
 
     /// `registerBrokerAll`: the full topic table to every NameServer, in parallel.
-    fn register_broker_all(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn register_broker_all(&mut self, ctx: &mut Ctx<'_>) {
         let broker_permission = self.spec.config.broker_permission;
         let mut table = self.topic_config_manager.topic_config_table.clone();
         if !perm::is_writeable(broker_permission) || !perm::is_readable(broker_permission) {
@@ -354,6 +380,7 @@ impl BrokerController {
                 }
                 respond(ctx, from, opaque, Response::success(ResponseBody::Empty));
             }
+            Request::Consumer(request) => self.process_consumer_request(from, opaque, *request, ctx),
             other => respond(ctx, from, opaque, other.not_supported()),
         }
     }
@@ -521,7 +548,8 @@ impl BrokerController {
     }
 
     /// Final statuses of waiting puts: answer the sends whose every record is settled.
-    fn on_store_events(&mut self, events: StoreEvents, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_store_events(&mut self, events: StoreEvents, ctx: &mut Ctx<'_>) {
+        self.on_messages_arrived(&events.messages_arrived, ctx);
         for completion in events.put_completions {
             let Some(owner) = self.ticket_owner.remove(&completion.ticket) else { continue };
             let Some(waiting) = self.waiting_sends.get_mut(&owner) else { continue };
@@ -539,7 +567,7 @@ impl BrokerController {
     }
 
     /// `TopicConfigManager.persist()`: `topics.json` into the page cache (no sync, as `string2File`).
-    fn persist_topics(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn persist_topics(&mut self, ctx: &mut Ctx<'_>) {
         let bytes = self.topic_config_manager.encode();
         let file = ctx.open_file(TOPICS_JSON_PATH);
         ctx.truncate(file, 0);
@@ -547,7 +575,8 @@ impl BrokerController {
     }
 
     /// A client's channel closed (`ClientHousekeepingService`): forget its producers.
-    pub fn on_connection_closed(&mut self, peer: NodeId, _ctx: &mut Ctx<'_>) {
+    pub fn on_connection_closed(&mut self, peer: NodeId, ctx: &mut Ctx<'_>) {
+        self.on_consumer_channel_closed(peer, ctx);
         self.clients.remove(&peer);
         for clients in self.producer_table.values_mut() {
             clients.retain(|_, channel| *channel != peer);
@@ -565,6 +594,7 @@ impl BrokerController {
         for client in std::mem::take(&mut self.clients) {
             ctx.close_connection(client);
         }
+        self.shutdown_consumer_services(ctx);
         let events = self.store.shutdown(&mut BrokerStoreIo { ctx });
         self.on_store_events(events, ctx);
         for name_server in self.spec.name_servers.clone() {

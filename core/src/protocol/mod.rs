@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::route::{TopicConfig, TopicRouteData};
 
+pub mod consumer;
 pub mod send;
 
+pub use consumer::{ConsumerRequest, ConsumerResponseBody};
 pub use send::{HeartbeatData, SendMessageRequest, SendMessageResponseHeader};
 
 /// RocketMQ's `ResponseCode` (remoting `ResponseCode.java` plus the codes it inherits).
@@ -39,7 +41,9 @@ impl ResponseCode {
     pub const SUBSCRIPTION_NOT_EXIST: ResponseCode = ResponseCode(24);
     pub const SUBSCRIPTION_NOT_LATEST: ResponseCode = ResponseCode(25);
     pub const SUBSCRIPTION_GROUP_NOT_EXIST: ResponseCode = ResponseCode(26);
+    pub const SUBSCRIPTION_PARSE_FAILED: ResponseCode = ResponseCode(23);
     pub const INVALID_PARAMETER: ResponseCode = ResponseCode(29);
+    pub const CONSUMER_NOT_ONLINE: ResponseCode = ResponseCode(206);
     pub const NO_MESSAGE: ResponseCode = ResponseCode(208);
     pub const FLOW_CONTROL: ResponseCode = ResponseCode(215);
     pub const GO_AWAY: ResponseCode = ResponseCode(1500);
@@ -65,7 +69,9 @@ impl ResponseCode {
             24 => "SUBSCRIPTION_NOT_EXIST",
             25 => "SUBSCRIPTION_NOT_LATEST",
             26 => "SUBSCRIPTION_GROUP_NOT_EXIST",
+            23 => "SUBSCRIPTION_PARSE_FAILED",
             29 => "INVALID_PARAMETER",
+            206 => "CONSUMER_NOT_ONLINE",
             208 => "NO_MESSAGE",
             215 => "FLOW_CONTROL",
             1500 => "GO_AWAY",
@@ -117,6 +123,8 @@ pub enum Request {
     SendMessage(Box<SendMessageRequest>),
     /// HEART_BEAT (34): a client tells a broker it is alive and which groups it holds.
     HeartBeat(HeartbeatData),
+    /// The consumer family (pull, offsets, consumer lists, locks, send-back...), see [`consumer`].
+    Consumer(Box<ConsumerRequest>),
 }
 
 impl Request {
@@ -128,6 +136,7 @@ impl Request {
             Request::GetRouteInfoByTopic { .. } => 105,
             Request::SendMessage(send) => send.code.code(),
             Request::HeartBeat(_) => 34,
+            Request::Consumer(request) => request.code(),
         }
     }
 
@@ -147,6 +156,7 @@ impl Request {
             Request::GetRouteInfoByTopic { .. } => "GET_ROUTEINFO_BY_TOPIC",
             Request::SendMessage(send) => send.code.name(),
             Request::HeartBeat(_) => "HEART_BEAT",
+            Request::Consumer(request) => request.code_name(),
         }
     }
 }
@@ -163,6 +173,8 @@ pub enum ResponseBody {
     TopicRoute(TopicRouteData),
     /// The response header of a send that stored the message (SUCCESS or a "stored but" status).
     SendMessage(SendMessageResponseHeader),
+    /// A consumer-family response (pull result, offset, consumer ids, locked queues).
+    Consumer(Box<ConsumerResponseBody>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

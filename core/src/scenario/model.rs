@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::broker::controller::BrokerConfig;
 use crate::broker::store::message_store_config::{BrokerRole, MessageStoreConfig};
+use crate::consumer::client::ConsumerKind;
+use crate::consumer::config::ConsumerConfig;
+use crate::consumer::workload::ConsumerWorkloadSpec;
 use crate::name_server::controller::NamesrvConfig;
 use crate::producer::config::ProducerConfig;
 use crate::producer::workload::WorkloadSpec;
@@ -38,6 +41,9 @@ pub struct Scenario {
     /// Producer processes (`producer-0`, ... unless named), each with its client config and workload.
     #[serde(default)]
     pub producers: Vec<ProducerSpecToml>,
+    /// Consumer groups: each a set of consumer processes (`<group>-0`, ... unless `name_prefix`).
+    #[serde(default)]
+    pub consumer_groups: Vec<ConsumerGroupSpec>,
     #[serde(default)]
     pub actions: Vec<TimedAction>,
 }
@@ -55,6 +61,68 @@ pub struct ProducerSpecToml {
     /// What the application sends; a producer without one only refreshes routes and heartbeats.
     #[serde(default)]
     pub workload: Option<WorkloadSpec>,
+}
+
+/// One consumer group of a scenario: its members' client config, subscriptions and application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerGroupSpec {
+    /// `consumerGroup`.
+    pub group: String,
+    /// `push` (DefaultMQPushConsumer) or `lite_pull` (DefaultLitePullConsumer).
+    #[serde(default)]
+    pub kind: ConsumerKind,
+    /// A `MessageListenerOrderly` (push consumers only).
+    #[serde(default)]
+    pub orderly: bool,
+    /// Consumers started with the run.
+    #[serde(default = "one_member")]
+    pub members: u32,
+    /// More consumers declared but not started: `add_consumer` starts them one by one.
+    #[serde(default)]
+    pub standby: u32,
+    /// Node names are `<name_prefix>-<i>`; the group name when absent.
+    #[serde(default)]
+    pub name_prefix: Option<String>,
+    /// When the members start, e.g. "10s" (all at once).
+    #[serde(default)]
+    pub start_at: Option<String>,
+    pub subscriptions: Vec<SubscriptionSpec>,
+    /// `DefaultMQPushConsumer` / `DefaultLitePullConsumer` / `ClientConfig` keys, RocketMQ's spelling.
+    #[serde(default)]
+    pub config: ConsumerConfig,
+    #[serde(default)]
+    pub workload: ConsumerWorkloadSpec,
+}
+
+/// `subscribe(topic, subExpression)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSpec {
+    pub topic: String,
+    #[serde(default = "sub_all")]
+    pub expression: String,
+}
+
+fn one_member() -> u32 {
+    1
+}
+
+fn sub_all() -> String {
+    "*".into()
+}
+
+impl ConsumerGroupSpec {
+    /// Node names of the members, then of the standby consumers.
+    pub fn node_names(&self) -> Vec<String> {
+        let prefix = self.name_prefix.clone().unwrap_or_else(|| self.group.clone());
+        (0..self.members + self.standby).map(|i| format!("{prefix}-{i}")).collect()
+    }
+
+    /// When the members start.
+    pub fn start_time(&self) -> Time {
+        Time::ZERO + self.start_at.as_deref().and_then(|t| parse_duration(t).ok()).unwrap_or(Duration::ZERO)
+    }
 }
 
 fn default_seed() -> u64 {
@@ -194,6 +262,25 @@ pub enum ActionSpec {
     Shutdown {
         node: String,
     },
+    /// Start the next standby consumer of a group (scale out).
+    AddConsumer {
+        group: String,
+    },
+    /// Shut a consumer down gracefully (`consumer.shutdown()`: offsets persisted, unregistered).
+    RemoveConsumer {
+        node: String,
+    },
+    /// `mqadmin resetOffsetByTime`: `to` is "earliest", "latest" or a virtual instant ("90s").
+    ResetOffset {
+        group: String,
+        topic: String,
+        to: String,
+    },
+    /// `mqadmin updateTopic -r N -w N` on every broker hosting the topic.
+    UpdateTopicQueues {
+        topic: String,
+        queues: u32,
+    },
 }
 
 fn yes() -> bool {
@@ -256,7 +343,13 @@ impl Scenario {
             names.extend((1..=group.slaves).map(|id| format!("{}-s{id}", group.name)));
         }
         names.extend(self.producer_names());
+        names.extend(self.consumer_names());
         names
+    }
+
+    /// Names of the consumer nodes, group by group, in order.
+    pub fn consumer_names(&self) -> Vec<String> {
+        self.consumer_groups.iter().flat_map(ConsumerGroupSpec::node_names).collect()
     }
 
     /// Names of the producer nodes, in order.
@@ -348,6 +441,43 @@ impl Scenario {
                 }
             }
         }
+        for group in &self.consumer_groups {
+            let at = format!("consumer group `{}`", group.group);
+            if group.group.is_empty()
+                || group.group.len() > 120
+                || crate::broker::topic_validator::is_topic_or_group_illegal(&group.group)
+            {
+                problems.push(format!("{at}: the group name must be 1..=120 characters of [%|a-zA-Z0-9_-]"));
+            }
+            if group.members + group.standby == 0 || group.members + group.standby > 64 {
+                problems.push(format!("{at}: members + standby must be in 1..=64"));
+            }
+            if group.subscriptions.is_empty() {
+                problems.push(format!("{at}: subscribe at least one topic"));
+            }
+            if group.orderly && group.kind != ConsumerKind::Push {
+                problems.push(format!("{at}: orderly consumption needs a push consumer"));
+            }
+            if let Some(Err(e)) = group.start_at.as_deref().map(parse_duration) {
+                problems.push(format!("{at}.start_at: {e}"));
+            }
+            for sub in &group.subscriptions {
+                if let Err(e) = crate::broker::topic_validator::check_topic_client(&sub.topic) {
+                    problems.push(format!("{at}: subscription topic: {e}"));
+                }
+            }
+            for problem in group.config.problems() {
+                problems.push(format!("{at}: {problem}"));
+            }
+            for problem in group.workload.problems() {
+                problems.push(format!("{at}: {problem}"));
+            }
+            for ns in group.config.namesrv_addr.iter().flatten() {
+                if !name_server_names.contains(ns) {
+                    problems.push(format!("{at}: namesrvAddr names unknown NameServer `{ns}`"));
+                }
+            }
+        }
         for (index, action) in self.actions.iter().enumerate() {
             let at = format!("actions[{index}]");
             if let Err(e) = parse_duration(&action.at) {
@@ -361,6 +491,24 @@ impl Scenario {
             if let ActionSpec::Clog { extra, .. } = &action.action {
                 if let Err(e) = parse_duration(extra) {
                     problems.push(format!("{at}.extra: {e}"));
+                }
+            }
+            match &action.action {
+                ActionSpec::AddConsumer { group } | ActionSpec::ResetOffset { group, .. } => {
+                    if !self.consumer_groups.iter().any(|g| &g.group == group) {
+                        problems.push(format!("{at}: unknown consumer group `{group}`"));
+                    }
+                }
+                _ => {}
+            }
+            if let ActionSpec::ResetOffset { to, .. } = &action.action {
+                if to != "earliest" && to != "latest" && parse_duration(to).is_err() {
+                    problems.push(format!("{at}.to: `{to}` is not \"earliest\", \"latest\" or a time like \"90s\""));
+                }
+            }
+            if let ActionSpec::UpdateTopicQueues { queues, .. } = &action.action {
+                if !(1..=1024).contains(queues) {
+                    problems.push(format!("{at}.queues must be in 1..=1024"));
                 }
             }
         }
@@ -379,7 +527,11 @@ impl ActionSpec {
             ActionSpec::Crash { node, .. }
             | ActionSpec::Restart { node }
             | ActionSpec::SlowDisk { node, .. }
-            | ActionSpec::Shutdown { node } => vec![node],
+            | ActionSpec::Shutdown { node }
+            | ActionSpec::RemoveConsumer { node } => vec![node],
+            ActionSpec::AddConsumer { .. } | ActionSpec::ResetOffset { .. } | ActionSpec::UpdateTopicQueues { .. } => {
+                vec![]
+            }
             ActionSpec::Partition { from, to, .. } | ActionSpec::Heal { from, to, .. } => {
                 from.iter().chain(to).map(String::as_str).collect()
             }
