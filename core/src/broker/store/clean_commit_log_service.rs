@@ -10,20 +10,19 @@
 //! the disk check, first after 1 s). Then the ConsumeQueues drop files wholly below the CommitLog's
 //! new min offset and correct their min offsets, and the IndexService drops index files likewise.
 //!
-//! Disk use is measured as RocketMQ's `df` would see it: each file at its full preallocated size
-//! (CommitLog and ConsumeQueue mapped size, IndexFile size, checkpoint page) against
-//! `simulatedDiskCapacityBytes`. Deviations: the 100 ms pause between two deletions and the
+//! Disk use is measured as RocketMQ's `df` would see it: the blocks actually written. RocketMQ maps
+//! its files at full size, but on Linux such files are sparse until written (unless
+//! `warmMapedFileEnable` touches every page), so a 420 MB IndexFile with a few keys uses a few pages.
+//! Here that is every page the node's disk model holds, against `simulatedDiskCapacityBytes`. Deviations: the 100 ms pause between two deletions and the
 //! re-deletion of "hanged" files (still referenced by a reader) are not modelled: nothing holds a file
 //! across events here. Hours are UTC hours of the virtual epoch (Java uses the local time zone).
 
 use serde::Serialize;
 
 use super::default_message_store::DefaultMessageStore;
-use super::index_file;
 use super::message_store_config::MessageStoreConfig;
-use super::store_checkpoint::CHECKPOINT_FILE_SIZE;
 use super::store_io::{StoreIo, StoreTimer};
-use crate::sim::disk::NodeDisk;
+use crate::sim::disk::{NodeDisk, PAGE_SIZE};
 use crate::sim::node::TimerId;
 use crate::time::Duration;
 
@@ -97,20 +96,10 @@ impl DefaultMessageStore {
         self.clean.manual_delete_file_several_times = MAX_MANUAL_DELETE_FILE_TIMES;
     }
 
-    /// Disk use of every store file at its preallocated size.
+    /// Disk use: every page the node's files hold (see the module comment).
     pub fn disk_usage(&self, disk: &NodeDisk) -> DiskUsage {
-        let commit_log = self.commit_log.queue.files.len() as u64 * self.config.mapped_file_size_commit_log() as u64;
-        let consume_queues: u64 = self
-            .consume_queue_table
-            .values()
-            .flat_map(|queues| queues.values())
-            .map(|queue| queue.queue.files.len() as u64 * queue.queue.mapped_file_size() as u64)
-            .sum();
-        let index = self.index_service.files.len() as u64
-            * index_file::file_size(self.config.max_hash_slot_num, self.config.max_index_num);
-        let checkpoint = if disk.lookup(&self.checkpoint_path).is_some() { CHECKPOINT_FILE_SIZE } else { 0 };
         DiskUsage {
-            used_bytes: commit_log + consume_queues + index + checkpoint,
+            used_bytes: disk.resident_page_count() * PAGE_SIZE,
             capacity_bytes: self.config.simulated_disk_capacity_bytes,
         }
     }
