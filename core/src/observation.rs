@@ -87,6 +87,9 @@ pub enum Observation {
         msg_id: String,
         reconsume_times: i32,
     },
+    /// A broker's consume offset of (group, topic, queue) changed: an UPDATE_CONSUMER_OFFSET, or the offset
+    /// a pull carried.
+    ConsumerOffsetCommitted { group: String, topic: String, queue_id: i32, offset: i64 },
     /// An operator changed a topic's queue numbers on a broker.
     TopicUpdated { topic: String, read_queue_nums: u32, write_queue_nums: u32 },
     /// A broker computed a reset of a group's offsets (sent to its consumers, or written itself when none

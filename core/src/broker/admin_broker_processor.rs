@@ -107,9 +107,8 @@ impl BrokerController {
             }
         } else {
             for (mq, offset) in &offset_table {
-                self.consumer_services.consumer_offset_manager.commit_offset(group, topic, mq.queue_id, *offset);
+                self.commit_consumer_offset(group, topic, mq.queue_id, *offset, ctx);
             }
-            self.arm_persist_consumer_offsets(ctx);
         }
         ctx.observe(Observation::OffsetReset {
             group: group.to_string(),

@@ -95,13 +95,7 @@ impl BrokerController {
                 }
             }
             ConsumerRequest::UpdateConsumerOffset { consumer_group, topic, queue_id, commit_offset } => {
-                self.consumer_services.consumer_offset_manager.commit_offset(
-                    &consumer_group,
-                    &topic,
-                    queue_id,
-                    commit_offset,
-                );
-                self.arm_persist_consumer_offsets(ctx);
+                self.commit_consumer_offset(&consumer_group, &topic, queue_id, commit_offset, ctx);
                 Response::success(ResponseBody::Empty)
             }
             ConsumerRequest::GetMaxOffset { topic, queue_id } => {

@@ -37,10 +37,12 @@ impl ConsumerOffsetManager {
         format!("{topic}{TOPIC_GROUP_SEPARATOR}{group}")
     }
 
-    /// `commitOffset`.
-    pub fn commit_offset(&mut self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+    /// `commitOffset`; true when the value changed.
+    pub fn commit_offset(&mut self, group: &str, topic: &str, queue_id: i32, offset: i64) -> bool {
         let previous = self.offset_table.entry(Self::key(topic, group)).or_default().insert(queue_id, offset);
-        self.dirty |= previous != Some(offset);
+        let changed = previous != Some(offset);
+        self.dirty |= changed;
+        changed
     }
 
     /// `queryOffset`: -1 when the group has no offset for the queue.

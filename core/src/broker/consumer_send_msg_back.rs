@@ -155,8 +155,8 @@ impl BrokerController {
         };
         let copy = build_send_back_copy(&original, &header, group.retry_max_times, retry_queue_id);
         if copy.destination == SendBackDestination::DeadLetterQueue {
-            // The DLQ queue: random % DLQ_NUMS_PER_GROUP (always 0), drawn as RocketMQ draws it.
-            let _ = (ctx.rng().below(99_999_999) as i32) % DLQ_NUMS_PER_GROUP;
+            // The DLQ queue is `random % DLQ_NUMS_PER_GROUP`, always 0; the draw is made as RocketMQ makes it.
+            ctx.rng().below(99_999_999);
             let (dlq_config, created) = create_topic_in_send_message_back_method(
                 &mut self.topic_config_manager,
                 &dlq_topic(&header.group),

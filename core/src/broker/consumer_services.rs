@@ -298,6 +298,27 @@ impl BrokerController {
         ctx.set_timer(at - ctx.now(), timer(ConsumerServiceTimer::PullRequestHoldCheck));
     }
 
+    /// `ConsumerOffsetManager.commitOffset`, observed when the value changes.
+    pub(crate) fn commit_consumer_offset(
+        &mut self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let changed = self.consumer_services.consumer_offset_manager.commit_offset(group, topic, queue_id, offset);
+        if changed {
+            ctx.observe(Observation::ConsumerOffsetCommitted {
+                group: group.to_string(),
+                topic: topic.to_string(),
+                queue_id,
+                offset,
+            });
+            self.arm_persist_consumer_offsets(ctx);
+        }
+    }
+
     /// Arm the offset persist after a change.
     pub(crate) fn arm_persist_consumer_offsets(&mut self, ctx: &mut Ctx<'_>) {
         let services = &mut self.consumer_services;

@@ -307,13 +307,13 @@ impl BrokerController {
         ctx: &mut Ctx<'_>,
     ) {
         if broker_allow_suspend && has_commit_offset && self.store.config().broker_role != BrokerRole::Slave {
-            self.consumer_services.consumer_offset_manager.commit_offset(
+            self.commit_consumer_offset(
                 &header.consumer_group,
                 &header.topic,
                 header.queue_id,
                 header.commit_offset,
+                ctx,
             );
-            self.arm_persist_consumer_offsets(ctx);
         }
     }
 }

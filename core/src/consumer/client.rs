@@ -614,11 +614,9 @@ impl ConsumerClient {
         }
         match request {
             ConsumerRequest::NotifyConsumerIdsChanged { .. } => self.rebalance_immediately(ctx),
-            ConsumerRequest::ResetConsumerClientOffset { topic, group, offset_table, .. } => {
-                if group == self.spec.group {
-                    self.resets.push_back(PendingReset { topic, offset_table });
-                    self.run_next_reset(ctx);
-                }
+            ConsumerRequest::ResetConsumerClientOffset { topic, group, offset_table, .. } if group == self.spec.group => {
+                self.resets.push_back(PendingReset { topic, offset_table });
+                self.run_next_reset(ctx);
             }
             _ => {}
         }
@@ -670,6 +668,7 @@ impl ConsumerClient {
     }
 
     /// A sync call to `addr` (or a failure at once when the address is unknown).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn call(
         &mut self,
         addr: Option<String>,

@@ -8,8 +8,8 @@
 //! under the queue's consume lock, then:
 //! * SUCCESS → commit the batch: offset = last offset + 1;
 //! * SUSPEND_CURRENT_QUEUE_A_MOMENT (or an exception) → if any message is below `maxReconsumeTimes`
-//!   (default: `Integer.MAX_VALUE`, i.e. forever) the batch goes back to the head with its reconsume count
-//!   + 1 and the queue is resubmitted after `suspendCurrentQueueTimeMillis` (1 s) — the queue is blocked
+//!   (default: `Integer.MAX_VALUE`, i.e. forever) the batch goes back to the head with its reconsume
+//!   count plus one and the queue is resubmitted after `suspendCurrentQueueTimeMillis` (1 s) — the queue is blocked
 //!   meanwhile, nothing behind it is consumed; messages at the maximum go to the DLQ;
 //! * the loop stops when the queue is empty, dropped, unlocked, or after 60 s of continuous consumption
 //!   (then resubmitted in 10 ms).

@@ -493,13 +493,10 @@ impl Scenario {
                     problems.push(format!("{at}.extra: {e}"));
                 }
             }
-            match &action.action {
-                ActionSpec::AddConsumer { group } | ActionSpec::ResetOffset { group, .. } => {
-                    if !self.consumer_groups.iter().any(|g| &g.group == group) {
-                        problems.push(format!("{at}: unknown consumer group `{group}`"));
-                    }
+            if let ActionSpec::AddConsumer { group } | ActionSpec::ResetOffset { group, .. } = &action.action {
+                if !self.consumer_groups.iter().any(|g| &g.group == group) {
+                    problems.push(format!("{at}: unknown consumer group `{group}`"));
                 }
-                _ => {}
             }
             if let ActionSpec::ResetOffset { to, .. } = &action.action {
                 if to != "earliest" && to != "latest" && parse_duration(to).is_err() {
