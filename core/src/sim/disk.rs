@@ -110,6 +110,10 @@ struct DiskFile {
     name: String,
     cache: Pages,
     durable: Pages,
+    /// The id of the sync whose snapshot is the durable copy: an older sync finishing later
+    /// (possible when a restarted process's sync overtakes one queued before a kill) never
+    /// replaces a newer durable copy.
+    durable_sync_id: Option<u64>,
 }
 
 impl DiskFile {
@@ -187,7 +191,8 @@ impl NodeDisk {
         let id = FileId(self.next_file_id);
         self.next_file_id += 1;
         self.by_name.insert(name.to_string(), id);
-        self.files.insert(id, DiskFile { name: name.to_string(), cache: Pages::default(), durable: Pages::default() });
+        let file = DiskFile { name: name.to_string(), cache: Pages::default(), durable: Pages::default(), durable_sync_id: None };
+        self.files.insert(id, file);
         id
     }
 
@@ -282,13 +287,20 @@ impl NodeDisk {
     /// the file was deleted meanwhile.
     pub fn complete_sync(&mut self, sync: PendingSync) -> Option<u64> {
         let f = self.files.get_mut(&sync.file)?;
-        f.durable = sync.snapshot;
+        if f.durable_sync_id.is_none_or(|newest| sync.id > newest) {
+            f.durable = sync.snapshot;
+            f.durable_sync_id = Some(sync.id);
+        }
         Some(f.durable.len)
     }
 
     /// Apply a crash to the disk. The process's memory is the kernel's business, not the disk's.
     pub fn crash(&mut self, kind: CrashKind, rng: &mut Prng) {
-        self.busy_until = Time::ZERO;
+        // After a process kill the device keeps working through the syncs already queued, so
+        // `busy_until` stays; after power or disk loss the queue is gone with the machine.
+        if kind != CrashKind::ProcessKill {
+            self.busy_until = Time::ZERO;
+        }
         match kind {
             CrashKind::ProcessKill => {}
             CrashKind::PowerLoss => {
@@ -407,6 +419,29 @@ mod tests {
         disk.write(f, 5, b"second");
         assert_eq!(disk.complete_sync(pending), Some(5));
         assert_eq!(disk.durable_len(f), 5);
+    }
+
+    #[test]
+    fn an_older_sync_finishing_late_never_replaces_a_newer_durable_copy() {
+        let mut disk = NodeDisk::new(DiskConfig::default());
+        let f = disk.open("a");
+        disk.write(f, 0, b"old");
+        let (older, _) = disk.begin_sync(f, Time::ZERO, &mut rng());
+        disk.write(f, 3, b"+new");
+        let (newer, _) = disk.begin_sync(f, Time::ZERO, &mut rng());
+        disk.complete_sync(newer);
+        assert_eq!(disk.complete_sync(older), Some(7));
+        assert_eq!(disk.durable_len(f), 7);
+    }
+
+    #[test]
+    fn a_process_kill_keeps_the_device_busy_with_the_syncs_already_queued() {
+        let mut disk = NodeDisk::new(DiskConfig { jitter: Duration::ZERO, ..DiskConfig::default() });
+        let f = disk.open("a");
+        let (_, first) = disk.begin_sync(f, Time::ZERO, &mut rng());
+        disk.crash(CrashKind::ProcessKill, &mut rng());
+        let (_, after_restart) = disk.begin_sync(f, Time::ZERO, &mut rng());
+        assert!(after_restart > first);
     }
 
     #[test]
