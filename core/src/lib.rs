@@ -6,6 +6,7 @@ pub mod action_log;
 pub mod broker;
 pub mod consumer;
 pub mod explain;
+pub mod filter;
 pub mod java;
 pub mod message_queue;
 pub mod metrics;
