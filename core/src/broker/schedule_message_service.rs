@@ -174,7 +174,9 @@ impl ScheduleMessageService {
             self.levels.insert(level, LevelState::Parked { last_run: now, offset });
             return RunOutcome { delivered: Vec::new(), next_run: None };
         };
-        let Some(units) = queue.get_index_buffer(io.disk(), offset, i64::MAX) else {
+        // `getIndexBuffer(offset)`: the units from `offset` to the end of their file.
+        let file_bytes = store.config().mapped_file_size_consume_queue();
+        let Some(units) = queue.get_index_buffer(io.disk(), offset, file_bytes) else {
             let (min, max) = (queue.min_offset_in_queue(), queue.max_offset_in_queue());
             let reset = if min > offset {
                 min

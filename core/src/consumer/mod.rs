@@ -16,3 +16,6 @@ pub mod rebalance;
 pub mod remoting;
 pub mod spec;
 pub mod workload;
+
+#[cfg(test)]
+mod client_tests;

@@ -6,6 +6,16 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("broker-heartbeats", include_str!("../../../scenarios/broker-heartbeats.toml")),
     ("producer-broker-down", include_str!("../../../scenarios/producer-broker-down.toml")),
     ("producer-lost-ack", include_str!("../../../scenarios/producer-lost-ack.toml")),
+    ("consumer-rebalance-join", include_str!("../../../scenarios/consumer-rebalance-join.toml")),
+    ("consumer-crash-replay", include_str!("../../../scenarios/consumer-crash-replay.toml")),
+    ("consumer-idempotent-replay", include_str!("../../../scenarios/consumer-idempotent-replay.toml")),
+    ("consumer-database-outage", include_str!("../../../scenarios/consumer-database-outage.toml")),
+    ("consumer-poison-message-dlq", include_str!("../../../scenarios/consumer-poison-message-dlq.toml")),
+    ("consumer-orderly-lock", include_str!("../../../scenarios/consumer-orderly-lock.toml")),
+    ("consumer-broadcasting", include_str!("../../../scenarios/consumer-broadcasting.toml")),
+    ("consumer-commit-before-process", include_str!("../../../scenarios/consumer-commit-before-process.toml")),
+    ("consumer-backlog", include_str!("../../../scenarios/consumer-backlog.toml")),
+    ("consumer-lite-pull", include_str!("../../../scenarios/consumer-lite-pull.toml")),
 ];
 
 /// The TOML text of a built-in scenario.
