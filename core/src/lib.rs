@@ -15,6 +15,7 @@ pub mod observation;
 pub mod prng;
 pub mod producer;
 pub mod protocol;
+pub mod replication_metrics;
 pub mod route;
 pub mod scenario;
 pub mod sim;

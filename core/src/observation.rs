@@ -153,6 +153,34 @@ pub enum Observation {
     },
     /// A pull consumer's application got messages from `poll()`.
     MessagesPolled { group: String, client_id: String, queue: MessageQueue, messages: Vec<(i64, String)> },
+    // ---- Replication (issue 4/8). ----
+    /// A broker changed its RocketMQ role at run time (DLedger's role change handler, 5.x controller mode):
+    /// its broker id and `BrokerRole` now, and the DLedger term or 5.x master epoch it follows.
+    BrokerRoleChanged { broker_name: String, broker_addr: String, broker_id: u64, role: String, term: Option<i64> },
+    /// A DLedger member changed role (CANDIDATE, FOLLOWER, LEADER) in `term`.
+    DLedgerRoleChanged {
+        group: String,
+        self_id: String,
+        term: i64,
+        role: String,
+        leader_id: Option<String>,
+        ledger_end_index: i64,
+        committed_index: i64,
+    },
+    /// A replica cut the end of its CommitLog to follow its (new) leader or master: DLedger's TRUNCATE, a
+    /// 5.x slave truncating to the epoch boundary. What was cut is gone from that replica.
+    ReplicaTruncated { broker_name: String, broker_addr: String, from_offset: i64, bytes_cut: i64, reason: String },
+    /// 5.x controller: a master was elected for a broker set (epoch, the new SyncStateSet, how).
+    MasterElected {
+        broker_name: String,
+        master_id: Option<u64>,
+        master_addr: Option<String>,
+        epoch: u32,
+        sync_state_set: Vec<u64>,
+        unclean: bool,
+    },
+    /// 5.x controller: a broker set's SyncStateSet changed.
+    SyncStateSetChanged { broker_name: String, sync_state_set: Vec<u64>, epoch: u32 },
 }
 
 /// Where a send-back went.

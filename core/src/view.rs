@@ -26,6 +26,8 @@ pub struct SimView {
     pub nodes: Vec<NodeView>,
     pub links: Vec<LinkView>,
     pub metrics: Metrics,
+    /// Each broker group's replicas: roles, lag in bytes and time (`replication_metrics.rs`).
+    pub replication: Vec<crate::replication_metrics::GroupReplicationView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

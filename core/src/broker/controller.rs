@@ -154,6 +154,8 @@ pub struct BrokerSpec {
     pub topics: Vec<TopicConfig>,
     /// To know the address of a client from its node (born host of its messages).
     pub directory: SharedDirectory,
+    /// The group's replication: classic HA, DLedger peers, 5.x controllers (`broker/ha/`).
+    pub replication: crate::broker::ha::ReplicationSpec,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +171,8 @@ pub enum BrokerTimer {
     FastFailure,
     /// A timer of the consumer-facing services (`consumer_services.rs`).
     Consumer(ConsumerServiceTimer),
+    /// A replication timer (HA, DLedger, 5.x controller mode; `broker/ha/`).
+    Replication(crate::broker::ha::ReplicationTimer),
 }
 
 /// A send whose put waits for the store (flush or slave).
@@ -214,6 +218,8 @@ pub struct BrokerController {
     shut_down: bool,
     /// Consumers, offsets, long polling, locks, delayed delivery (`consumer_services.rs`).
     pub consumer_services: ConsumerServices,
+    /// HA, DLedger, 5.x controller mode (`broker/ha/`, `broker/dledger/`).
+    pub replication: crate::broker::ha::Replication,
 }
 
 impl BrokerController {
@@ -226,8 +232,9 @@ impl BrokerController {
             cluster_topic_enable: spec.config.cluster_topic_enable,
             broker_topic_enable: spec.config.broker_topic_enable,
         });
-        let store = DefaultMessageStore::new(spec.store.clone())
+        let mut store = DefaultMessageStore::new(spec.store.clone())
             .expect("store configs are validated when the scenario is loaded");
+        crate::broker::ha::prepare_store(&mut store, &spec.replication, &spec.broker_name);
         BrokerController {
             spec: spec.clone(),
             topic_config_manager,
@@ -247,6 +254,7 @@ impl BrokerController {
             clients: BTreeSet::new(),
             shut_down: false,
             consumer_services: ConsumerServices::new(spec.store.delay_level_table()),
+            replication: crate::broker::ha::Replication::new(spec.replication.mode),
         }
     }
 
@@ -270,6 +278,7 @@ impl BrokerController {
         }
         // Recovery happens here; what it found is in the store's report (views show it).
         self.store.start(&mut BrokerStoreIo { ctx });
+        self.start_replication(ctx);
         self.start_consumer_services(ctx);
         self.register_broker_all(ctx);
         ctx.set_timer(Duration::from_secs(10), Timer::Broker(BrokerTimer::RegisterBrokerAll));
@@ -296,6 +305,7 @@ impl BrokerController {
                 self.start_send_threads(ctx);
             }
             BrokerTimer::Consumer(timer) => self.on_consumer_service_timer(timer, ctx),
+            BrokerTimer::Replication(timer) => self.on_replication_timer(timer, ctx),
             BrokerTimer::FastFailure => {
                 self.fast_failure_armed = false;
                 if !self.spec.config.broker_fast_failure_enable {
@@ -351,12 +361,17 @@ impl BrokerController {
 
     pub fn on_message(&mut self, from: NodeId, message: Message, ctx: &mut Ctx<'_>) {
         let (opaque, request) = match message {
-            Message::Response { response, .. } => {
-                if let ResponseBody::RegisterBrokerResult { master_addr, .. } = response.body {
-                    self.registrations_answered += 1;
-                    if master_addr.is_some() {
-                        self.master_addr = master_addr;
+            Message::Response { response, opaque } => {
+                match response.body {
+                    ResponseBody::RegisterBrokerResult { master_addr, ha_server_addr } => {
+                        self.registrations_answered += 1;
+                        self.on_register_result(master_addr.clone(), ha_server_addr);
+                        if master_addr.is_some() {
+                            self.master_addr = master_addr;
+                        }
                     }
+                    ResponseBody::Replication(body) => self.on_replication_response(from, opaque, *body, ctx),
+                    _ => {}
                 }
                 return;
             }
@@ -381,6 +396,7 @@ impl BrokerController {
                 respond(ctx, from, opaque, Response::success(ResponseBody::Empty));
             }
             Request::Consumer(request) => self.process_consumer_request(from, opaque, *request, ctx),
+            Request::Replication(request) => self.on_replication_request(from, opaque, *request, ctx),
             other => respond(ctx, from, opaque, other.not_supported()),
         }
     }
@@ -564,6 +580,7 @@ impl BrokerController {
                 self.answer(waiting, ctx);
             }
         }
+        self.on_replication_store_events(ctx);
     }
 
     /// `TopicConfigManager.persist()`: `topics.json` into the page cache (no sync, as `string2File`).
@@ -576,6 +593,7 @@ impl BrokerController {
 
     /// A client's channel closed (`ClientHousekeepingService`): forget its producers.
     pub fn on_connection_closed(&mut self, peer: NodeId, ctx: &mut Ctx<'_>) {
+        self.on_replication_connection_closed(peer, ctx);
         self.on_consumer_channel_closed(peer, ctx);
         self.clients.remove(&peer);
         for clients in self.producer_table.values_mut() {
@@ -595,6 +613,7 @@ impl BrokerController {
             ctx.close_connection(client);
         }
         self.shutdown_consumer_services(ctx);
+        self.shutdown_replication(ctx);
         let events = self.store.shutdown(&mut BrokerStoreIo { ctx });
         self.on_store_events(events, ctx);
         for name_server in self.spec.name_servers.clone() {

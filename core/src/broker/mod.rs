@@ -11,6 +11,8 @@ pub mod consumer_send_msg_back;
 pub mod consumer_services;
 pub mod controller;
 pub mod delay_level;
+pub mod dledger;
+pub mod ha;
 pub mod pull_message_processor;
 pub mod pull_request_hold_service;
 pub mod rebalance_lock_manager;

@@ -219,6 +219,9 @@ pub fn response_for_puts(results: &[PutMessageResult], queue_id: i32, max_messag
             return Response::error(ResponseCode::SYSTEM_ERROR, "[PC_SYNCHRONIZED]broker busy, start flow control for a while")
         }
         PutMessageStatus::UnknownError => return Response::error(ResponseCode::SYSTEM_ERROR, "UNKNOWN_ERROR"),
+        PutMessageStatus::InSyncReplicasNotEnough => {
+            return Response::error(ResponseCode::SYSTEM_ERROR, "in-sync replicas not enough")
+        }
     };
     let appended: Vec<_> = results.iter().filter_map(|r| r.append.as_ref()).collect();
     let Some(first) = appended.first() else {

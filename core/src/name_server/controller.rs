@@ -116,7 +116,9 @@ impl NamesrvController {
                     format!("No topic route info in name server for the topic: {topic}"),
                 ),
             },
-            other @ (Request::SendMessage(_) | Request::HeartBeat(_) | Request::Consumer(_)) => other.not_supported(),
+            other @ (Request::SendMessage(_) | Request::HeartBeat(_) | Request::Consumer(_) | Request::Replication(_)) => {
+                other.not_supported()
+            }
         }
     }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::route::{TopicConfig, TopicRouteData};
 
 pub mod consumer;
+pub mod ha;
 pub mod send;
 
 pub use consumer::{ConsumerRequest, ConsumerResponseBody};
@@ -125,6 +126,8 @@ pub enum Request {
     HeartBeat(HeartbeatData),
     /// The consumer family (pull, offsets, consumer lists, locks, send-back...), see [`consumer`].
     Consumer(Box<ConsumerRequest>),
+    /// Replication: HA frames, DLedger RPCs, 5.x controller RPCs, slave metadata sync, see [`ha`].
+    Replication(Box<ha::ReplicationRequest>),
 }
 
 impl Request {
@@ -137,6 +140,7 @@ impl Request {
             Request::SendMessage(send) => send.code.code(),
             Request::HeartBeat(_) => 34,
             Request::Consumer(request) => request.code(),
+            Request::Replication(request) => request.code(),
         }
     }
 
@@ -157,6 +161,7 @@ impl Request {
             Request::SendMessage(send) => send.code.name(),
             Request::HeartBeat(_) => "HEART_BEAT",
             Request::Consumer(request) => request.code_name(),
+            Request::Replication(request) => request.code_name(),
         }
     }
 }
@@ -175,6 +180,8 @@ pub enum ResponseBody {
     SendMessage(SendMessageResponseHeader),
     /// A consumer-family response (pull result, offset, consumer ids, locked queues).
     Consumer(Box<ConsumerResponseBody>),
+    /// A replication response (DLedger, 5.x controller, slave metadata sync), see [`ha`].
+    Replication(Box<ha::ReplicationResponse>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

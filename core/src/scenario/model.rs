@@ -178,6 +178,35 @@ pub struct BrokerGroupSpec {
     pub store: MessageStoreConfig,
 }
 
+impl BrokerGroupSpec {
+    /// How many broker nodes the group has: the master and its slaves, or a DLedger group's members
+    /// (3 when `slaves` is not given).
+    pub fn replica_count(&self) -> u32 {
+        if self.store.enable_dleger_commit_log && self.slaves == 0 {
+            3
+        } else {
+            1 + self.slaves
+        }
+    }
+
+    /// The group's node names: `<name>`, then `<name>-s1`, `<name>-s2`, ... (in DLedger and 5.x controller
+    /// mode the roles move; the names stay).
+    pub fn node_names(&self) -> Vec<String> {
+        let mut names = vec![self.name.clone()];
+        names.extend((1..self.replica_count()).map(|id| format!("{}-s{id}", self.name)));
+        names
+    }
+
+    /// How the group replicates.
+    pub fn replication_mode(&self) -> crate::broker::ha::ReplicationMode {
+        if self.store.enable_dleger_commit_log {
+            crate::broker::ha::ReplicationMode::DLedger
+        } else {
+            crate::broker::ha::ReplicationMode::Classic
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopicSpec {
@@ -339,8 +368,7 @@ impl Scenario {
     pub fn node_names(&self) -> Vec<String> {
         let mut names: Vec<String> = (0..self.topology.name_servers).map(|i| format!("namesrv-{i}")).collect();
         for group in &self.topology.broker_groups {
-            names.push(group.name.clone());
-            names.extend((1..=group.slaves).map(|id| format!("{}-s{id}", group.name)));
+            names.extend(group.node_names());
         }
         names.extend(self.producer_names());
         names.extend(self.consumer_names());

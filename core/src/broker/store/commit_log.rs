@@ -105,6 +105,20 @@ impl CommitLog {
         msg: &MessageRecord,
         delay_levels: &DelayLevelTable,
     ) -> Result<AppendMessageResult, PutMessageStatus> {
+        self.encode_for_put(io, msg, delay_levels, |commit_log, io, encoded, msg, transaction, store_timestamp| {
+            commit_log.append_encoded(io, encoded, &msg.topic, msg.queue_id, transaction, store_timestamp, msg)
+        })
+    }
+
+    /// `asyncPutMessage`'s preparation (store time, delay rewrite, encoding, checks, body CRC), then
+    /// `append` with the encoded bytes: the CommitLog's own append, or DLedger's (`broker/dledger/`).
+    pub(crate) fn encode_for_put<R>(
+        &mut self,
+        io: &mut dyn StoreIo,
+        msg: &MessageRecord,
+        delay_levels: &DelayLevelTable,
+        append: impl FnOnce(&mut CommitLog, &mut dyn StoreIo, &mut [u8], &MessageRecord, i32, i64) -> R,
+    ) -> Result<R, PutMessageStatus> {
         let store_timestamp = io.now_ms();
         let transaction = transaction_value(msg.sys_flag);
         let delay_level = delay_time_level(msg);
@@ -146,9 +160,21 @@ impl CommitLog {
         // asyncPutMessage recomputes the body CRC whatever the producer sent.
         let crc_at = BODY_CRC_POSITION as usize;
         encoded[crc_at..crc_at + 4].copy_from_slice(&body_crc(&msg.body).to_be_bytes());
-        let result = self.append_encoded(io, &mut encoded, &msg.topic, msg.queue_id, transaction, store_timestamp, msg);
+        let result = append(self, io, &mut encoded, msg, transaction, store_timestamp);
         self.encoder_buffer = encoded;
         Ok(result)
+    }
+
+    /// The queue offset the next message of (topic, queueId) gets, and moving it on (DLedger appends).
+    pub(crate) fn set_next_queue_offset(&mut self, topic: &str, queue_id: i32, next: i64) {
+        match self.topic_queue_table.get_mut(topic) {
+            Some(queues) => {
+                queues.insert(queue_id, next);
+            }
+            None => {
+                self.topic_queue_table.entry(topic.to_string()).or_default().insert(queue_id, next);
+            }
+        }
     }
 
     /// The put lock: `doAppend` on the last file, rolling to the next one at END_OF_FILE.

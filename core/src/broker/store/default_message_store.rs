@@ -157,6 +157,13 @@ pub struct DefaultMessageStore {
     /// Files recovery cut short, whose sync must complete before puts may reuse their offsets.
     recovery_syncs: BTreeSet<FileId>,
     deadline_timer: Option<(TimerId, Time)>,
+    /// DLedger mode (`broker/dledger/`): the CommitLog's files are DLedger's entry log and puts go
+    /// through Raft. None in classic and 5.x controller mode.
+    pub(crate) dledger: Option<Box<crate::broker::dledger::dledger_store::DLedgerStore>>,
+    /// 5.x controller mode: dispatch stops at the confirm offset (None: at the CommitLog's max offset).
+    pub(crate) reput_limit: Option<i64>,
+    /// 5.x controller mode: the SyncStateSet's size, checked against `minInSyncReplicas` on each put.
+    pub(crate) sync_state_set_size: Option<u32>,
 }
 
 impl DefaultMessageStore {
@@ -186,6 +193,9 @@ impl DefaultMessageStore {
             deferred: StoreEvents::default(),
             recovery_syncs: BTreeSet::new(),
             deadline_timer: None,
+            dledger: None,
+            reput_limit: None,
+            sync_state_set_size: None,
             delay_levels,
             delay_level_millis,
             config,
@@ -267,6 +277,12 @@ impl DefaultMessageStore {
         if check != PutMessageStatus::PutOk {
             return PutOutcome::Done(PutMessageResult::rejected(check));
         }
+        if self.dledger.is_some() {
+            return self.dledger_put_message(io, msg);
+        }
+        if self.sync_state_set_size.is_some_and(|size| size < self.config.min_in_sync_replicas) {
+            return PutOutcome::Done(PutMessageResult::rejected(PutMessageStatus::InSyncReplicasNotEnough));
+        }
         let append = match self.commit_log.put_message(io, msg, &self.delay_levels) {
             Ok(append) => append,
             Err(status) => return PutOutcome::Done(PutMessageResult::rejected(status)),
@@ -295,7 +311,15 @@ impl DefaultMessageStore {
             }
         }
         // submitReplicaRequest
-        if self.config.broker_role == BrokerRole::SyncMaster && wait_store_msg_ok {
+        let five_x_rule = self.transfer.need_ack_nums;
+        if let (BrokerRole::SyncMaster, true, Some(need)) = (self.config.broker_role, wait_store_msg_ok, five_x_rule) {
+            // 5.x `handleHA`: wait only when more than the master's own acknowledgement is needed.
+            if need > 1 && !self.transfer.has_enough_acks(end_offset, need) {
+                pending.replica = Wait::Waiting;
+                let deadline = now + Duration::from_millis(self.config.slave_timeout.into());
+                self.transfer.requests.push(TransferRequest { ticket, next_offset: end_offset, deadline });
+            }
+        } else if self.config.broker_role == BrokerRole::SyncMaster && wait_store_msg_ok {
             if self.transfer.is_slave_ok(end_offset, self.config.ha_slave_fallbehind_max) {
                 pending.replica = Wait::Waiting;
                 let deadline = now + Duration::from_millis(self.config.slave_timeout.into());
@@ -387,6 +411,20 @@ impl DefaultMessageStore {
     pub fn on_replicated(&mut self, io: &mut dyn StoreIo, offset: i64) -> StoreEvents {
         let mut events = std::mem::take(&mut self.deferred);
         for (ticket, status) in self.transfer.on_replicated(offset) {
+            self.resolve_replica(ticket, status, &mut events);
+        }
+        events.extend(self.settle(io));
+        events
+    }
+
+    /// HA, 5.x rule: the acknowledgements a put needs (master included; None = the 4.9 rule) and each
+    /// counted slave's acknowledged offset. Answers the waiting puts that now have enough.
+    pub fn on_replica_acks(&mut self, io: &mut dyn StoreIo, need: Option<u32>, acks: Vec<i64>) -> StoreEvents {
+        let mut events = std::mem::take(&mut self.deferred);
+        self.transfer.need_ack_nums = need;
+        self.transfer.slave_ack_offsets = acks;
+        let max = self.transfer.push_to_slave_max_offset;
+        for (ticket, status) in self.transfer.on_replicated(max) {
             self.resolve_replica(ticket, status, &mut events);
         }
         events.extend(self.settle(io));

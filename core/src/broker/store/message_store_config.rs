@@ -109,6 +109,41 @@ pub struct MessageStoreConfig {
     /// The simulated machine's RAM (`StoreUtil.TOTAL_PHYSICAL_MEMORY_SIZE`; 24 GiB is RocketMQ's own
     /// fallback): `accessMessageInMemoryMaxRatio` of it counts as "in memory" for pulls.
     pub simulated_physical_memory_bytes: u64,
+    // ---- Replication (issue 4/8, `broker/ha/`, `broker/dledger/`). ----
+    /// HA: a slave reports its offset, and an idle master sends a heartbeat frame, this often (ms).
+    pub ha_send_heartbeat_interval: u32,
+    /// HA: a side that has read nothing for this long closes the connection (ms).
+    pub ha_housekeeping_interval: u32,
+    /// HA: the largest body of one master → slave frame (bytes).
+    pub ha_transfer_batch_size: u32,
+    /// Which RocketMQ's SYNC_MASTER wait to simulate: "4.9" (`isSlaveOK`, SLAVE_NOT_AVAILABLE) or "5.x"
+    /// (`inSyncReplicas` acks, master included). Ours: RocketMQ has no such key.
+    pub ha_version: HaVersion,
+    /// 5.x: acknowledgements (master included) a SYNC_MASTER put waits for; 1 = none (5.x's default).
+    pub in_sync_replicas: u32,
+    /// 5.x controller mode: fewer in-sync replicas than this refuses puts (IN_SYNC_REPLICAS_NOT_ENOUGH).
+    pub min_in_sync_replicas: u32,
+    /// 5.x controller mode: a put waits for every member of the SyncStateSet.
+    pub all_ack_in_sync_state_set: bool,
+    /// 5.x controller mode: a slave behind the master for longer than this leaves the SyncStateSet (ms).
+    pub ha_max_time_slave_not_catchup: u32,
+    /// DLedger mode: the CommitLog is a Raft log replicated over the group's nodes (`DLedgerCommitLog`).
+    #[serde(rename = "enableDLegerCommitLog")]
+    pub enable_dleger_commit_log: bool,
+}
+
+/// Which RocketMQ version's replica acknowledgement rules a SYNC_MASTER follows (see `ha_version`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum HaVersion {
+    /// 4.9: wait for a slave if `isSlaveOK` (connected, within `haSlaveFallbehindMax`), else
+    /// SLAVE_NOT_AVAILABLE at once.
+    #[default]
+    #[serde(rename = "4.9")]
+    V4_9,
+    /// 5.x: wait for `inSyncReplicas` acknowledgements (none when it is 1), FLUSH_SLAVE_TIMEOUT after
+    /// `slaveTimeout`; never SLAVE_NOT_AVAILABLE.
+    #[serde(rename = "5.x")]
+    V5,
 }
 
 impl Default for MessageStoreConfig {
@@ -163,6 +198,15 @@ impl Default for MessageStoreConfig {
             message_delay_level: DEFAULT_MESSAGE_DELAY_LEVEL.into(),
             simulated_disk_capacity_bytes: 1 << 40,
             simulated_physical_memory_bytes: 24 * 1024 * 1024 * 1024,
+            ha_send_heartbeat_interval: 5_000,
+            ha_housekeeping_interval: 20_000,
+            ha_transfer_batch_size: 32 * 1024,
+            ha_version: HaVersion::V4_9,
+            in_sync_replicas: 1,
+            min_in_sync_replicas: 1,
+            all_ack_in_sync_state_set: false,
+            ha_max_time_slave_not_catchup: 15_000,
+            enable_dleger_commit_log: false,
         }
     }
 }
@@ -261,6 +305,12 @@ impl MessageStoreConfig {
         at_least("diskSpaceWarningLevelRatio", self.disk_space_warning_level_ratio.into(), 0, 100);
         at_least("simulatedDiskCapacityBytes", self.simulated_disk_capacity_bytes, 1, u64::MAX / 100);
         at_least("simulatedPhysicalMemoryBytes", self.simulated_physical_memory_bytes, 1, u64::MAX / 100);
+        at_least("haSendHeartbeatInterval", self.ha_send_heartbeat_interval.into(), 1, int_max);
+        at_least("haHousekeepingInterval", self.ha_housekeeping_interval.into(), 1, int_max);
+        at_least("haTransferBatchSize", self.ha_transfer_batch_size.into(), 1, int_max);
+        at_least("inSyncReplicas", self.in_sync_replicas.into(), 1, 64);
+        at_least("minInSyncReplicas", self.min_in_sync_replicas.into(), 1, 64);
+        at_least("haMaxTimeSlaveNotCatchup", self.ha_max_time_slave_not_catchup.into(), 1, int_max);
         let index_bytes = index_file::file_size(self.max_hash_slot_num.max(1), self.max_index_num.max(1));
         if index_bytes > int_max {
             errors.push(StoreConfigError::IndexFileTooLarge { bytes: index_bytes });

@@ -44,6 +44,9 @@ pub enum PutMessageStatus {
     OsPageCacheBusy,
     #[serde(rename = "UNKNOWN_ERROR")]
     UnknownError,
+    /// 5.x controller mode: the SyncStateSet is smaller than `minInSyncReplicas`; nothing was stored.
+    #[serde(rename = "IN_SYNC_REPLICAS_NOT_ENOUGH")]
+    InSyncReplicasNotEnough,
 }
 
 impl PutMessageStatus {

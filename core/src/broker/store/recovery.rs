@@ -116,6 +116,11 @@ impl DefaultMessageStore {
 
     /// `recoverNormally` / `recoverAbnormally`.
     fn recover_commit_log(&mut self, io: &mut dyn StoreIo, last_exit_ok: bool, max_phy_offset_of_consume_queue: i64) {
+        if self.dledger.is_some() {
+            // DLedger mode: the files hold DLedger entries (`DLedgerCommitLog.recover`).
+            self.dledger_recover(io, max_phy_offset_of_consume_queue);
+            return;
+        }
         let file_count = self.commit_log.queue.files.len();
         if file_count == 0 {
             // The CommitLog files are gone: so must be the ConsumeQueues.

@@ -33,6 +33,10 @@ impl DefaultMessageStore {
     /// `doReput`: dispatch everything readable past `reputFromOffset`. Returns the arrivals to report
     /// when `notify` (long polling on a master).
     pub(crate) fn do_reput(&mut self, io: &mut dyn StoreIo, notify: bool) -> Vec<MessageArrived> {
+        if self.dledger.is_some() {
+            // DLedger mode: records sit inside DLedger entries, dispatched up to the committed position.
+            return self.dledger_do_reput(io, notify);
+        }
         let mut arrived = Vec::new();
         let min_offset = self.commit_log.min_offset();
         if min_offset >= 0 && self.reput.reput_from_offset < min_offset {
@@ -41,7 +45,9 @@ impl DefaultMessageStore {
         }
         let mut reader = std::mem::take(&mut self.reput.reader);
         let mut dispatched_any = false;
-        while self.reput.reput_from_offset < self.commit_log.max_offset() {
+        // 5.x controller mode: only what the in-sync replicas confirmed is dispatched.
+        let reput_end = self.reput_limit.map_or(self.commit_log.max_offset(), |l| l.min(self.commit_log.max_offset()));
+        while self.reput.reput_from_offset < reput_end {
             let offset = self.reput.reput_from_offset;
             let Some(index) = self.commit_log.queue.find_by_offset(offset, offset == 0) else { break };
             let file = &self.commit_log.queue.files[index];
