@@ -6,7 +6,9 @@
 //!
 //! - **checkpoints**: clones of the simulation (cheap: disk pages are shared behind `Rc`) taken at
 //!   every multiple of the checkpoint interval; when there are more than the configured maximum,
-//!   every other one is dropped and the interval doubles, so memory stays bounded on long runs;
+//!   every other one is dropped and the interval doubles, so memory stays bounded on long runs.
+//!   A checkpoint does not copy the observations made so far (they grow with the run): it keeps
+//!   their count, and a restore takes that prefix from the longest record of the same run;
 //! - **the action log**: the actions a person added, in time order (see [`crate::action_log`]);
 //! - **fork**: acting at an instant earlier than the furthest one explored replaces the future:
 //!   later user actions and later checkpoints are dropped, and the run continues from there.
@@ -21,8 +23,10 @@
 
 use crate::action_log::{check_action, UserAction, MAX_ACTIONS};
 use crate::scenario::{Scenario, ScenarioErrors};
+use crate::sim::kernel::Observed;
 use crate::simulation::Simulation;
 use crate::time::{Duration, Time};
+use crate::world::AnyNode;
 
 /// How often to checkpoint, how many checkpoints to keep, and how many trace records to keep.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +85,8 @@ struct Checkpoint {
     at: Time,
     /// How many log entries the checkpointed simulation has injected.
     applied: u32,
+    /// How many observations it had made (its own record is left empty).
+    observations: usize,
     simulation: Simulation,
 }
 
@@ -101,6 +107,9 @@ pub struct Timeline {
     end: Time,
     /// Counts forks that dropped an explored future (views keyed on it know to forget that future).
     forks: u32,
+    /// The longest record of observations of this run seen so far, kept when the live simulation
+    /// is replaced by an earlier checkpoint: every checkpoint's observations are a prefix of it.
+    parked_observations: Vec<Observed<AnyNode>>,
 }
 
 impl Timeline {
@@ -110,7 +119,7 @@ impl Timeline {
         live.kernel_mut().trace_mut().set_recent_capacity(config.recent_trace as usize);
         let every = Duration::from_micros(config.checkpoint_every.as_micros().max(1));
         Ok(Timeline {
-            checkpoints: vec![Checkpoint { at: Time::ZERO, applied: 0, simulation: live.clone() }],
+            checkpoints: vec![Checkpoint { at: Time::ZERO, applied: 0, observations: 0, simulation: live.clone() }],
             live,
             applied: 0,
             log: Vec::new(),
@@ -119,6 +128,7 @@ impl Timeline {
             frontier: Time::ZERO,
             end: Time::ZERO + scenario.run_for(),
             forks: 0,
+            parked_observations: Vec::new(),
         })
     }
 
@@ -214,9 +224,21 @@ impl Timeline {
         self.run_to(target, max_events)
     }
 
-    /// Process the next event (applying user actions and taking checkpoints due before it).
-    /// Returns false when there is nothing left before the end, or the run halted.
+    /// Process the next event that does something (applying user actions and taking checkpoints due
+    /// before it): void events (a cancelled timer, a message to a dead incarnation) are skipped, as
+    /// the trace skips them. Returns false when there is nothing left before the end, or the run halted.
     pub fn step_event(&mut self) -> bool {
+        let counted = self.live.kernel().events_processed();
+        while self.step_any_event() {
+            if self.live.kernel().events_processed() > counted {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Process the next event, void or not.
+    fn step_any_event(&mut self) -> bool {
         loop {
             if self.halted() {
                 return false;
@@ -259,8 +281,14 @@ impl Timeline {
         if self.now() <= at && self.now() >= checkpoint.at && self.applied >= checkpoint.applied {
             return;
         }
-        self.live = checkpoint.simulation.clone();
+        let mut restored = checkpoint.simulation.clone();
+        let observations = self.live.take_observations();
+        if observations.len() > self.parked_observations.len() {
+            self.parked_observations = observations;
+        }
+        restored.restore_observations(self.parked_observations[..checkpoint.observations].to_vec());
         self.applied = checkpoint.applied;
+        self.live = restored;
     }
 
     /// Run forward to `at`, processing at most `max_events` events, applying the user actions and
@@ -317,7 +345,8 @@ impl Timeline {
         let names = self.live.scenario().node_names();
         check_action(&names, &action).map_err(|reason| TimelineError::Rejected { reason })?;
         let kept = self.log.partition_point(|u| u.at <= at);
-        if kept < self.log.len() || self.frontier > at {
+        let forks = kept < self.log.len() || self.frontier > at;
+        if forks {
             self.forks += 1;
         }
         self.log.truncate(kept);
@@ -327,6 +356,10 @@ impl Timeline {
             self.rewind_to(at);
         }
         self.run_to(at, u32::MAX);
+        if forks {
+            // The live run is at `at`, past every checkpoint left: what was parked is the old future.
+            self.parked_observations = Vec::new();
+        }
         if self.halted() {
             return Err(TimelineError::Rejected { reason: "the run has halted at a limit".into() });
         }
@@ -362,7 +395,15 @@ impl Timeline {
     }
 
     fn take_checkpoint(&mut self) {
-        self.checkpoints.push(Checkpoint { at: self.now(), applied: self.applied, simulation: self.live.clone() });
+        let observations = self.live.take_observations();
+        let checkpoint = Checkpoint {
+            at: self.now(),
+            applied: self.applied,
+            observations: observations.len(),
+            simulation: self.live.clone(),
+        };
+        self.live.restore_observations(observations);
+        self.checkpoints.push(checkpoint);
         if self.checkpoints.len() > self.max_checkpoints as usize {
             // Keep the multiples of twice the interval: checkpoints stay evenly spread over the run.
             self.every = self.every.saturating_mul(2);
@@ -417,10 +458,13 @@ mod tests {
         }
         timeline.seek(secs(100));
         assert_eq!(timeline.simulation().digest(), straight(&scenario, 3, secs(100)));
-        for t in [40, 12, 0, 77, 100, 140, 33] {
+        for t in [40, 12, 0, 77, 100, 140, 33, 36] {
             timeline.seek(secs(t));
             assert_eq!(timeline.now(), secs(t));
-            assert_eq!(timeline.simulation().digest(), straight(&scenario, 3, secs(t)), "after seeking to {t} s");
+            let reference = replay(&scenario, 3, &[], secs(t)).unwrap();
+            assert_eq!(timeline.simulation().digest(), reference.digest(), "after seeking to {t} s");
+            let json = |s: &Simulation| serde_json::to_string(s.observations()).unwrap();
+            assert_eq!(json(timeline.simulation()), json(&reference), "observations after seeking to {t} s");
         }
         timeline.seek(Time::from_micros(61_234_567));
         assert_eq!(timeline.simulation().digest(), straight(&scenario, 3, Time::from_micros(61_234_567)));
@@ -469,6 +513,8 @@ mod tests {
         while !timeline.run_to(secs(120), 333).reached {}
         let fresh = replay(&scenario, 1, timeline.log(), secs(120)).unwrap();
         assert_eq!(timeline.simulation().digest(), fresh.digest());
+        let json = |s: &Simulation| serde_json::to_string(s.observations()).unwrap();
+        assert_eq!(json(timeline.simulation()), json(&fresh), "the fork's observations are the fresh run's");
         assert!(!timeline.simulation().is_up("broker-b"));
 
         // The same through the shareable string.
