@@ -52,6 +52,8 @@ pub struct Simulation {
     observations: Vec<Observed<AnyNode>>,
     /// Standby consumers started so far by `add_consumer`, per group.
     standby_started: std::collections::BTreeMap<String, u32>,
+    /// Every action scheduled so far, with its instant (the replication report finds failures here).
+    action_history: Vec<(Time, ActionSpec)>,
 }
 
 impl Simulation {
@@ -82,6 +84,7 @@ impl Simulation {
             metrics: Metrics::new(METRICS_INTERVAL, &series, METRICS_MAX_SAMPLES),
             observations: Vec::new(),
             standby_started: std::collections::BTreeMap::new(),
+            action_history: Vec::new(),
         };
         for action in &scenario.actions {
             simulation.schedule(Scenario::action_time(action), &action.action).map_err(|message| {
@@ -94,6 +97,10 @@ impl Simulation {
     /// Schedule an action at `at`: a kernel fault, or for a graceful shutdown the node's own action
     /// followed by the end of its process [`SHUTDOWN_GRACE`] later.
     fn schedule(&mut self, at: Time, action: &ActionSpec) -> Result<(), String> {
+        if self.action_history.len() < 100_000 {
+            let index = self.action_history.partition_point(|(t, _)| *t <= at);
+            self.action_history.insert(index, (at, action.clone()));
+        }
         if let ActionSpec::Shutdown { node } = action {
             let id = self.directory.by_name(node).map(|e| e.id).ok_or_else(|| format!("unknown node `{node}`"))?;
             self.kernel.schedule_action(at, id, NodeAction::Shutdown);
@@ -214,6 +221,17 @@ impl Simulation {
         self.observations = observations;
     }
 
+    /// Every action scheduled so far (from the scenario or injected), in time order.
+    pub fn action_history(&self) -> &[(Time, ActionSpec)] {
+        &self.action_history
+    }
+
+    /// RTO and RPO of each broker failure so far and the replicas' lag (scans the replicas' logs: call
+    /// it when needed, not every frame).
+    pub fn replication_report(&self) -> crate::replication_metrics::ReplicationReport {
+        crate::replication_metrics::report(self)
+    }
+
     /// Run all events up to and including `until`.
     pub fn run_until(&mut self, until: Time) -> Stepped {
         loop {
@@ -319,6 +337,7 @@ impl Simulation {
             nodes: self.directory.entries.iter().map(|e| self.node_view(e.id)).collect(),
             links: self.link_views(),
             metrics: self.metrics.clone(),
+            replication: crate::replication_metrics::group_views(self),
         }
     }
 
@@ -478,9 +497,8 @@ fn build_directory(scenario: &Scenario) -> Directory {
         directory.add(&format!("namesrv-{i}"), NodeKind::NameServer, NAMESRV_PORT);
     }
     for group in &scenario.topology.broker_groups {
-        directory.add(&group.name, NodeKind::Broker, BROKER_PORT);
-        for slave in 1..=group.slaves {
-            directory.add(&format!("{}-s{slave}", group.name), NodeKind::Broker, BROKER_PORT);
+        for name in group.node_names() {
+            directory.add(&name, NodeKind::Broker, BROKER_PORT);
         }
     }
     for name in scenario.producer_names() {
@@ -514,6 +532,8 @@ fn node_spec(scenario: &Scenario, directory: &Rc<Directory>, id: NodeId) -> Node
             if broker_id > 0 {
                 store.broker_role = BrokerRole::Slave;
             }
+            let (broker_id, replication) =
+                crate::broker::ha::replication_spec(group, broker_id, directory, &mut store);
             NodeSpec::Broker(Box::new(BrokerSpec {
                 broker_name: group.name.clone(),
                 broker_id,
@@ -524,6 +544,7 @@ fn node_spec(scenario: &Scenario, directory: &Rc<Directory>, id: NodeId) -> Node
                 store,
                 topics,
                 directory: Rc::clone(directory),
+                replication,
             }))
         }
         NodeKind::Consumer => {
