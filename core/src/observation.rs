@@ -181,6 +181,50 @@ pub enum Observation {
     },
     /// 5.x controller: a broker set's SyncStateSet changed.
     SyncStateSetChanged { broker_name: String, sync_state_set: Vec<u64>, epoch: u32 },
+    // ---- Transactions (issue 6/8): a transactional message's fate. ----
+    /// A broker stored a half (prepared) message in `RMQ_SYS_TRANS_HALF_TOPIC` (invisible to consumers).
+    TransactionHalfStored {
+        producer_group: String,
+        msg_id: String,
+        real_topic: String,
+        commit_log_offset: i64,
+        queue_offset: i64,
+    },
+    /// A producer's application ended its local transaction: the state it returned, or `crashed` when the
+    /// process died after the local commit, before END_TRANSACTION left.
+    LocalTransactionExecuted {
+        producer_group: String,
+        msg_id: String,
+        state: crate::protocol::transaction::LocalTransactionState,
+        crashed: bool,
+    },
+    /// END_TRANSACTION reached a broker; `result` is what the broker did ("SUCCESS", "ignored (UNKNOW)",
+    /// or its refusal).
+    EndTransactionReceived {
+        producer_group: String,
+        msg_id: String,
+        state: crate::protocol::transaction::LocalTransactionState,
+        from_transaction_check: bool,
+        result: String,
+    },
+    /// A commit stored the message in its real topic: consumers can see it now.
+    TransactionCommitted { msg_id: String, topic: String, queue_id: i32, queue_offset: i64, commit_log_offset: i64 },
+    /// A rollback: the message will never be delivered.
+    TransactionRolledBack { msg_id: String, real_topic: String },
+    /// An op message (tag `d`) marked the half message at `half_queue_offset` as resolved.
+    TransactionOpWritten { msg_id: String, half_queue_offset: i64, op_queue_offset: i64 },
+    /// The check service asked a producer of the group (`to_client`; None: no producer channel, nobody was
+    /// asked) about a half message; `check_times` counts this check.
+    TransactionCheckSent { producer_group: String, msg_id: String, check_times: i32, to_client: Option<String> },
+    /// A producer answered a check from its local transaction table.
+    TransactionCheckAnswered {
+        producer_group: String,
+        msg_id: String,
+        state: crate::protocol::transaction::LocalTransactionState,
+    },
+    /// A half message was moved to `TRANS_CHECK_MAX_TIME_TOPIC` (checked `transactionCheckMax` times, or
+    /// older than `fileReservedTime`): it will never be delivered.
+    TransactionDiscarded { producer_group: String, msg_id: String, check_times: i32, reason: String },
 }
 
 /// Where a send-back went.

@@ -71,6 +71,15 @@ pub struct BrokerConfig {
     pub slave_read_enable: bool,
     /// Create a consumer group's subscription config on first use.
     pub auto_create_subscription_group: bool,
+    /// Transactions (`transaction/`): how often half messages are checked (4.9: 60 s; 5.x: 30 s), how old
+    /// a half message must be before its first check, how many checks before it is discarded, and
+    /// whether transactional sends are refused.
+    pub transaction_check_interval: u64,
+    pub transaction_time_out: u64,
+    pub transaction_check_max: u32,
+    pub reject_transaction_message: bool,
+    /// SQL92 filtering on message properties (`filter/`); off by default, as in RocketMQ.
+    pub enable_property_filter: bool,
 }
 
 impl Default for BrokerConfig {
@@ -97,6 +106,11 @@ impl Default for BrokerConfig {
             flush_consumer_offset_interval: 5_000,
             slave_read_enable: false,
             auto_create_subscription_group: true,
+            transaction_check_interval: 60_000,
+            transaction_time_out: 6_000,
+            transaction_check_max: 15,
+            reject_transaction_message: false,
+            enable_property_filter: false,
         }
     }
 }
@@ -131,6 +145,12 @@ impl BrokerConfig {
         }
         if self.send_thread_pool_queue_capacity > 1_000_000 {
             problems.push("sendThreadPoolQueueCapacity must be at most 1000000".into());
+        }
+        if !(1_000..=86_400_000).contains(&self.transaction_check_interval) {
+            problems.push("transactionCheckInterval must be in 1000..=86400000 ms".into());
+        }
+        if self.transaction_check_max > 1_000 {
+            problems.push("transactionCheckMax must be at most 1000".into());
         }
         if crate::broker::topic_validator::is_topic_or_group_illegal(&self.broker_cluster_name) {
             problems.push(format!("brokerClusterName `{}` must be [%|a-zA-Z0-9_-] only", self.broker_cluster_name));
@@ -173,6 +193,8 @@ pub enum BrokerTimer {
     Consumer(ConsumerServiceTimer),
     /// A replication timer (HA, DLedger, 5.x controller mode; `broker/ha/`).
     Replication(crate::broker::ha::ReplicationTimer),
+    /// The transaction check service (`transaction/`).
+    Transaction(crate::broker::transaction::TransactionTimer),
 }
 
 /// A send whose put waits for the store (flush or slave).
@@ -220,6 +242,8 @@ pub struct BrokerController {
     pub consumer_services: ConsumerServices,
     /// HA, DLedger, 5.x controller mode (`broker/ha/`, `broker/dledger/`).
     pub replication: crate::broker::ha::Replication,
+    /// Half messages, END_TRANSACTION, the check service (`transaction/`).
+    pub transaction: crate::broker::transaction::TransactionService,
 }
 
 impl BrokerController {
@@ -255,6 +279,7 @@ impl BrokerController {
             shut_down: false,
             consumer_services: ConsumerServices::new(spec.store.delay_level_table()),
             replication: crate::broker::ha::Replication::new(spec.replication.mode),
+            transaction: Default::default(),
         }
     }
 
@@ -280,6 +305,7 @@ impl BrokerController {
         self.store.start(&mut BrokerStoreIo { ctx });
         self.start_replication(ctx);
         self.start_consumer_services(ctx);
+        self.start_transaction_service(ctx);
         self.register_broker_all(ctx);
         ctx.set_timer(Duration::from_secs(10), Timer::Broker(BrokerTimer::RegisterBrokerAll));
     }
@@ -306,6 +332,7 @@ impl BrokerController {
             }
             BrokerTimer::Consumer(timer) => self.on_consumer_service_timer(timer, ctx),
             BrokerTimer::Replication(timer) => self.on_replication_timer(timer, ctx),
+            BrokerTimer::Transaction(timer) => self.on_transaction_timer(timer, ctx),
             BrokerTimer::FastFailure => {
                 self.fast_failure_armed = false;
                 if !self.spec.config.broker_fast_failure_enable {
@@ -397,6 +424,7 @@ impl BrokerController {
             }
             Request::Consumer(request) => self.process_consumer_request(from, opaque, *request, ctx),
             Request::Replication(request) => self.on_replication_request(from, opaque, *request, ctx),
+            Request::Transaction(request) => self.on_transaction_request(from, opaque, *request, ctx),
             other => respond(ctx, from, opaque, other.not_supported()),
         }
     }
@@ -502,7 +530,7 @@ impl BrokerController {
             self.persist_topics(ctx);
             self.register_broker_all(ctx);
         }
-        let prepared = match preparation.outcome {
+        let prepared = match self.prepare_transactional(preparation.outcome) {
             Ok(prepared) => prepared,
             Err(response) => {
                 self.stats.sends_rejected += 1;
@@ -539,6 +567,8 @@ impl BrokerController {
                 results.push((result, ticket));
             }
         }
+        let puts: Vec<PutMessageResult> = results.iter().map(|(r, _)| r.clone()).collect();
+        self.on_send_puts(&prepared, &puts, ctx);
         let waiting = WaitingSend { from: task.from, opaque: task.opaque, queue_id: prepared.queue_id, results };
         if waiting.results.iter().any(|(_, t)| t.is_some()) {
             let id = self.next_waiting;

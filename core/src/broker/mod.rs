@@ -21,3 +21,4 @@ pub mod send_message_processor;
 pub mod store;
 pub mod topic_config_manager;
 pub mod topic_validator;
+pub mod transaction;

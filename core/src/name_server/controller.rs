@@ -116,9 +116,11 @@ impl NamesrvController {
                     format!("No topic route info in name server for the topic: {topic}"),
                 ),
             },
-            other @ (Request::SendMessage(_) | Request::HeartBeat(_) | Request::Consumer(_) | Request::Replication(_)) => {
-                other.not_supported()
-            }
+            other @ (Request::SendMessage(_)
+            | Request::HeartBeat(_)
+            | Request::Consumer(_)
+            | Request::Replication(_)
+            | Request::Transaction(_)) => other.not_supported(),
         }
     }
 

@@ -85,6 +85,8 @@ pub enum ProducerTimer {
     WorkloadNext,
     /// The workload resends a message it kept after a failure.
     WorkloadResend { job: u64 },
+    /// The transactional application's timers (`transaction.rs`).
+    Transaction(crate::producer::transaction::TransactionTimer),
 }
 
 /// What to send: one message or a batch.
@@ -391,7 +393,7 @@ impl ProducerClient {
                 }
                 self.arm_scan(ctx);
             }
-            ProducerTimer::WorkloadNext | ProducerTimer::WorkloadResend { .. } => {
+            ProducerTimer::WorkloadNext | ProducerTimer::WorkloadResend { .. } | ProducerTimer::Transaction(_) => {
                 unreachable!("workload timers are handled by the producer node")
             }
         }

@@ -14,4 +14,5 @@ pub mod node;
 pub mod selector;
 pub mod send_result;
 pub mod topic_publish_info;
+pub mod transaction;
 pub mod workload;

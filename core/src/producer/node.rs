@@ -64,6 +64,8 @@ struct Application {
 pub struct ProducerNode {
     pub client: ProducerClient,
     app: Option<Application>,
+    /// A `TransactionMQProducer` application (`transaction.rs`), when the workload says so.
+    pub transaction: Option<crate::producer::transaction::TransactionMqProducer>,
 }
 
 impl ProducerNode {
@@ -79,7 +81,11 @@ impl ProducerNode {
             in_flight: BTreeMap::new(),
             stats: ApplicationStats::default(),
         });
-        ProducerNode { client: ProducerClient::new(&spec.client), app }
+        let transaction =
+            spec.workload.as_ref().and_then(|w| w.transaction.as_ref()).map(|t| {
+                crate::producer::transaction::TransactionMqProducer::new(t, &spec.client.config.producer_group)
+            });
+        ProducerNode { client: ProducerClient::new(&spec.client), app, transaction }
     }
 
     pub fn application_stats(&self) -> Option<&ApplicationStats> {
@@ -90,11 +96,25 @@ impl ProducerNode {
         self.client.on_start(ctx);
         if let Some(app) = &self.app {
             let start = app.spec.start_at().max(ctx.now());
+            // A process (re)started after its workload's stop time has nothing to send.
+            if app.spec.stop_at().is_some_and(|stop| start >= stop) {
+                return;
+            }
             ctx.set_timer(start - ctx.now(), Timer::Producer(ProducerTimer::WorkloadNext));
         }
     }
 
     pub fn on_message(&mut self, from: NodeId, message: Remoting, ctx: &mut Ctx<'_>) {
+        if let Remoting::Oneway { request: crate::protocol::Request::Transaction(request) } = &message {
+            if let crate::protocol::transaction::TransactionRequest::CheckTransactionState { header, message } =
+                request.as_ref()
+            {
+                if let Some(transaction) = self.transaction.as_mut() {
+                    transaction.on_check(from, header, message, ctx);
+                }
+            }
+            return;
+        }
         self.client.on_message(from, message, ctx);
         self.process_completions(ctx);
     }
@@ -116,6 +136,12 @@ impl ProducerNode {
                     self.submit(parked, ctx);
                 }
             }
+            ProducerTimer::Transaction(timer) => {
+                let Some(transaction) = self.transaction.as_mut() else { return };
+                if let Some(thread) = transaction.on_timer(timer, &self.client, ctx) {
+                    self.release_thread(thread, ctx);
+                }
+            }
             other => self.client.on_timer(other, ctx),
         }
         self.process_completions(ctx);
@@ -131,7 +157,10 @@ impl ProducerNode {
         app.next_seq += 1;
         app.stats.messages_generated += 1;
         let key = app.spec.business_key(seq, ctx.workload_rng());
-        let message = app.spec.make_message(seq, &key, ctx.workload_rng());
+        let mut message = app.spec.make_message(seq, &key, ctx.workload_rng());
+        if let Some(transaction) = self.transaction.as_mut() {
+            transaction.prepare(&mut message);
+        }
         let job = Job { payload: Payload::Single(message), seqs: vec![seq], keys: vec![key], resends: 0 };
         let ready = if app.spec.batch_size > 1 {
             app.batch.push(job);
@@ -241,15 +270,27 @@ impl ProducerNode {
                 }
             }
         }
+        if let Some(transaction) = self.transaction.as_mut() {
+            // sendMessageInTransaction runs the local transaction on the sending thread.
+            if transaction.on_send_completed(completion.send_id, thread, &completion.result, &self.client, ctx) {
+                return;
+            }
+        }
         if completion.mode == SendMode::Sync {
-            match app.backlog.pop_front() {
-                Some(next) => {
-                    app.stats.backlog = app.backlog.len() as u32;
-                    self.start(next, thread, ctx);
-                }
-                None => {
-                    app.free_threads.insert(thread);
-                }
+            self.release_thread(thread, ctx);
+        }
+    }
+
+    /// A sync sending thread is free: it takes the next message of the backlog, or waits.
+    fn release_thread(&mut self, thread: u32, ctx: &mut Ctx<'_>) {
+        let Some(app) = self.app.as_mut() else { return };
+        match app.backlog.pop_front() {
+            Some(next) => {
+                app.stats.backlog = app.backlog.len() as u32;
+                self.start(next, thread, ctx);
+            }
+            None => {
+                app.free_threads.insert(thread);
             }
         }
     }

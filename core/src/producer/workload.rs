@@ -182,6 +182,13 @@ pub struct WorkloadSpec {
     pub max_backlog: u32,
     #[serde(default)]
     pub resend_failed: Option<ResendSpec>,
+    /// `msg.setDelayTimeLevel(n)`: every message is delayed (1..=18 with the default levels; the broker
+    /// clamps larger levels to the last one).
+    #[serde(default)]
+    pub delay_level: Option<i32>,
+    /// A `TransactionMQProducer`: every message is sent in a transaction (`transaction.rs`).
+    #[serde(default)]
+    pub transaction: Option<crate::producer::transaction::TransactionSpec>,
 }
 
 fn default_body_bytes() -> u32 {
@@ -253,6 +260,22 @@ impl WorkloadSpec {
             if crate::producer::message::is_system_property(name) {
                 problems.push(format!("workload.user_properties: `{name}` is used by system, input another please"));
             }
+        }
+        if let Some(transaction) = &self.transaction {
+            problems.extend(transaction.problems());
+            if self.mode != SendMode::Sync || self.batch_size > 1 || self.order_by_key {
+                problems.push(
+                    "workload: transactional messages are sent one by one, synchronously, without a selector (mode = \"sync\", batch_size = 1, order_by_key = false)"
+                        .into(),
+                );
+            }
+        }
+        if self.delay_level.is_some_and(|level| level < 0) {
+            problems.push("workload.delay_level must be 0 (no delay) or a level >= 1".into());
+        }
+        if self.delay_level.is_some_and(|level| level > 0) && self.batch_size > 1 {
+            problems
+                .push("workload: a batch cannot carry a delay level (MessageBatch refuses delayed messages)".into());
         }
         if let Some(resend) = &self.resend_failed {
             if let Err(e) = parse_duration(&resend.after) {
@@ -369,6 +392,9 @@ impl WorkloadSpec {
         let mut message = Message::new(&self.topic, tag, &[key], body);
         for (name, value) in &self.user_properties {
             message.put_user_property(name, value);
+        }
+        if let Some(level) = self.delay_level.filter(|level| *level > 0) {
+            message.set_delay_time_level(level);
         }
         message
     }

@@ -15,6 +15,7 @@ use crate::route::{TopicConfig, TopicRouteData};
 pub mod consumer;
 pub mod ha;
 pub mod send;
+pub mod transaction;
 
 pub use consumer::{ConsumerRequest, ConsumerResponseBody};
 pub use send::{HeartbeatData, SendMessageRequest, SendMessageResponseHeader};
@@ -128,6 +129,8 @@ pub enum Request {
     Consumer(Box<ConsumerRequest>),
     /// Replication: HA frames, DLedger RPCs, 5.x controller RPCs, slave metadata sync, see [`ha`].
     Replication(Box<ha::ReplicationRequest>),
+    /// END_TRANSACTION and CHECK_TRANSACTION_STATE, see [`transaction`].
+    Transaction(Box<transaction::TransactionRequest>),
 }
 
 impl Request {
@@ -141,6 +144,7 @@ impl Request {
             Request::HeartBeat(_) => 34,
             Request::Consumer(request) => request.code(),
             Request::Replication(request) => request.code(),
+            Request::Transaction(request) => request.code(),
         }
     }
 
@@ -162,6 +166,7 @@ impl Request {
             Request::HeartBeat(_) => "HEART_BEAT",
             Request::Consumer(request) => request.code_name(),
             Request::Replication(request) => request.code_name(),
+            Request::Transaction(request) => request.code_name(),
         }
     }
 }

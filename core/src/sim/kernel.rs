@@ -353,10 +353,23 @@ impl<N: Node> Kernel<N> {
             };
             state.on_input(input, &mut ctx);
         }
-        for command in &commands {
+        let exit = commands.iter().position(|c| matches!(c, Command::Exit { .. }));
+        for command in &commands[..exit.unwrap_or(commands.len())] {
             self.apply(id, command);
         }
+        let restart_after = exit.and_then(|i| match &commands[i] {
+            Command::Exit { restart_after } => *restart_after,
+            _ => None,
+        });
         self.trace.record(TraceRecord { step: self.events_processed, time: self.now, event: trace_event, commands });
+        if exit.is_some() {
+            // The process ends after this step: a process kill, then maybe a supervised restart.
+            self.crash(id, CrashKind::ProcessKill);
+            if let Some(after) = restart_after {
+                let incarnation = self.nodes[id.index()].incarnation;
+                self.queue.push(self.now + after, Event::Start { node: id, incarnation });
+            }
+        }
     }
 
     fn apply(&mut self, id: NodeId, command: &Command<N>) {
@@ -384,6 +397,7 @@ impl<N: Node> Kernel<N> {
                 self.observations.push(Observed { time: self.now, node: id, observation: observation.clone() });
             }
             Command::CloseConnection { peer } => self.close_connection(id, *peer),
+            Command::Exit { .. } => unreachable!("an exit ends the step's commands (deliver_input)"),
         }
     }
 

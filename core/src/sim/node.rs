@@ -93,6 +93,11 @@ pub enum Command<N: Node> {
     CloseConnection {
         peer: NodeId,
     },
+    /// The process dies now, as a process kill (`kill -9`, `System.exit`, a JVM crash): commands after
+    /// it are not carried out. With `restart_after`, a supervisor starts it again that much later.
+    Exit {
+        restart_after: Option<Duration>,
+    },
 }
 
 /// The node's only window on the world while it handles one input.
@@ -168,6 +173,11 @@ impl<'a, N: Node> Context<'a, N> {
 
     pub fn close_connection(&mut self, peer: NodeId) {
         self.commands.push(Command::CloseConnection { peer });
+    }
+
+    /// End this process (a process kill); see [`Command::Exit`].
+    pub fn exit(&mut self, restart_after: Option<Duration>) {
+        self.commands.push(Command::Exit { restart_after });
     }
 
     /// Read access to this node's files (the page cache, as an mmap shows it).
