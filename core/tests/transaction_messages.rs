@@ -218,3 +218,37 @@ fn a_producer_restarted_after_its_crash_answers_the_check_itself() {
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(consumed(&sim).len(), 1);
 }
+
+#[test]
+fn the_payment_scenario_grants_exactly_the_committed_payments_and_settles_the_rest_by_check_back() {
+    let text = rmqsim_core::scenario::library::find("transaction-payment-check").expect("built in");
+    let scenario = Scenario::parse("transaction-payment-check", text).unwrap();
+    let mut sim = Simulation::new(&scenario, scenario.seed).unwrap();
+    sim.run_until(Time::ZERO + scenario.run_for());
+    let halves: Vec<String> = seen(&sim, |o| match o {
+        Observation::TransactionHalfStored { msg_id, .. } => Some(msg_id.clone()),
+        _ => None,
+    })
+    .into_iter()
+    .map(|(_, id)| id)
+    .collect();
+    let mut committed: Vec<String> = seen(&sim, |o| match o {
+        Observation::TransactionCommitted { msg_id, .. } => Some(msg_id.clone()),
+        _ => None,
+    })
+    .into_iter()
+    .map(|(_, id)| id)
+    .collect();
+    let rolled_back = seen(&sim, |o| matches!(o, Observation::TransactionRolledBack { .. }).then_some(()));
+    let crashed =
+        seen(&sim, |o| matches!(o, Observation::LocalTransactionExecuted { crashed: true, .. }).then_some(()));
+    let answered = seen(&sim, |o| matches!(o, Observation::TransactionCheckAnswered { .. }).then_some(()));
+    assert!(!crashed.is_empty(), "payment-0 dies at least once with this seed");
+    assert!(!answered.is_empty(), "check-back settles the open ones");
+    assert_eq!(committed.len() + rolled_back.len(), halves.len(), "every half message is settled");
+    let mut delivered: Vec<String> = consumed(&sim).into_iter().map(|(_, id)| id).collect();
+    delivered.sort();
+    delivered.dedup();
+    committed.sort();
+    assert_eq!(delivered, committed, "red packets for exactly the committed payments");
+}

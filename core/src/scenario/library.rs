@@ -16,6 +16,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("consumer-commit-before-process", include_str!("../../../scenarios/consumer-commit-before-process.toml")),
     ("consumer-backlog", include_str!("../../../scenarios/consumer-backlog.toml")),
     ("consumer-lite-pull", include_str!("../../../scenarios/consumer-lite-pull.toml")),
+    ("order-timeout-delay", include_str!("../../../scenarios/order-timeout-delay.toml")),
+    ("transaction-payment-check", include_str!("../../../scenarios/transaction-payment-check.toml")),
 ];
 
 /// The TOML text of a built-in scenario.
