@@ -191,7 +191,12 @@ impl NodeDisk {
         let id = FileId(self.next_file_id);
         self.next_file_id += 1;
         self.by_name.insert(name.to_string(), id);
-        let file = DiskFile { name: name.to_string(), cache: Pages::default(), durable: Pages::default(), durable_sync_id: None };
+        let file = DiskFile {
+            name: name.to_string(),
+            cache: Pages::default(),
+            durable: Pages::default(),
+            durable_sync_id: None,
+        };
         self.files.insert(id, file);
         id
     }
