@@ -35,6 +35,8 @@ enum Command {
     /// Explain RocketMQ internals with the simulator's own code
     #[command(subcommand)]
     Explain(commands::explain::ExplainCommand),
+    /// Run a scenario to an instant, then query messages (by id, key, topic and time) or a group's progress
+    Query(commands::query::QueryArgs),
 }
 
 fn main() {
@@ -44,6 +46,7 @@ fn main() {
         Command::Digest(args) => commands::run::digest(&args),
         Command::List(args) => commands::list::list(&args),
         Command::Explain(command) => commands::explain::explain(&command),
+        Command::Query(args) => commands::query::run(&args),
     };
     if let Err(failure) = outcome {
         eprintln!("error: {}", failure.message);

@@ -15,6 +15,7 @@ pub mod observation;
 pub mod prng;
 pub mod producer;
 pub mod protocol;
+pub mod query;
 pub mod replication_metrics;
 pub mod route;
 pub mod scenario;

@@ -2,4 +2,5 @@
 
 pub mod explain;
 pub mod list;
+pub mod query;
 pub mod run;

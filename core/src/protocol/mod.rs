@@ -14,6 +14,7 @@ use crate::route::{TopicConfig, TopicRouteData};
 
 pub mod consumer;
 pub mod ha;
+pub mod query;
 pub mod send;
 pub mod transaction;
 
