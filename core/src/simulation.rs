@@ -136,7 +136,7 @@ impl Simulation {
                 Fault::Clog { from: id(from)?, to: id(to)?, extra: crate::scenario::duration::parse_duration(extra)? }
             }
             ActionSpec::SlowDisk { node, factor } => Fault::SlowDisk { node: id(node)?, factor: *factor },
-            ActionSpec::Shutdown { node } | ActionSpec::RemoveConsumer { node } => {
+            ActionSpec::Shutdown { node } | ActionSpec::RemoveConsumer { node } | ActionSpec::Seek { node, .. } => {
                 return Err(format!("`shutdown` of `{node}` is a node action, not a fault; use Simulation::inject"))
             }
             ActionSpec::AddConsumer { .. } | ActionSpec::ResetOffset { .. } | ActionSpec::UpdateTopicQueues { .. } => {
@@ -161,6 +161,16 @@ impl Simulation {
                 *started += 1;
                 let node = id(&name)?;
                 self.kernel.schedule_fault(at, Fault::Restart { node });
+            }
+            ActionSpec::Seek { node, topic, to } => {
+                let to = match to.as_str() {
+                    "begin" => crate::consumer::lite_pull_consumer::SeekTarget::Begin,
+                    "end" => crate::consumer::lite_pull_consumer::SeekTarget::End,
+                    offset => crate::consumer::lite_pull_consumer::SeekTarget::Offset(
+                        offset.parse().map_err(|_| format!("seek: `{offset}` is not begin, end or an offset"))?,
+                    ),
+                };
+                self.kernel.schedule_action(at, id(node)?, NodeAction::Seek { topic: topic.clone(), to });
             }
             ActionSpec::RemoveConsumer { node } => {
                 let node = id(node)?;

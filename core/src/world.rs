@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::broker::admin_broker_processor::AdminAction;
 use crate::broker::controller::{BrokerController, BrokerSpec, BrokerTimer};
 use crate::consumer::client::{ConsumerClient, ConsumerSpec, ConsumerTimer};
+use crate::consumer::lite_pull_consumer::SeekTarget;
 use crate::name_server::controller::{NameServerSpec, NameServerTimer, NamesrvController};
 use crate::observation::Observation;
 use crate::producer::client::ProducerTimer;
@@ -103,6 +104,8 @@ pub enum NodeAction {
     Shutdown,
     /// An `mqadmin` command for a broker (reset a group's offsets, change a topic's queue numbers).
     Admin(AdminAction),
+    /// The lite pull application seeks every assigned queue of a topic.
+    Seek { topic: String, to: SeekTarget },
 }
 
 #[derive(Clone, Debug)]
@@ -149,11 +152,12 @@ impl Node for AnyNode {
             (AnyNode::Consumer(c), Input::Timer { timer: Timer::Consumer(t), .. }) => c.on_timer(t, ctx),
             (AnyNode::Consumer(c), Input::ConnectionClosed { peer }) => c.on_connection_closed(peer, ctx),
             (AnyNode::Consumer(c), Input::Action(NodeAction::Shutdown)) => c.on_shutdown(ctx),
+            (AnyNode::Consumer(c), Input::Action(NodeAction::Seek { topic, to })) => c.on_seek(&topic, to, ctx),
             (AnyNode::Broker(b), Input::Action(NodeAction::Admin(action))) => b.on_admin_action(action, ctx),
             (node, Input::Timer { timer, .. }) => panic!("timer {timer:?} reached the wrong node kind: {node:?}"),
             (AnyNode::Broker(b), Input::DiskSynced { file, synced_len }) => b.on_disk_synced(file, synced_len, ctx),
             (_, Input::DiskSynced { .. }) => {}
-            (_, Input::Action(NodeAction::Shutdown | NodeAction::Admin(_))) => {}
+            (_, Input::Action(NodeAction::Shutdown | NodeAction::Admin(_) | NodeAction::Seek { .. })) => {}
         }
     }
 }

@@ -70,6 +70,7 @@ fn dropped(sim: &rmqsim_core::Simulation) -> Vec<(Time, String, i32, DropReason)
 fn committed_before(sim: &rmqsim_core::Simulation, q: i32, at: Time) -> i64 {
     sim.observations()
         .iter()
+        .rev()
         .filter(|o| o.time < at)
         .filter_map(|o| match &o.observation {
             Observation::ConsumerOffsetCommitted { topic, queue_id, offset, .. } if topic == "T" && *queue_id == q => {
@@ -77,7 +78,7 @@ fn committed_before(sim: &rmqsim_core::Simulation, q: i32, at: Time) -> i64 {
             }
             _ => None,
         })
-        .last()
+        .next()
         .unwrap_or(0)
 }
 

@@ -98,3 +98,13 @@ fn producer_runs_match_their_pinned_digests() {
     sim.run_until(Time::from_secs(40));
     assert_eq!(format_digest(sim.digest()), "9be8b97e259023ca");
 }
+
+#[test]
+fn consumer_scenario_digests_match_the_pinned_native_values() {
+    // Pinned on purpose by issue 5/8: consumers, rebalancing, long polling and offsets in one run.
+    let scenario =
+        Scenario::parse("consumer-rebalance-join", library::find("consumer-rebalance-join").unwrap()).unwrap();
+    let mut sim = Simulation::new(&scenario, 3).unwrap();
+    sim.run_until(Time::from_secs(30));
+    assert_eq!(format_digest(sim.digest()), "21bf33505b74e9f2");
+}

@@ -157,6 +157,7 @@ pub enum ConsumerTimer {
     /// A lite pull task runs again (`scheduledThreadPoolExecutor.schedule(this, delay)`).
     LitePullTask {
         pq_id: u64,
+        task: u64,
     },
     /// The lite pull application's poll loop: the poll's wait ran out.
     AppPollTimeout {
@@ -169,15 +170,43 @@ pub enum ConsumerTimer {
 /// What a pending call was for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    Route { topic: String },
-    Heartbeat { startup: bool },
-    Pull { pq_id: u64 },
-    Rebalance { run: u64 },
-    OffsetLookup { lookup: u64 },
-    SendBack { worker: u32 },
-    ExpireSendBack { pq_id: u64, offset: i64 },
-    LockAll { mqs: Vec<MessageQueue> },
-    LockOne { pq_id: u64 },
+    Route {
+        topic: String,
+    },
+    Heartbeat {
+        startup: bool,
+    },
+    Pull {
+        pq_id: u64,
+    },
+    /// A lite pull task's synchronous pull.
+    LitePull {
+        pq_id: u64,
+        task: u64,
+    },
+    /// `seekToBegin` / `seekToEnd`: the queue's min or max offset.
+    Seek {
+        pq_id: u64,
+    },
+    Rebalance {
+        run: u64,
+    },
+    OffsetLookup {
+        lookup: u64,
+    },
+    SendBack {
+        worker: u32,
+    },
+    ExpireSendBack {
+        pq_id: u64,
+        offset: i64,
+    },
+    LockAll {
+        mqs: Vec<MessageQueue>,
+    },
+    LockOne {
+        pq_id: u64,
+    },
     Unregister,
     Other,
 }
@@ -576,7 +605,7 @@ impl ConsumerClient {
             ConsumerTimer::RebalanceConsumeLockWait { run } => self.on_rebalance_consume_lock_wait(run, ctx),
             ConsumerTimer::ResetOffsetResume => self.resume_after_reset(ctx),
             ConsumerTimer::BackgroundWorkDone { work } => self.on_background_work_done(work, ctx),
-            ConsumerTimer::LitePullTask { pq_id } => self.lite_pull_task(pq_id, ctx),
+            ConsumerTimer::LitePullTask { pq_id, task } => self.lite_pull_task(pq_id, task, ctx),
             ConsumerTimer::AppPollTimeout { poll } => self.lite_poll_timeout(poll, ctx),
             ConsumerTimer::AppBatchDone => self.lite_batch_done(ctx),
         }
@@ -614,7 +643,9 @@ impl ConsumerClient {
         }
         match request {
             ConsumerRequest::NotifyConsumerIdsChanged { .. } => self.rebalance_immediately(ctx),
-            ConsumerRequest::ResetConsumerClientOffset { topic, group, offset_table, .. } if group == self.spec.group => {
+            ConsumerRequest::ResetConsumerClientOffset { topic, group, offset_table, .. }
+                if group == self.spec.group =>
+            {
                 self.resets.push_back(PendingReset { topic, offset_table });
                 self.run_next_reset(ctx);
             }
@@ -649,6 +680,8 @@ impl ConsumerClient {
                 }
             }
             Purpose::Pull { pq_id } => self.on_pull_result(pq_id, result, ctx),
+            Purpose::LitePull { pq_id, task } => self.lite_pull_result(pq_id, task, result, ctx),
+            Purpose::Seek { pq_id } => self.on_seek_offset(pq_id, result, ctx),
             Purpose::Rebalance { run } => self.on_rebalance_result(run, result, ctx),
             Purpose::OffsetLookup { lookup } => self.on_offset_lookup_result(lookup, result, ctx),
             Purpose::SendBack { worker } => self.on_send_back_result(worker, result, ctx),

@@ -38,6 +38,16 @@ use crate::protocol::ResponseCode;
 use crate::time::Duration;
 use crate::world::Ctx;
 
+/// Where `seek` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum SeekTarget {
+    /// `seekToBegin`: the queue's min offset.
+    Begin,
+    /// `seekToEnd`: the queue's max offset.
+    End,
+    Offset(i64),
+}
+
 /// `PULL_TIME_DELAY_MILLS_WHEN_PAUSE`.
 pub const PULL_TIME_DELAY_MILLS_WHEN_PAUSE: Duration = Duration::from_millis(1_000);
 
@@ -107,11 +117,11 @@ impl ConsumerClient {
                 let task = lite.next_task;
                 lite.next_task += 1;
                 lite.tasks.insert(mq.clone(), task);
-                start.push(pq_id);
+                start.push((pq_id, task));
             }
         }
-        for pq_id in start {
-            ctx.set_timer(Duration::ZERO, timer(ConsumerTimer::LitePullTask { pq_id }));
+        for (pq_id, task) in start {
+            ctx.set_timer(Duration::ZERO, timer(ConsumerTimer::LitePullTask { pq_id, task }));
         }
     }
 
@@ -123,14 +133,15 @@ impl ConsumerClient {
     }
 
     /// `PullTaskImpl.run`.
-    pub(crate) fn lite_pull_task(&mut self, pq_id: u64, ctx: &mut Ctx<'_>) {
+    pub(crate) fn lite_pull_task(&mut self, pq_id: u64, task: u64, ctx: &mut Ctx<'_>) {
         let Some(mq) = self.mq_of(pq_id) else { return };
-        if !self.lite.tasks.contains_key(&mq) || !self.is_running() {
+        if self.lite.tasks.get(&mq) != Some(&task) || !self.is_running() {
             return;
         }
+
         let Some(assigned) = self.lite.assigned.get(&mq).cloned() else { return };
         if assigned.paused {
-            ctx.set_timer(PULL_TIME_DELAY_MILLS_WHEN_PAUSE, timer(ConsumerTimer::LitePullTask { pq_id }));
+            ctx.set_timer(PULL_TIME_DELAY_MILLS_WHEN_PAUSE, timer(ConsumerTimer::LitePullTask { pq_id, task }));
             return;
         }
         let config = self.spec.config.clone();
@@ -145,7 +156,10 @@ impl ConsumerClient {
             || pq.max_span() > i64::from(config.consume_max_span);
         if flow_controlled {
             self.stats.flow_controlled += 1;
-            ctx.set_timer(PULL_TIME_DELAY_MILLS_WHEN_CACHE_FLOW_CONTROL, timer(ConsumerTimer::LitePullTask { pq_id }));
+            ctx.set_timer(
+                PULL_TIME_DELAY_MILLS_WHEN_CACHE_FLOW_CONTROL,
+                timer(ConsumerTimer::LitePullTask { pq_id, task }),
+            );
             return;
         }
         // nextPullOffset.
@@ -164,7 +178,7 @@ impl ConsumerClient {
         let Some((addr, _)) = self.find_broker_address_in_subscribe(&mq.broker_name, false) else {
             self.request_route_update(mq.topic.clone(), false, ctx);
             let delay = Duration::from_millis(config.pull_time_delay_mills_when_exception);
-            ctx.set_timer(delay, timer(ConsumerTimer::LitePullTask { pq_id }));
+            ctx.set_timer(delay, timer(ConsumerTimer::LitePullTask { pq_id, task }));
             return;
         };
         let header = PullMessageRequestHeader {
@@ -183,21 +197,14 @@ impl ConsumerClient {
         self.stats.pulls_sent += 1;
         let request = ConsumerRequest::PullMessage(header);
         let timeout = config.consumer_timeout_millis_when_suspend;
-        self.call(
-            Some(addr),
-            &mq.broker_name,
-            request,
-            crate::consumer::client::Purpose::Pull { pq_id },
-            timeout,
-            true,
-            ctx,
-        );
+        let purpose = crate::consumer::client::Purpose::LitePull { pq_id, task };
+        self.call(Some(addr), &mq.broker_name, request, purpose, timeout, true, ctx);
     }
 
     /// A lite pull task's pull returned.
-    pub(crate) fn lite_pull_result(&mut self, pq_id: u64, result: CallResult, ctx: &mut Ctx<'_>) {
+    pub(crate) fn lite_pull_result(&mut self, pq_id: u64, task: u64, result: CallResult, ctx: &mut Ctx<'_>) {
         let Some(mq) = self.mq_of(pq_id) else { return };
-        if !self.lite.tasks.contains_key(&mq) || self.process_queue_table[&mq].dropped {
+        if self.lite.tasks.get(&mq) != Some(&task) || self.process_queue_table[&mq].dropped {
             return;
         }
         let mut delay = Duration::ZERO;
@@ -243,7 +250,65 @@ impl ConsumerClient {
                 delay = Duration::from_millis(self.spec.config.pull_time_delay_mills_when_exception);
             }
         }
-        ctx.set_timer(delay, timer(ConsumerTimer::LitePullTask { pq_id }));
+        ctx.set_timer(delay, timer(ConsumerTimer::LitePullTask { pq_id, task }));
+    }
+
+    /// `seek`, `seekToBegin`, `seekToEnd` on every assigned queue of `topic` (an operator action on the
+    /// application). Begin and end ask the broker for the queue's min or max offset first.
+    pub fn on_seek(&mut self, topic: &str, to: SeekTarget, ctx: &mut Ctx<'_>) {
+        if self.spec.kind != crate::consumer::client::ConsumerKind::LitePull {
+            return;
+        }
+        let queues: Vec<MessageQueue> = self.lite.assigned.keys().filter(|mq| mq.topic == topic).cloned().collect();
+        for mq in queues {
+            let Some(pq_id) = self.process_queue_table.get(&mq).map(|pq| pq.id) else { continue };
+            let request = match to {
+                SeekTarget::Offset(offset) => {
+                    self.seek(&mq, offset, ctx);
+                    continue;
+                }
+                SeekTarget::Begin => ConsumerRequest::GetMinOffset { topic: mq.topic.clone(), queue_id: mq.queue_id },
+                SeekTarget::End => ConsumerRequest::GetMaxOffset { topic: mq.topic.clone(), queue_id: mq.queue_id },
+            };
+            let addr = self.find_broker_address_in_publish(&mq.broker_name);
+            let timeout = self.spec.config.mq_client_api_timeout;
+            let purpose = crate::consumer::client::Purpose::Seek { pq_id };
+            self.call(addr, &mq.broker_name, request, purpose, timeout, true, ctx);
+        }
+    }
+
+    pub(crate) fn on_seek_offset(&mut self, pq_id: u64, result: CallResult, ctx: &mut Ctx<'_>) {
+        let Some(mq) = self.mq_of(pq_id) else { return };
+        if let Ok(response) = result {
+            if let crate::protocol::ResponseBody::Consumer(body) = response.body {
+                if let crate::protocol::consumer::ConsumerResponseBody::Offset(offset) = *body {
+                    self.seek(&mq, offset, ctx);
+                }
+            }
+        }
+    }
+
+    /// `seek(mq, offset)`: drop the queue's cached messages, replace its pull task, pull from `offset`.
+    fn seek(&mut self, mq: &MessageQueue, offset: i64, ctx: &mut Ctx<'_>) {
+        let Some(pq) = self.process_queue_table.get_mut(mq) else { return };
+        if offset < 0 {
+            return;
+        }
+        pq.clear();
+        let pq_id = pq.id;
+        self.lite.cache.retain(|r| &r.mq != mq);
+        let Some(entry) = self.lite.assigned.get_mut(mq) else { return };
+        entry.seek_offset = offset;
+        let task = self.lite.next_task;
+        self.lite.next_task += 1;
+        self.lite.tasks.insert(mq.clone(), task);
+        ctx.observe(Observation::ConsumeOffsetUpdated {
+            group: self.spec.group.clone(),
+            client_id: self.client_id.clone(),
+            queue: mq.clone(),
+            offset,
+        });
+        ctx.set_timer(Duration::ZERO, timer(ConsumerTimer::LitePullTask { pq_id, task }));
     }
 
     /// `maybeAutoCommit` / `commitAll`: consume offsets of live assigned queues into the offset store.

@@ -209,10 +209,6 @@ impl ConsumerClient {
 
     /// `PullCallback`.
     pub(crate) fn on_pull_result(&mut self, pq_id: u64, result: CallResult, ctx: &mut Ctx<'_>) {
-        if self.spec.kind == crate::consumer::client::ConsumerKind::LitePull {
-            self.lite_pull_result(pq_id, result, ctx);
-            return;
-        }
         let Some(mq) = self.mq_of(pq_id) else { return };
         if self.process_queue_table[&mq].dropped {
             return;

@@ -305,6 +305,13 @@ pub enum ActionSpec {
         topic: String,
         to: String,
     },
+    /// A lite pull consumer's application seeks every assigned queue of `topic`: `to` is "begin", "end"
+    /// or an offset.
+    Seek {
+        node: String,
+        topic: String,
+        to: String,
+    },
     /// `mqadmin updateTopic -r N -w N` on every broker hosting the topic.
     UpdateTopicQueues {
         topic: String,
@@ -531,6 +538,11 @@ impl Scenario {
                     problems.push(format!("{at}.to: `{to}` is not \"earliest\", \"latest\" or a time like \"90s\""));
                 }
             }
+            if let ActionSpec::Seek { to, .. } = &action.action {
+                if to != "begin" && to != "end" && to.parse::<u64>().is_err() {
+                    problems.push(format!("{at}.to: `{to}` is not \"begin\", \"end\" or an offset"));
+                }
+            }
             if let ActionSpec::UpdateTopicQueues { queues, .. } = &action.action {
                 if !(1..=1024).contains(queues) {
                     problems.push(format!("{at}.queues must be in 1..=1024"));
@@ -553,7 +565,8 @@ impl ActionSpec {
             | ActionSpec::Restart { node }
             | ActionSpec::SlowDisk { node, .. }
             | ActionSpec::Shutdown { node }
-            | ActionSpec::RemoveConsumer { node } => vec![node],
+            | ActionSpec::RemoveConsumer { node }
+            | ActionSpec::Seek { node, .. } => vec![node],
             ActionSpec::AddConsumer { .. } | ActionSpec::ResetOffset { .. } | ActionSpec::UpdateTopicQueues { .. } => {
                 vec![]
             }

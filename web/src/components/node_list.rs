@@ -57,5 +57,9 @@ fn detail(detail: &NodeDetail, now_ms: u64) -> Html {
             <span>{ format!("{} · {} sends: {} SEND_OK, {} failed", p.producer_group, p.sends_started, p.send_ok,
                             p.send_failed) }</span>
         },
+        NodeDetail::Consumer(c) => html! {
+            <span>{ format!("{} · {} queues, {} consumed, {} failed", c.group, c.queues.len(), c.consumed_ok,
+                            c.consumed_failed) }</span>
+        },
     }
 }
