@@ -185,3 +185,28 @@ fn a_consumer_that_goes_silent_is_expired_after_120_seconds_and_replaced_at_the_
     let ids: BTreeMap<String, u32> = processed_counts(&sim);
     assert!(stored_msg_ids(&sim, "T").iter().all(|id| ids.contains_key(id)), "nothing is lost");
 }
+
+#[test]
+fn without_notifications_a_joiner_and_the_old_owner_both_own_the_moved_queues_until_the_old_owners_next_rebalance() {
+    // notifyConsumerIdsChangedEnable = false: the broker tells nobody, so G-0 keeps its four queues until its
+    // own 20 s rebalance, while G-1 took two of them at its start. For that window both consume them.
+    let text = body("[[actions]]\nat = \"21s\"\ndo = \"add_consumer\"\ngroup = \"G\"\n", 1, 1).replace(
+        "name = \"broker-a\"\n",
+        "name = \"broker-a\"\n[topology.broker_groups.config]\nnotifyConsumerIdsChangedEnable = false\n",
+    );
+    let sim = run(&text, 3, Time::from_secs(60));
+    let join = Time::from_secs(21);
+    let taken: Vec<_> = added(&sim).into_iter().filter(|a| a.0 >= join).collect();
+    assert_eq!(taken.iter().map(|a| (a.1.as_str(), a.2)).collect::<Vec<_>>(), [("G-1", 2), ("G-1", 3)]);
+    let released: Vec<_> = dropped(&sim).into_iter().filter(|d| d.1 == "G-0").collect();
+    assert_eq!(released.iter().map(|d| d.2).collect::<Vec<_>>(), [2, 3]);
+    // G-0's rebalances run every 20 s after the previous one ended: near 40 s, not at the join.
+    let release_at = released[0].0;
+    assert!(release_at > Time::from_secs(39) && release_at < Time::from_secs(41), "{release_at}");
+    // During the overlap both consumers processed messages of queue 2.
+    let overlap =
+        |node: &str| processed_by(&sim, node, 2).iter().filter(|(t, ..)| *t > taken[0].0 && *t < release_at).count();
+    assert!(overlap("G-0") > 0 && overlap("G-1") > 0, "G-0 {} G-1 {}", overlap("G-0"), overlap("G-1"));
+    // G-1 started from the broker's offset while G-0 went on: what both consumed is processed twice.
+    assert!(!duplicates(&sim).is_empty());
+}

@@ -315,11 +315,10 @@ impl ConsumerClient {
     /// A send-back answered (or failed).
     pub(crate) fn on_send_back_result(&mut self, worker: u32, result: CallResult, ctx: &mut Ctx<'_>) {
         let ok = matches!(&result, Ok(r) if r.code == ResponseCode::SUCCESS);
-        let Some(WorkerState::SendingBack { msgs, pending, failed, mq, .. }) = self.workers.get_mut(&worker) else {
+        let Some(WorkerState::SendingBack { msgs, pending, failed, .. }) = self.workers.get_mut(&worker) else {
             return;
         };
         let index = msgs.len() - pending.len() - 1;
-        let _ = mq;
         if ok {
             self.stats.sent_back += 1;
         } else {

@@ -27,7 +27,6 @@ use crate::consumer::client::{
     timer, ConsumerClient, ConsumerTimer, PULL_TIME_DELAY_MILLS_WHEN_BROKER_FLOW_CONTROL,
     PULL_TIME_DELAY_MILLS_WHEN_CACHE_FLOW_CONTROL,
 };
-use crate::consumer::consume_concurrently::is_success;
 use crate::consumer::pull_message_service::{filter_found, msg_id_of, pull_outcome, PullOutcome, PullStatus};
 use crate::consumer::remoting::CallResult;
 use crate::consumer::workload::ListenerCall;
@@ -423,9 +422,7 @@ impl ConsumerClient {
     /// The application processed its batch: commit if manual, then poll again.
     pub(crate) fn lite_batch_done(&mut self, ctx: &mut Ctx<'_>) {
         let Some((mq, msgs, call)) = self.lite.processing.take() else { return };
-        let dropped = !self.process_queue_table.contains_key(&mq);
         self.finish_listener_call(&mq, &msgs, &call, false, ctx);
-        let _ = (dropped, is_success(&call.outcome));
         if !self.spec.config.auto_commit && !self.spec.workload.commit_before_process {
             self.lite_commit_all(ctx);
         }
