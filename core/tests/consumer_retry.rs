@@ -8,33 +8,15 @@ use std::collections::BTreeMap;
 use consumer_support::*;
 use rmqsim_core::broker::delay_level::DelayLevelTable;
 use rmqsim_core::observation::{ConsumeOutcome, Observation, SentBackTo};
+use rmqsim_core::scenario::{library, Scenario};
 use rmqsim_core::time::{Duration, Time};
-
-const ALWAYS_FAILS: &str = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.topics]]
-name = "T"
-queues = 4
-
-[[producers]]
-[producers.workload]
-topic = "T"
-start_at = "2s"
-max_messages = 1
-
-[[consumer_groups]]
-group = "G"
-subscriptions = [{ topic = "T" }]
-[consumer_groups.workload]
-failure_percent = 100
-"#;
 
 #[test]
 fn sixteen_failures_put_a_message_in_the_dlq_after_4h_45m_40s_plus_one_grid_tick_and_a_round_trip_per_retry() {
-    let sim = run(ALWAYS_FAILS, 1, Time::from_secs(5 * 3600));
+    // The built-in scenario consumer-poison-message-dlq: one message, a listener that always fails.
+    let scenario = Scenario::parse("dlq", library::find("consumer-poison-message-dlq").unwrap()).unwrap();
+    let mut sim = rmqsim_core::Simulation::new(&scenario, scenario.seed).unwrap();
+    sim.run_until(Time::from_secs(5 * 3600));
     let sent_back: Vec<(Time, i32, SentBackTo)> = sim
         .observations()
         .iter()
@@ -89,13 +71,15 @@ fn sixteen_failures_put_a_message_in_the_dlq_after_4h_45m_40s_plus_one_grid_tick
     assert_eq!(total, Duration::from_micros(17_141_599_291));
     // The message ends in the DLQ topic, which 4.9.2+ creates read-write (perm 6).
     let dlq = sim.observations().iter().find_map(|o| match &o.observation {
-        Observation::TopicAutoCreated { topic, perm, read_queue_nums, .. } if topic == "%DLQ%G" => {
+        Observation::TopicAutoCreated { topic, perm, read_queue_nums, .. } if topic == "%DLQ%ReportGroup" => {
             Some((*perm, *read_queue_nums))
         }
         _ => None,
     });
     assert_eq!(dlq, Some((6, 1)));
-    assert_eq!(stored_msg_ids(&sim, "%DLQ%G").len(), 1);
+    assert_eq!(stored_msg_ids(&sim, "%DLQ%ReportGroup").len(), 1);
+    // The first failure was at 2.003 s: the DLQ copy is stored at 4 h 45 m 43.6 s, as the narrative says.
+    assert_eq!(sent_back[16].0.as_millis(), 17_143_602);
 }
 
 const BROADCAST: &str = r#"
