@@ -333,3 +333,30 @@ fn a_notification_wakes_the_rebalance_service_at_once() {
     );
     assert!(out.iter().any(|c| matches!(c, Command::CancelTimer { .. })), "the 20 s wait is cut short");
 }
+
+#[test]
+fn pulled_messages_are_cut_into_listener_calls_of_consume_message_batch_max_size() {
+    let config = ConsumerConfig { consume_message_batch_max_size: 4, ..ConsumerConfig::default() };
+    let mut h = Harness::new(config);
+    let pq = owning_queue_0(&mut h, 0, 0);
+    let out = h.input(|c, ctx| c.pull_message(pq, ctx));
+    let opaque = request_opaque(&out, "PULL_MESSAGE");
+    let body = PullMessageResponse {
+        next_begin_offset: 6,
+        min_offset: 0,
+        max_offset: 6,
+        suggest_which_broker_id: 0,
+        messages: (0..6).map(msg).collect(),
+    };
+    let response = Response::success(ResponseBody::Consumer(Box::new(ConsumerResponseBody::Pull(body))));
+    let out = h.input(|c, ctx| c.on_message(MASTER, Message::Response { opaque, response }, ctx));
+    let calls = timers(&out).into_iter().filter(|(_, t)| matches!(t, ConsumerTimer::ConsumeDone { .. })).count();
+    assert_eq!(calls, 2, "6 messages in calls of at most 4");
+    // Each call takes the sum of its messages' work (1 ms each here).
+    let durations: Vec<Duration> = timers(&out)
+        .into_iter()
+        .filter(|(_, t)| matches!(t, ConsumerTimer::ConsumeDone { .. }))
+        .map(|(d, _)| d)
+        .collect();
+    assert_eq!(durations, [Duration::from_millis(4), Duration::from_millis(2)]);
+}
