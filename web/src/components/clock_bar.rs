@@ -1,58 +1,116 @@
-//! The clock bar: virtual time, seed, digest, play/pause and speed — always on screen.
+//! The clock bar: play/pause, step, back, speed, the virtual clock, seed and digest — always on screen.
 
 use std::rc::Rc;
 
-use rmqsim_core::time::Time;
-use rmqsim_core::view::SimView;
-use web_sys::HtmlSelectElement;
+use rmqsim_core::time::Duration;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-/// Speeds offered, in thousandths of real time (100 = 0.1×, 10 000 000 = 10 000×).
-const SPEEDS_MILLI: &[(u64, &str)] =
-    &[(100, "0.1×"), (1_000, "1×"), (10_000, "10×"), (100_000, "100×"), (1_000_000, "1 000×"), (10_000_000, "10 000×")];
+use crate::i18n::Lang;
+use crate::sim_context::{speed_label, SimCommand, Snapshot, SPEEDS_MILLI};
 
 #[derive(Properties, PartialEq)]
 pub struct ClockBarProps {
-    pub view: Rc<SimView>,
-    pub playing: bool,
-    pub end: Time,
-    pub speed_milli: u64,
-    pub on_toggle: Callback<()>,
-    pub on_speed: Callback<u64>,
+    pub lang: Lang,
+    pub snapshot: Rc<Snapshot>,
+    pub on_command: Callback<SimCommand>,
 }
 
 #[function_component(ClockBar)]
 pub fn clock_bar(props: &ClockBarProps) -> Html {
-    let view = &props.view;
-    let toggle = props.on_toggle.reform(|_: MouseEvent| ());
-    let on_speed = props.on_speed.clone();
-    let change_speed = Callback::from(move |e: Event| {
+    let texts = props.lang.texts();
+    let snapshot = &props.snapshot;
+    let view = &snapshot.view;
+    let command = |c: SimCommand| props.on_command.reform(move |_: MouseEvent| c.clone());
+    let on_speed = props.on_command.reform(|e: Event| {
         let select: HtmlSelectElement = e.target_unchecked_into();
-        if let Ok(speed) = select.value().parse() {
-            on_speed.emit(speed);
-        }
+        SimCommand::SetSpeed(select.value().parse().unwrap_or(crate::sim_context::DEFAULT_SPEED_MILLI))
     });
-    let label = if props.playing { "⏸ Pause" } else { "▶ Play" };
+    let seed_input = use_node_ref();
+    let on_reseed = {
+        let seed_input = seed_input.clone();
+        let on_command = props.on_command.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(seed) = seed_input.cast::<HtmlInputElement>().and_then(|i| i.value().trim().parse::<u64>().ok()) {
+                on_command.emit(SimCommand::Reseed(seed));
+            }
+        })
+    };
+    let ended = snapshot.now() >= snapshot.end && !snapshot.playing;
     html! {
         <div class="clock-bar">
-            <button id="play-pause" data-playing={props.playing.to_string()} onclick={toggle}>{ label }</button>
-            <label class="speed">{ "Speed " }
-                <select id="speed" onchange={change_speed}>
-                    { for SPEEDS_MILLI.iter().map(|(milli, text)| html! {
-                        <option value={milli.to_string()} selected={*milli == props.speed_milli}>{ *text }</option>
-                    }) }
-                </select>
-            </label>
-            <span class="clock" id="virtual-time" data-time-us={view.time.as_micros().to_string()}>
-                { format!("t = {}", view.time) }
-            </span>
-            <span class="muted">{ format!("of {}", props.end) }</span>
-            <span class="pill">{ "seed " }<code id="seed">{ view.seed }</code></span>
-            <span class="pill">{ "digest " }<code id="digest">{ &view.digest }</code></span>
-            <span class="pill">{ format!("{} events", view.events_processed) }</span>
-            if let Some(halted) = &view.halted {
-                <span class="pill warn">{ halted }</span>
-            }
+            <div class="transport">
+                <button id="back" title={texts.back_title} onclick={command(SimCommand::Back(Duration::from_secs(1)))}>
+                    { icon("M8 3 L2 8 L8 13 Z M14 3 L8 8 L14 13 Z") }{ texts.back }
+                </button>
+                <button id="play-pause" class="primary" data-playing={snapshot.playing.to_string()}
+                        onclick={command(SimCommand::TogglePlay)}>
+                    if snapshot.playing {
+                        { icon("M4 3 H7 V13 H4 Z M9 3 H12 V13 H9 Z") }{ texts.pause }
+                    } else {
+                        { icon("M4 2.5 L13.5 8 L4 13.5 Z") }{ texts.play }
+                    }
+                </button>
+                <button id="step" title={texts.step_title} onclick={command(SimCommand::Step)}>
+                    { icon("M3 3 L10 8 L3 13 Z M11 3 H13 V13 H11 Z") }{ texts.step }
+                </button>
+                <label class="speed">{ texts.speed }
+                    <select id="speed" onchange={on_speed}>
+                        { for SPEEDS_MILLI.iter().map(|milli| html! {
+                            <option value={milli.to_string()} selected={*milli == snapshot.speed_milli}>{ speed_label(*milli) }</option>
+                        }) }
+                    </select>
+                </label>
+            </div>
+            <div class="clock">
+                <span id="virtual-time" class="time" data-time-us={view.time.as_micros().to_string()}
+                      data-seeking={snapshot.seeking.is_some().to_string()}>
+                    { view.time.to_string() }
+                </span>
+                <span class="muted">{ format!("{} {}", texts.of, snapshot.end) }</span>
+            </div>
+            <div class="run-ids">
+                <form class="pill seed" onsubmit={on_reseed} title={texts.reseed_title}>
+                    { texts.seed }{ " " }<code id="seed">{ view.seed }</code>
+                    <input id="seed-input" ref={seed_input} type="text" inputmode="numeric" size="8"
+                           aria-label={texts.reseed_title} placeholder={view.seed.to_string()} />
+                    <button id="reseed" type="submit" class="tiny">{ texts.reseed }</button>
+                </form>
+                <span class="pill">{ texts.digest }{ " " }<code id="digest">{ &view.digest }</code></span>
+                <span class="pill muted" id="events" data-events={view.events_processed.to_string()}>{ format!("{} {}", view.events_processed, texts.events) }</span>
+                if let Some(target) = snapshot.seeking {
+                    <span class="pill busy" id="seeking">{ format!("{} → {}", texts.seeking, target) }</span>
+                }
+                if snapshot.lagging && snapshot.playing {
+                    <span class="pill warn">{ (texts.lagging)(&format!("{:.0}×", effective_speed(snapshot))) }</span>
+                }
+                if let Some(halted) = &view.halted {
+                    <span class="pill warn" id="halted">{ format!("{}: {halted}", texts.halted) }</span>
+                } else if ended {
+                    <span class="pill muted">{ texts.ended }</span>
+                }
+            </div>
         </div>
+    }
+}
+
+/// A 16 px icon drawn with the button's text colour (no icon font: everything works offline).
+fn icon(path: &'static str) -> Html {
+    html! {
+        <svg class="icon" width="14" height="14" viewBox="0 0 16 16" aria-hidden="true"><path d={path} fill="currentColor" /></svg>
+    }
+}
+
+/// Virtual seconds per wall second over the last frames, when the browser cannot keep up.
+fn effective_speed(snapshot: &Snapshot) -> f64 {
+    // work_ms of wall time per frame at fps frames per second ran `events` events; the clock moved
+    // at most the frame's span: report the chosen speed scaled by the fraction of frames that kept up.
+    let chosen = snapshot.speed_milli as f64 / 1_000.0;
+    if snapshot.perf.work_ms <= 0.0 {
+        chosen
+    } else {
+        let budget = crate::hooks::use_play_loop::frame_budget_ms(snapshot.perf.render_ms);
+        chosen * (budget / snapshot.perf.work_ms).min(1.0)
     }
 }

@@ -1,0 +1,76 @@
+//! A NameServer's view of the world: its brokerLiveTable with each broker's expiry countdown, and
+//! its topic routes.
+
+use rmqsim_core::view::NameServerView;
+use yew::prelude::*;
+
+use crate::i18n::Lang;
+
+#[derive(Properties, PartialEq)]
+pub struct NameServerDetailProps {
+    pub lang: Lang,
+    pub now_ms: u64,
+    pub detail: NameServerView,
+}
+
+#[function_component(NameServerDetail)]
+pub fn name_server_detail(props: &NameServerDetailProps) -> Html {
+    let texts = props.lang.texts();
+    let now = props.now_ms;
+    let brokers = props.detail.live_brokers.iter().map(|b| {
+        let ago = now.saturating_sub(b.last_update_ms) / 1_000;
+        let span = b.expires_after_ms.saturating_sub(b.last_update_ms).max(1);
+        let left = b.expires_after_ms.saturating_sub(now);
+        let fraction = left as f64 / span as f64;
+        let expiry = if now >= b.expires_after_ms {
+            html! { <span class="warn-text">{ texts.expired_waiting_scan }</span> }
+        } else {
+            html! {
+                <span class="countdown" title={format!("{} ms", b.expires_after_ms)}>
+                    <span class="bar"><span class={classes!("fill", (fraction < 0.25).then_some("low"))}
+                        style={format!("width: {:.1}%", fraction * 100.0)}></span></span>
+                    { (texts.in_seconds)(left.div_ceil(1_000)) }
+                </span>
+            }
+        };
+        html! {
+            <tr data-broker={b.broker_addr.clone()} data-broker-name={b.broker_name.clone()}>
+                <td><strong>{ &b.broker_name }</strong><div class="muted small"><code>{ &b.broker_addr }</code></div></td>
+                <td>{ (texts.seconds_ago)(ago) }</td>
+                <td>{ expiry }</td>
+            </tr>
+        }
+    });
+    let routes = props.detail.topics.iter().map(|t| {
+        html! {
+            <tr>
+                <td><code>{ &t.topic }</code></td>
+                <td>{ for t.queues.iter().map(|(broker, read, write, perm)| html! {
+                    <div class="small">{ format!("{broker}: {read}/{write} {perm}") }</div>
+                }) }</td>
+            </tr>
+        }
+    });
+    html! {
+        <div class="name-server-detail">
+            <h4>{ texts.live_brokers }</h4>
+            if props.detail.live_brokers.is_empty() {
+                <p class="muted" id="live-brokers-empty">{ texts.none }</p>
+            } else {
+                <table class="table" id="live-brokers" data-count={props.detail.live_brokers.len().to_string()}>
+                    <thead><tr><th>{ texts.broker }</th><th>{ texts.last_registration }</th><th>{ texts.expires }</th></tr></thead>
+                    <tbody>{ for brokers }</tbody>
+                </table>
+            }
+            <h4>{ texts.routes }</h4>
+            if props.detail.topics.is_empty() {
+                <p class="muted">{ texts.none }</p>
+            } else {
+                <table class="table">
+                    <thead><tr><th>{ texts.topic }</th><th>{ texts.queues }</th></tr></thead>
+                    <tbody>{ for routes }</tbody>
+                </table>
+            }
+        </div>
+    }
+}

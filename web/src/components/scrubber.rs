@@ -1,0 +1,110 @@
+//! The timeline scrubber: the whole run from 0 to its end, the explored part, checkpoints, and
+//! marks for scenario actions, the user's actions and notable observations. Click or drag to seek.
+
+use std::rc::Rc;
+
+use rmqsim_core::time::Time;
+use yew::prelude::*;
+
+use crate::i18n::Lang;
+use crate::markers::{Marker, MarkerKind};
+
+#[derive(Properties, PartialEq)]
+pub struct ScrubberProps {
+    pub lang: Lang,
+    pub now: Time,
+    pub end: Time,
+    pub frontier: Time,
+    pub seeking: Option<Time>,
+    pub checkpoints: Rc<Vec<Time>>,
+    pub markers: Rc<Vec<Marker>>,
+    pub on_seek: Callback<Time>,
+}
+
+fn percent(t: Time, end: Time) -> f64 {
+    if end.as_micros() == 0 {
+        0.0
+    } else {
+        (t.as_micros() as f64 / end.as_micros() as f64 * 100.0).clamp(0.0, 100.0)
+    }
+}
+
+#[function_component(Scrubber)]
+pub fn scrubber(props: &ScrubberProps) -> Html {
+    let texts = props.lang.texts();
+    let dragging = use_state(|| false);
+    let track_ref = use_node_ref();
+    let end = props.end;
+    let seek_at = {
+        let on_seek = props.on_seek.clone();
+        let track_ref = track_ref.clone();
+        // Not the event's currentTarget: Yew delegates events to its root element.
+        move |event: &MouseEvent| {
+            let Some(track) = track_ref.cast::<web_sys::Element>() else { return };
+            let rect = track.get_bounding_client_rect();
+            if rect.width() <= 0.0 {
+                return;
+            }
+            let fraction = ((f64::from(event.client_x()) - rect.left()) / rect.width()).clamp(0.0, 1.0);
+            on_seek.emit(Time::from_micros((end.as_micros() as f64 * fraction) as u64));
+        }
+    };
+    let onmousedown = {
+        let dragging = dragging.clone();
+        let seek_at = seek_at.clone();
+        Callback::from(move |event: MouseEvent| {
+            event.prevent_default();
+            dragging.set(true);
+            seek_at(&event);
+        })
+    };
+    let onmousemove = {
+        let dragging = dragging.clone();
+        Callback::from(move |event: MouseEvent| {
+            if *dragging {
+                if event.buttons() & 1 == 0 {
+                    dragging.set(false);
+                } else {
+                    seek_at(&event);
+                }
+            }
+        })
+    };
+    let stop = {
+        let dragging = dragging.clone();
+        Callback::from(move |_: MouseEvent| dragging.set(false))
+    };
+    let shown = props.seeking.unwrap_or(props.now);
+    let ticks = props.checkpoints.iter().map(|t| {
+        html! { <span class="checkpoint" style={format!("left: {:.3}%", percent(*t, end))}></span> }
+    });
+    let marks = props.markers.iter().map(|m| {
+        let who = match m.kind {
+            MarkerKind::Scenario => texts.marker_scenario,
+            MarkerKind::User => texts.marker_user,
+            MarkerKind::Observed => "",
+        };
+        let what = texts.describe(&m.label);
+        let title = if who.is_empty() { format!("{} · {what}", m.at) } else { format!("{} · {who}: {what}", m.at) };
+        html! {
+            <span class={classes!("marker", m.kind.css())} style={format!("left: {:.3}%", percent(m.at, end))} title={title}></span>
+        }
+    });
+    let quarter = |q: u64| Time::from_micros(end.as_micros() / 4 * q);
+    html! {
+        <div class="scrubber">
+            <div id="scrubber" ref={track_ref} class={classes!("track", dragging.then_some("dragging"))} title={texts.scrubber_title}
+                 data-end-us={end.as_micros().to_string()}
+                 onmousedown={onmousedown} onmousemove={onmousemove} onmouseup={stop.clone()} onmouseleave={stop}>
+                <div class="explored" style={format!("width: {:.3}%", percent(props.frontier, end))}></div>
+                <div class="progress" style={format!("width: {:.3}%", percent(shown, end))}></div>
+                { for ticks }
+                { for marks }
+                <div class="handle" style={format!("left: {:.3}%", percent(shown, end))}></div>
+            </div>
+            <div class="scale">
+                { for (0..=4).map(|q| html! { <span>{ quarter(q).to_string() }</span> }) }
+            </div>
+        </div>
+    }
+}

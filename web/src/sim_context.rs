@@ -1,0 +1,460 @@
+//! The simulation behind the UI: a handle the play loop steps, commands, and published snapshots.
+//!
+//! The `Timeline` (simulation + checkpoints + action log) is not UI state. It lives in one
+//! `SimHandle` behind an `Rc<RefCell<…>>`; components never touch it. They read `Rc<Snapshot>`s,
+//! each stamped with a generation number, and send `SimCommand`s. Wall-clock pacing (in the play
+//! loop) decides how many events run per frame, never what happens in them.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rmqsim_core::action_log::{self, RunLink, ScenarioRef, UserAction};
+use rmqsim_core::scenario::{ActionSpec, Scenario};
+use rmqsim_core::time::{Duration, Time};
+use rmqsim_core::timeline::{Timeline, TimelineConfig};
+use rmqsim_core::view::SimView;
+use yew::prelude::*;
+
+use crate::browser;
+use crate::hooks::use_keyboard::use_keyboard;
+use crate::hooks::use_play_loop::use_play_loop;
+use crate::markers::{all_markers, Marker, ObservedMarks};
+use crate::state::{Notice, UiAction, UiState};
+use crate::trace_lines::{flashes, Flash, TraceLine, TraceLines};
+
+/// The scenario opened when the page has no link.
+pub const DEFAULT_SCENARIO: &str = "broker-heartbeats";
+/// Speeds offered, in thousandths of real time (100 = 0.1×, 10 000 000 = 10 000×).
+pub const SPEEDS_MILLI: [u64; 7] = [100, 1_000, 10_000, 100_000, 1_000_000, 3_000_000, 10_000_000];
+/// Start at 10× real time: heartbeats every 30 s are then visible every 3 s.
+pub const DEFAULT_SPEED_MILLI: u64 = 10_000;
+/// Trace records each simulation keeps for the event log and the animation.
+const RECENT_TRACE: u32 = 400;
+/// The event log is refreshed at most this often while playing (wall ms); the DOM has better things to do.
+const LOG_REFRESH_MS: f64 = 150.0;
+/// The chart is redrawn at most this often while playing (wall ms): at 100× a new sample arrives every frame.
+const CHART_REFRESH_MS: f64 = 400.0;
+
+pub fn speed_label(milli: u64) -> String {
+    match milli {
+        m if m < 1_000 => format!("{}.{}×", m / 1_000, m % 1_000 / 100),
+        m => {
+            let whole = m / 1_000;
+            if whole >= 1_000 {
+                format!("{} {:03}×", whole / 1_000, whole % 1_000)
+            } else {
+                format!("{whole}×")
+            }
+        }
+    }
+}
+
+/// What the UI can ask of the simulation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SimCommand {
+    TogglePlay,
+    /// Process the next event.
+    Step,
+    /// Go back this far from now.
+    Back(Duration),
+    Seek(Time),
+    SetSpeed(u64),
+    Faster,
+    Slower,
+    /// Apply an action now (a fork if the run was rewound).
+    Act(ActionSpec),
+    LoadBuiltin(String),
+    /// An imported scenario file: (file name, TOML text).
+    LoadToml(String, String),
+    /// A `#run=` string.
+    OpenLink(String),
+    /// Finish the current instant (and any seek), so that a link of `now` shows exactly this state.
+    Settle,
+    Reseed(u64),
+}
+
+/// Frame statistics, measured in the play loop.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Perf {
+    /// Mean simulation work per frame, in ms (exponential moving average).
+    pub work_ms: f64,
+    /// Frames per second (moving average).
+    pub fps: f64,
+    /// Events processed in the last frame.
+    pub events: u32,
+    /// Mean time from publishing a snapshot to the DOM showing it, in ms (Yew's render and diff).
+    pub render_ms: f64,
+}
+
+/// Everything the components show, taken at one moment.
+pub struct Snapshot {
+    pub generation: u64,
+    pub view: Rc<SimView>,
+    pub scenario: Rc<Scenario>,
+    /// The built-in scenario's id, or None for an imported one.
+    pub builtin_id: Option<String>,
+    pub end: Time,
+    pub frontier: Time,
+    pub checkpoints: Rc<Vec<Time>>,
+    pub log: Rc<Vec<UserAction>>,
+    pub markers: Rc<Vec<Marker>>,
+    pub lines: Rc<Vec<TraceLine>>,
+    /// The view the chart draws: refreshed less often than `view` while playing.
+    pub chart_view: Rc<SimView>,
+    pub flashes: Rc<Vec<Flash>>,
+    pub seeking: Option<Time>,
+    pub forks_if_acting: bool,
+    pub actions_after_now: usize,
+    pub playing: bool,
+    pub speed_milli: u64,
+    /// The clock could not keep up with the chosen speed last frame.
+    pub lagging: bool,
+    pub perf: Perf,
+}
+
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.generation == other.generation
+    }
+}
+
+impl Snapshot {
+    pub fn now(&self) -> Time {
+        self.view.time
+    }
+}
+
+pub struct SimHandle {
+    timeline: Timeline,
+    scenario: Rc<Scenario>,
+    source: ScenarioRef,
+    lines: TraceLines,
+    lines_published: Rc<Vec<TraceLine>>,
+    lines_published_at: f64,
+    chart_published: Option<Rc<SimView>>,
+    chart_published_at: f64,
+    /// When the last snapshot was published (wall ms), until its render is measured.
+    pub published_at: Option<f64>,
+    observed: ObservedMarks,
+    forks_seen: u32,
+    log_published: Rc<Vec<UserAction>>,
+    checkpoints_published: Rc<Vec<Time>>,
+    markers_published: Rc<Vec<Marker>>,
+    pub seek_target: Option<Time>,
+    pub playing: bool,
+    pub speed_milli: u64,
+    pub lagging: bool,
+    pub perf: Perf,
+    generation: u64,
+}
+
+fn config() -> TimelineConfig {
+    TimelineConfig { recent_trace: RECENT_TRACE, ..TimelineConfig::default() }
+}
+
+impl SimHandle {
+    /// A fresh run of `source` (with `seed`, or the scenario's own) and a ready action log.
+    pub fn load(source: ScenarioRef, seed: Option<u64>, actions: Vec<UserAction>) -> Result<SimHandle, String> {
+        let text = source.toml().ok_or_else(|| "no such built-in scenario".to_string())?;
+        let origin = source.builtin_id().unwrap_or("imported scenario");
+        let scenario = Scenario::parse(origin, text).map_err(|e| e.to_string())?;
+        let seed = seed.unwrap_or(scenario.seed);
+        let timeline = Timeline::with_actions(&scenario, seed, &config(), actions).map_err(|e| e.to_string())?;
+        crate::panic_panel::set_current_run(source.builtin_id().unwrap_or("imported"), seed);
+        Ok(SimHandle {
+            timeline,
+            scenario: Rc::new(scenario),
+            source,
+            lines: TraceLines::default(),
+            lines_published: Rc::default(),
+            lines_published_at: f64::NEG_INFINITY,
+            chart_published: None,
+            chart_published_at: f64::NEG_INFINITY,
+            published_at: None,
+            observed: ObservedMarks::default(),
+            forks_seen: 0,
+            log_published: Rc::default(),
+            checkpoints_published: Rc::default(),
+            markers_published: Rc::default(),
+            seek_target: None,
+            playing: false,
+            speed_milli: DEFAULT_SPEED_MILLI,
+            lagging: false,
+            perf: Perf::default(),
+            generation: 0,
+        })
+    }
+
+    pub fn load_builtin(id: &str) -> Result<SimHandle, String> {
+        let source = ScenarioRef::builtin(id).ok_or_else(|| format!("no built-in scenario `{id}`"))?;
+        SimHandle::load(source, None, Vec::new())
+    }
+
+    /// Open a `#run=` string: decoded strictly, resolved against this build, paused at its instant.
+    pub fn open_link(text: &str) -> Result<SimHandle, String> {
+        let link = action_log::decode(text).map_err(|e| e.to_string())?;
+        let scenario = link.scenario().map_err(|e| e.to_string())?;
+        link.check_actions(&scenario).map_err(|e| e.to_string())?;
+        let mut handle = SimHandle::load(link.scenario.clone(), Some(link.seed), link.actions.clone())?;
+        handle.seek_to(link.at);
+        Ok(handle)
+    }
+
+    /// The run as a shareable link, at the current instant.
+    pub fn link(&self) -> RunLink {
+        RunLink {
+            scenario: self.source.clone(),
+            seed: self.timeline.seed(),
+            at: self.timeline.now(),
+            actions: self.timeline.log().to_vec(),
+        }
+    }
+
+    /// Keep this handle's speed and play state when it replaces `previous`.
+    fn inherit(mut self, previous: &SimHandle) -> SimHandle {
+        self.speed_milli = previous.speed_milli;
+        self.generation = previous.generation + 1;
+        self
+    }
+
+    pub fn timeline_mut(&mut self) -> &mut Timeline {
+        &mut self.timeline
+    }
+
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    fn seek_to(&mut self, at: Time) {
+        let at = at.min(self.timeline.end());
+        self.timeline.rewind_to(at);
+        self.seek_target = Some(at);
+    }
+
+    /// Finish a seek in progress at once (before acting on the instant it was going to).
+    fn finish_seek(&mut self) {
+        if let Some(target) = self.seek_target.take() {
+            self.timeline.run_to(target, u32::MAX);
+        }
+    }
+
+    /// Carry out a command. Returns what to tell the person, if anything.
+    pub fn apply(&mut self, command: SimCommand) -> Notice {
+        match command {
+            SimCommand::TogglePlay => {
+                if !self.playing && self.timeline.now() >= self.timeline.end() {
+                    self.seek_to(Time::ZERO);
+                }
+                self.playing = !self.playing;
+            }
+            SimCommand::Step => {
+                self.playing = false;
+                self.finish_seek();
+                self.timeline.step_event();
+            }
+            SimCommand::Back(span) => {
+                let base = self.seek_target.unwrap_or(self.timeline.now());
+                self.seek_to(Time::from_micros(base.as_micros().saturating_sub(span.as_micros())));
+            }
+            SimCommand::Seek(at) => self.seek_to(at),
+            SimCommand::SetSpeed(milli) => self.speed_milli = milli,
+            SimCommand::Faster => {
+                self.speed_milli = SPEEDS_MILLI.iter().copied().find(|s| *s > self.speed_milli).unwrap_or(self.speed_milli);
+            }
+            SimCommand::Slower => {
+                self.speed_milli =
+                    SPEEDS_MILLI.iter().rev().copied().find(|s| *s < self.speed_milli).unwrap_or(self.speed_milli);
+            }
+            SimCommand::Act(action) => {
+                self.finish_seek();
+                let forks = self.timeline.acting_now_forks();
+                let at = self.timeline.now();
+                return match self.timeline.act(action) {
+                    Ok(()) if forks => Notice::Forked(at),
+                    Ok(()) => Notice::None,
+                    Err(e) => Notice::Refused(e.to_string()),
+                };
+            }
+            SimCommand::LoadBuiltin(id) => {
+                return self.replace_with(SimHandle::load_builtin(&id), false, Notice::LinkError);
+            }
+            SimCommand::LoadToml(file_name, text) => {
+                if text.len() > action_log::MAX_INLINE_SCENARIO {
+                    return Notice::ImportErrors(format!(
+                        "{file_name}: {} bytes; a scenario may have at most {} bytes",
+                        text.len(),
+                        action_log::MAX_INLINE_SCENARIO
+                    ));
+                }
+                let loaded = match Scenario::parse(&file_name, &text) {
+                    Err(errors) => Err(errors.to_string()),
+                    Ok(_) => SimHandle::load(ScenarioRef::Inline { toml: text }, None, Vec::new()),
+                };
+                return self.replace_with(loaded, false, Notice::ImportErrors);
+            }
+            SimCommand::OpenLink(text) => {
+                let text = text.strip_prefix("run=").unwrap_or(&text).to_string();
+                // A shared run opens paused at its instant, as its sender saw it.
+                return self.replace_with(SimHandle::open_link(&text), false, Notice::LinkError);
+            }
+            SimCommand::Settle => {
+                self.finish_seek();
+                self.playing = false;
+                let now = self.timeline.now();
+                self.timeline.run_to(now, u32::MAX);
+            }
+            SimCommand::Reseed(seed) => {
+                let loaded = SimHandle::load(self.source.clone(), Some(seed), Vec::new());
+                let playing = self.playing;
+                return self.replace_with(loaded, playing, Notice::Refused);
+            }
+        }
+        Notice::None
+    }
+
+    /// Switch to another run (keeping the speed), or report why it could not be loaded.
+    fn replace_with(&mut self, loaded: Result<SimHandle, String>, playing: bool, error: fn(String) -> Notice) -> Notice {
+        match loaded {
+            Ok(handle) => {
+                *self = handle.inherit(self);
+                self.playing = playing;
+                Notice::Loaded
+            }
+            Err(message) => error(message),
+        }
+    }
+
+    /// A snapshot for the components; `wall_ms` paces the event log's refresh.
+    pub fn snapshot(&mut self, wall_ms: f64) -> Rc<Snapshot> {
+        self.generation += 1;
+        let simulation = self.timeline.simulation();
+        if self.timeline.forks() != self.forks_seen {
+            self.forks_seen = self.timeline.forks();
+            self.observed.forget_after(self.timeline.now());
+        }
+        self.observed.refresh(simulation);
+        let idle = !self.playing && self.seek_target.is_none();
+        if idle || wall_ms - self.lines_published_at >= LOG_REFRESH_MS {
+            self.lines.refresh(simulation);
+            self.lines_published = Rc::new(self.lines.lines().iter().cloned().collect());
+            self.lines_published_at = wall_ms;
+        }
+        if self.log_published.as_slice() != self.timeline.log() {
+            self.log_published = Rc::new(self.timeline.log().to_vec());
+        }
+        // Keep the same Rc while the content is the same, so components keyed on it skip their render.
+        let checkpoints = self.timeline.checkpoint_times();
+        if *self.checkpoints_published != checkpoints {
+            self.checkpoints_published = Rc::new(checkpoints);
+        }
+        let markers = all_markers(&self.scenario, self.timeline.log(), &self.observed);
+        if *self.markers_published != markers {
+            self.markers_published = Rc::new(markers);
+        }
+        let view = Rc::new(simulation.view());
+        let chart_view = match &self.chart_published {
+            Some(chart) if !idle && wall_ms - self.chart_published_at < CHART_REFRESH_MS => Rc::clone(chart),
+            _ => {
+                self.chart_published = Some(Rc::clone(&view));
+                self.chart_published_at = wall_ms;
+                Rc::clone(&view)
+            }
+        };
+        self.published_at = Some(wall_ms);
+        // Messages stay visible for 0.6 s of wall time at the current speed.
+        let window_us = self.speed_milli.saturating_mul(600);
+        Rc::new(Snapshot {
+            generation: self.generation,
+            view,
+            chart_view,
+            scenario: Rc::clone(&self.scenario),
+            builtin_id: self.source.builtin_id().map(str::to_string),
+            end: self.timeline.end(),
+            frontier: self.timeline.frontier(),
+            checkpoints: Rc::clone(&self.checkpoints_published),
+            log: Rc::clone(&self.log_published),
+            markers: Rc::clone(&self.markers_published),
+            lines: Rc::clone(&self.lines_published),
+            flashes: Rc::new(flashes(simulation, window_us)),
+            seeking: self.seek_target,
+            forks_if_acting: self.timeline.acting_now_forks(),
+            actions_after_now: self.timeline.actions_after_now(),
+            playing: self.playing,
+            speed_milli: self.speed_milli,
+            lagging: self.lagging,
+            perf: self.perf,
+        })
+    }
+
+    /// The scenario's TOML text and a file name for it.
+    pub fn scenario_file(&self) -> (String, String) {
+        let text = self.source.toml().unwrap_or_default().to_string();
+        (format!("{}.toml", self.scenario.id), text)
+    }
+}
+
+/// What components get from `use_sim()`.
+#[derive(Clone)]
+pub struct SimContext {
+    pub snapshot: Rc<Snapshot>,
+    pub dispatch: Callback<SimCommand>,
+    pub handle: Rc<RefCell<SimHandle>>,
+}
+
+impl PartialEq for SimContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.snapshot.generation == other.snapshot.generation && Rc::ptr_eq(&self.handle, &other.handle)
+    }
+}
+
+/// The simulation context (snapshot, dispatch, handle) from the nearest `SimProvider`.
+#[hook]
+pub fn use_sim() -> SimContext {
+    use_context::<SimContext>().expect("components live under SimProvider")
+}
+
+#[derive(Properties)]
+pub struct SimProviderProps {
+    pub handle: Rc<RefCell<SimHandle>>,
+    pub children: Html,
+}
+
+impl PartialEq for SimProviderProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.handle, &other.handle) && self.children == other.children
+    }
+}
+
+/// Owns the play loop and the keyboard shortcuts, and publishes snapshots to its children.
+#[function_component(SimProvider)]
+pub fn sim_provider(props: &SimProviderProps) -> Html {
+    let ui = use_context::<UseReducerHandle<UiState>>().expect("SimProvider lives under the UI state");
+    let snapshot = use_state(|| props.handle.borrow_mut().snapshot(browser::now_ms()));
+    let publish = {
+        let snapshot = snapshot.setter();
+        let handle = Rc::clone(&props.handle);
+        use_memo((), move |_| Callback::from(move |()| snapshot.set(handle.borrow_mut().snapshot(browser::now_ms()))))
+    };
+    let dispatch = {
+        let handle = Rc::clone(&props.handle);
+        let publish = (*publish).clone();
+        let ui = ui.dispatcher();
+        use_memo((), move |_| {
+            Callback::from(move |command: SimCommand| {
+                let notice = handle.borrow_mut().apply(command);
+                if notice != Notice::None {
+                    ui.dispatch(UiAction::Notice(notice));
+                }
+                publish.emit(());
+            })
+        })
+    };
+    use_play_loop(Rc::clone(&props.handle), (*publish).clone());
+    use_keyboard((*dispatch).clone(), ui.dispatcher());
+    let context = SimContext { snapshot: (*snapshot).clone(), dispatch: (*dispatch).clone(), handle: Rc::clone(&props.handle) };
+    html! {
+        <ContextProvider<SimContext> context={context}>
+            { props.children.clone() }
+        </ContextProvider<SimContext>>
+    }
+}
