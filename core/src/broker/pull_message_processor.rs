@@ -10,9 +10,9 @@
 //! Then `getMessage` with the tag filter, and the status → code table of spec §5.3: FOUND → SUCCESS;
 //! NO_MATCHED_MESSAGE / MESSAGE_WAS_REMOVING → PULL_RETRY_IMMEDIATELY; OFFSET_OVERFLOW_ONE and
 //! OFFSET_FOUND_NULL → PULL_NOT_FOUND; an empty queue → PULL_NOT_FOUND at offset 0, else PULL_OFFSET_MOVED;
-//! OFFSET_TOO_SMALL / OFFSET_OVERFLOW_BADLY → PULL_OFFSET_MOVED. A slave without `slaveReadEnable` answers
-//! PULL_RETRY_IMMEDIATELY. PULL_NOT_FOUND with the suspend flag is held (`pull_request_hold_service.rs`)
-//! instead of answered — only on the first execution: a woken request is answered whatever it finds.
+//! OFFSET_TOO_SMALL / OFFSET_OVERFLOW_BADLY → PULL_OFFSET_MOVED (a slave answers like a master: its
+//! PULL_RETRY_IMMEDIATELY for `slaveReadEnable = false` is overwritten by this table in 4.9.8).
+//! PULL_NOT_FOUND with the suspend flag is held (`pull_request_hold_service.rs`) instead of answered — only on the first execution: a woken request is answered whatever it finds.
 //! Finally, on the first execution only, a master commits the piggybacked consume offset.
 //!
 //! Not modelled: the OFFSET_MOVED_EVENT message a master writes on PULL_OFFSET_MOVED, pull thread pools
@@ -228,7 +228,6 @@ impl BrokerController {
             }
             subscription.clone()
         };
-        let role = self.store.config().broker_role;
         let result = {
             let filter = ExpressionMessageFilter { subscription: &subscription };
             self.store.get_message(
@@ -244,10 +243,10 @@ impl BrokerController {
         let response = match result {
             None => Response::error(ResponseCode::SYSTEM_ERROR, "store getMessage return null"),
             Some(result) => {
-                let mut code = response_code_of(result.status, header.queue_offset);
-                if role == BrokerRole::Slave && !self.spec.config.slave_read_enable {
-                    code = ResponseCode::PULL_RETRY_IMMEDIATELY;
-                }
+                // A slave without `slaveReadEnable` first sets PULL_RETRY_IMMEDIATELY and suggests the master,
+                // but 4.9.8's status switch that follows overwrites the code: it serves the pull all the same,
+                // only its suggestion (which we do not model: clients always ask for the master) differs.
+                let code = response_code_of(result.status, header.queue_offset);
                 if code == ResponseCode::PULL_NOT_FOUND && broker_allow_suspend && has_suspend {
                     let timeout_millis = if self.spec.config.long_polling_enable {
                         suspend_timeout_millis
