@@ -67,7 +67,7 @@ pub struct BrokerConfig {
     pub notify_consumer_ids_changed_enable: bool,
     /// How often consume offsets are written to `config/consumerOffset.json`.
     pub flush_consumer_offset_interval: u64,
-    /// Whether a slave serves pulls (else it answers PULL_RETRY_IMMEDIATELY).
+    /// `slaveReadEnable`: only changes which broker a pull answer suggests (clients here always ask the master).
     pub slave_read_enable: bool,
     /// Create a consumer group's subscription config on first use.
     pub auto_create_subscription_group: bool,
