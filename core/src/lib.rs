@@ -23,6 +23,7 @@ pub mod sim;
 pub mod simulation;
 pub mod time;
 pub mod timeline;
+pub mod trace;
 pub mod view;
 pub mod world;
 

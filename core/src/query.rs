@@ -20,6 +20,8 @@
 //! * **By topic and time** (`printMsg` / the Dashboard's topic query): per queue, the offsets of `begin` and
 //!   `end` (`getOffsetInQueueByTime`), then the messages between them whose store time is in range, at most
 //!   2 000 (the Dashboard's cap).
+//! * **Message trace** ([`message_trace`], the Dashboard's trace page): a key query on the trace topic by the
+//!   msgId, the trace messages' records decoded.
 //! * **Consumer progress** (`consumerProgress` / Dashboard): per queue of each topic the group has offsets
 //!   for, the broker offset (max offset), the consumer offset, their difference and the client that owns the
 //!   queue now.
@@ -39,6 +41,7 @@ use crate::protocol::ResponseCode;
 use crate::route::TopicRouteData;
 use crate::sim::disk::NodeDisk;
 use crate::sim::node::NodeId;
+use crate::trace::encoding::{decode, TraceContext};
 use crate::world::{AnyNode, NodeKind};
 use crate::Simulation;
 
@@ -364,6 +367,37 @@ fn by_time(sim: &Simulation, topic: &str, begin: i64, end: i64) -> QueryOutcome 
     }
     messages.sort_by_key(|m| (m.store_timestamp, m.broker_name.clone(), m.queue_id, m.queue_offset));
     QueryOutcome { messages, notes, error: None }
+}
+
+/// The Dashboard's message trace: the trace records of `msg_id`, found by a key query on the trace topic
+/// (maxNum 64, all time) and decoded, in time order.
+pub fn message_trace(sim: &Simulation, trace_topic: &str, msg_id: &str) -> Result<Vec<TraceContext>, String> {
+    let outcome = by_key(sim, trace_topic, msg_id, QUERY_BY_KEY_MAX_NUM, 0, i64::MAX, false);
+    if let Some(error) = outcome.error {
+        return Err(error);
+    }
+    let mut records = Vec::new();
+    for view in &outcome.messages {
+        let Some((node, broker)) =
+            sim.directory().entries.iter().filter(|e| e.kind == NodeKind::Broker).find_map(|e| {
+                match sim.kernel().node(e.id) {
+                    Some(AnyNode::Broker(b)) if b.spec.broker_name == view.broker_name && b.spec.broker_id == 0 => {
+                        Some((e.id, b))
+                    }
+                    _ => None,
+                }
+            })
+        else {
+            continue;
+        };
+        let Ok(msg) = process_view_message_by_id(broker, sim.kernel().disk(node), view.commit_log_offset) else {
+            continue;
+        };
+        let body = String::from_utf8_lossy(&msg.body);
+        records.extend(decode(&body).into_iter().filter(|c| c.beans.iter().any(|b| b.msg_id == msg_id)));
+    }
+    records.sort_by_key(|c| c.time_stamp);
+    Ok(records)
 }
 
 /// One queue's line of a consumer progress page.

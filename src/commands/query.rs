@@ -2,7 +2,9 @@
 //! (`mqadmin queryMsgById / queryMsgByKey / queryMsgByUniqueKey / printMsg`, `consumerProgress`).
 //!
 //! Exactly one of: `--msg-id ID [--topic T]`, `--key K --topic T [--begin T1] [--end T2] [--max N]`,
-//! `--topic T --begin T1 --end T2`, `--progress GROUP`. Times are virtual ("90s", "5m").
+//! `--topic T --begin T1 --end T2`, `--progress GROUP`, `--timeline MSGID` (the message's story from the
+//! run's observations), `--trace MSGID [--topic TRACE_TOPIC]` (its RocketMQ trace records). Times are
+//! virtual ("90s", "5m").
 
 use clap::Args;
 use rmqsim_core::broker::broker_store_io::wall_clock_ms;
@@ -45,6 +47,12 @@ pub struct QueryArgs {
     /// Print a consumer group's progress per queue instead
     #[arg(long, value_name = "GROUP")]
     progress: Option<String>,
+    /// Print one message's timeline (send, store, transaction and delay steps, pulls, consumption)
+    #[arg(long, value_name = "MSGID")]
+    timeline: Option<String>,
+    /// Print one message's trace records from the trace topic (--topic, default RMQ_SYS_TRACE_TOPIC)
+    #[arg(long, value_name = "MSGID")]
+    trace: Option<String>,
     /// Print JSON
     #[arg(long)]
     json: bool,
@@ -86,6 +94,9 @@ fn request(args: &QueryArgs) -> Result<Option<MessageQuery>, Failure> {
 }
 
 pub fn run(args: &QueryArgs) -> Result<(), Failure> {
+    if args.timeline.is_some() || args.trace.is_some() {
+        return story(args);
+    }
     let request = request(args)?;
     let scenario = scenario_file::load(&args.scenario)?;
     let until = match &args.until {
@@ -154,4 +165,57 @@ pub fn run(args: &QueryArgs) -> Result<(), Failure> {
         Some(error) => Err(Failure::new(CHECK_FAILED, error)),
         None => Ok(()),
     }
+}
+
+/// `--timeline` and `--trace`.
+fn story(args: &QueryArgs) -> Result<(), Failure> {
+    let scenario = scenario_file::load(&args.scenario)?;
+    let until = match &args.until {
+        Some(text) => {
+            Time::ZERO + parse_duration(text).map_err(|e| Failure::new(BAD_ARGUMENTS, format!("--until: {e}")))?
+        }
+        None => Time::ZERO + scenario.run_for(),
+    };
+    let mut simulation = Simulation::new(&scenario, args.seed.unwrap_or(scenario.seed))
+        .map_err(|e| Failure::new(INVALID_SCENARIO, e.to_string()))?;
+    simulation.run_until(until);
+    if let Some(msg_id) = &args.timeline {
+        let name = |id: u16| simulation.directory().entry(rmqsim_core::sim::node::NodeId(id)).name.clone();
+        let steps = rmqsim_core::trace::timeline::timeline(simulation.observations(), msg_id, &name);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&steps).expect("plain JSON"));
+        } else {
+            for s in &steps {
+                let cost = s.cost_ms.map(|c| format!("  ({c} ms)")).unwrap_or_default();
+                println!("{:>12}  {:<14} {:<18} {}{cost}", s.time.to_string(), s.node, s.step, s.detail);
+            }
+        }
+        if steps.is_empty() {
+            return Err(Failure::new(CHECK_FAILED, format!("nothing was observed about {msg_id}")));
+        }
+        return Ok(());
+    }
+    let msg_id = args.trace.as_deref().unwrap_or_default();
+    let topic = args.topic.as_deref().unwrap_or(rmqsim_core::broker::topic_validator::RMQ_SYS_TRACE_TOPIC);
+    let records =
+        rmqsim_core::query::message_trace(&simulation, topic, msg_id).map_err(|e| Failure::new(CHECK_FAILED, e))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&records).expect("plain JSON"));
+    } else {
+        for r in &records {
+            let bean = &r.beans[0];
+            println!(
+                "{}  {:<14} group {}  cost {} ms  success {}  topic {}  store host {}  {:?}",
+                r.time_stamp,
+                r.trace_type.name(),
+                r.group_name,
+                r.cost_time,
+                r.success,
+                bean.topic,
+                bean.store_host,
+                bean.msg_type
+            );
+        }
+    }
+    Ok(())
 }

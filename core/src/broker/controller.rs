@@ -80,6 +80,9 @@ pub struct BrokerConfig {
     pub reject_transaction_message: bool,
     /// SQL92 filtering on message properties (`filter/`); off by default, as in RocketMQ.
     pub enable_property_filter: bool,
+    /// Create the message trace topic (1 queue) at start (`trace/`).
+    pub trace_topic_enable: bool,
+    pub msg_trace_topic_name: String,
 }
 
 impl Default for BrokerConfig {
@@ -111,6 +114,8 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             reject_transaction_message: false,
             enable_property_filter: false,
+            trace_topic_enable: false,
+            msg_trace_topic_name: crate::broker::topic_validator::RMQ_SYS_TRACE_TOPIC.into(),
         }
     }
 }
@@ -248,7 +253,7 @@ pub struct BrokerController {
 
 impl BrokerController {
     pub fn boot(spec: &BrokerSpec) -> Self {
-        let topic_config_manager = TopicConfigManager::new(&TopicTableSettings {
+        let mut topic_config_manager = TopicConfigManager::new(&TopicTableSettings {
             cluster_name: spec.config.broker_cluster_name.clone(),
             broker_name: spec.broker_name.clone(),
             auto_create_topic_enable: spec.config.auto_create_topic_enable,
@@ -256,6 +261,11 @@ impl BrokerController {
             cluster_topic_enable: spec.config.cluster_topic_enable,
             broker_topic_enable: spec.config.broker_topic_enable,
         });
+        if spec.config.trace_topic_enable {
+            // TopicConfigManager's constructor: the trace topic with one queue, a system topic.
+            let topic = &spec.config.msg_trace_topic_name;
+            topic_config_manager.topic_config_table.insert(topic.clone(), TopicConfig::with_queues(topic, 1, 6));
+        }
         let mut store = DefaultMessageStore::new(spec.store.clone())
             .expect("store configs are validated when the scenario is loaded");
         crate::broker::ha::prepare_store(&mut store, &spec.replication, &spec.broker_name);

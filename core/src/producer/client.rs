@@ -87,6 +87,8 @@ pub enum ProducerTimer {
     WorkloadResend { job: u64 },
     /// The transactional application's timers (`transaction.rs`).
     Transaction(crate::producer::transaction::TransactionTimer),
+    /// The trace dispatcher's flush check (`trace/dispatcher.rs`).
+    TraceFlush,
 }
 
 /// What to send: one message or a batch.
@@ -262,6 +264,8 @@ pub struct ProducerClient {
     sends: BTreeMap<u64, SendOperation>,
     completions: Vec<Completion>,
     pub stats: ProducerStats,
+    /// `AsyncTraceDispatcher`, with `enableMsgTrace` (`trace/`).
+    pub trace: Option<crate::trace::dispatcher::AsyncTraceDispatcher>,
 }
 
 fn ip_string(ip: [u8; 4]) -> String {
@@ -295,6 +299,7 @@ impl ProducerClient {
             sends: BTreeMap::new(),
             completions: Vec::new(),
             stats: ProducerStats::default(),
+            trace: None,
         }
     }
 
@@ -321,6 +326,11 @@ impl ProducerClient {
         self.topic_publish_info_table.insert(key, TopicPublishInfo::default());
         ctx.set_timer(FIRST_ROUTE_REFRESH, Timer::Producer(ProducerTimer::PollNameServer));
         ctx.set_timer(FIRST_HEARTBEAT, Timer::Producer(ProducerTimer::HeartbeatAllBrokers));
+        if self.config().enable_msg_trace {
+            let topic = self.config().customized_trace_topic.clone();
+            let topic = topic.unwrap_or_else(|| topic_validator::RMQ_SYS_TRACE_TOPIC.to_string());
+            self.trace = Some(crate::trace::dispatcher::AsyncTraceDispatcher::new(&topic, ctx.now()));
+        }
     }
 
     /// Completions since the last call (the node hands them to the application).
@@ -392,6 +402,10 @@ impl ProducerClient {
                     }
                 }
                 self.arm_scan(ctx);
+            }
+            ProducerTimer::TraceFlush => {
+                let action = self.trace.as_mut().map(|t| t.on_flush(ctx.now()));
+                self.on_trace_action(action, ctx);
             }
             ProducerTimer::WorkloadNext | ProducerTimer::WorkloadResend { .. } | ProducerTimer::Transaction(_) => {
                 unreachable!("workload timers are handled by the producer node")
@@ -1249,7 +1263,48 @@ impl ProducerClient {
             attempts: op.attempts,
             outcome,
         });
+        if let (Some(Ok(result)), Payload::Single(message)) = (&result, &op.payload) {
+            self.trace_send(message, result, op.attempt_begin, ctx);
+        }
         self.completions.push(Completion { send_id, payload: op.payload, mode: op.mode, result });
+    }
+}
+
+impl ProducerClient {
+    /// `SendMessageTraceHookImpl.sendMessageAfter`: a Pub record for a send with a result (not for the trace
+    /// topic's own messages).
+    fn trace_send(&mut self, message: &Message, result: &SendResult, attempt_begin: Time, ctx: &mut Ctx<'_>) {
+        let Some(trace) = &self.trace else { return };
+        if message.topic.starts_with(&trace.trace_topic) {
+            return;
+        }
+        let addr = self.find_broker_address_in_publish(&result.message_queue.broker_name).unwrap_or_default();
+        let group = self.config().producer_group.clone();
+        let context = crate::trace::pub_context(&group, message, result, &addr, attempt_begin, ctx.now());
+        self.trace_append(&context, ctx);
+    }
+
+    /// Hand a record to the trace dispatcher (when tracing is on).
+    pub fn trace_append(&mut self, context: &crate::trace::encoding::TraceContext, ctx: &mut Ctx<'_>) {
+        let action = self.trace.as_mut().map(|t| t.append(context, ctx.now()));
+        self.on_trace_action(action, ctx);
+    }
+
+    fn on_trace_action(&mut self, action: Option<crate::trace::dispatcher::TraceAction>, ctx: &mut Ctx<'_>) {
+        use crate::trace::dispatcher::TraceAction;
+        match action {
+            Some(TraceAction::ArmFlush(at)) => {
+                ctx.set_timer(at - ctx.now(), Timer::Producer(ProducerTimer::TraceFlush));
+            }
+            Some(TraceAction::Send(batch)) => {
+                // `sendTraceDataByMQ`: one message, the records as body, their msgIds and keys as KEYS.
+                let keys: Vec<&str> = batch.keys.iter().map(String::as_str).collect();
+                let mut message = Message::new(&batch.topic, None, &keys, batch.body.into_bytes());
+                message.flag = 0;
+                self.send(Payload::Single(message), SendMode::Async, Target::RoundRobin, 0, ctx);
+            }
+            Some(TraceAction::Nothing) | None => {}
+        }
     }
 }
 

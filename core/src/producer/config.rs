@@ -42,6 +42,10 @@ pub struct ProducerConfig {
     pub mq_client_api_timeout: u64,
     /// NameServer node names this client knows (`namesrvAddr`); all of the topology's when absent.
     pub namesrv_addr: Option<Vec<String>>,
+    /// `new DefaultMQProducer(group, enableMsgTrace, customizedTraceTopic)`: send trace records (`trace/`).
+    pub enable_msg_trace: bool,
+    /// The trace topic (`RMQ_SYS_TRACE_TOPIC` when absent).
+    pub customized_trace_topic: Option<String>,
 }
 
 impl Default for ProducerConfig {
@@ -63,6 +67,8 @@ impl Default for ProducerConfig {
             heartbeat_broker_interval: 30_000,
             mq_client_api_timeout: 3_000,
             namesrv_addr: None,
+            enable_msg_trace: false,
+            customized_trace_topic: None,
         }
     }
 }

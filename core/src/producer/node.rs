@@ -110,7 +110,7 @@ impl ProducerNode {
                 request.as_ref()
             {
                 if let Some(transaction) = self.transaction.as_mut() {
-                    transaction.on_check(from, header, message, ctx);
+                    transaction.on_check(from, header, message, &mut self.client, ctx);
                 }
             }
             return;
@@ -138,7 +138,7 @@ impl ProducerNode {
             }
             ProducerTimer::Transaction(timer) => {
                 let Some(transaction) = self.transaction.as_mut() else { return };
-                if let Some(thread) = transaction.on_timer(timer, &self.client, ctx) {
+                if let Some(thread) = transaction.on_timer(timer, &mut self.client, ctx) {
                     self.release_thread(thread, ctx);
                 }
             }
@@ -272,7 +272,7 @@ impl ProducerNode {
         }
         if let Some(transaction) = self.transaction.as_mut() {
             // sendMessageInTransaction runs the local transaction on the sending thread.
-            if transaction.on_send_completed(completion.send_id, thread, &completion.result, &self.client, ctx) {
+            if transaction.on_send_completed(completion.send_id, thread, &completion.result, &mut self.client, ctx) {
                 return;
             }
         }

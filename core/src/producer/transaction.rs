@@ -249,7 +249,7 @@ impl TransactionMqProducer {
         send_id: u64,
         thread: u32,
         result: &Option<Result<SendResult, ClientException>>,
-        client: &ProducerClient,
+        client: &mut ProducerClient,
         ctx: &mut Ctx<'_>,
     ) -> bool {
         let Some(Ok(send_result)) = result else { return false };
@@ -281,7 +281,7 @@ impl TransactionMqProducer {
 
     /// A local transaction ended: END_TRANSACTION, or the crash. Returns the thread to release (None
     /// when the process died).
-    pub fn on_timer(&mut self, timer: TransactionTimer, client: &ProducerClient, ctx: &mut Ctx<'_>) -> Option<u32> {
+    pub fn on_timer(&mut self, timer: TransactionTimer, client: &mut ProducerClient, ctx: &mut Ctx<'_>) -> Option<u32> {
         let TransactionTimer::LocalTransactionDone { send_id } = timer;
         let local = self.running.remove(&send_id)?;
         self.running_ids.remove(&local.msg_id);
@@ -321,13 +321,27 @@ impl TransactionMqProducer {
         &self,
         send_result: &SendResult,
         state: LocalTransactionState,
-        client: &ProducerClient,
+        client: &mut ProducerClient,
         ctx: &mut Ctx<'_>,
     ) {
         let Ok(id) = decode_message_id(&send_result.offset_msg_id) else { return };
         let broker_name = &send_result.message_queue.broker_name;
-        let Some(addr) = client.broker_addr_table.get(broker_name).and_then(|addrs| addrs.get(&0)) else { return };
-        let Some(broker) = client.spec.directory.node_of_addr(addr) else { return };
+        let Some(addr) = client.broker_addr_table.get(broker_name).and_then(|addrs| addrs.get(&0)).cloned() else {
+            return;
+        };
+        let Some(broker) = client.spec.directory.node_of_addr(&addr) else { return };
+        let trace = crate::trace::end_transaction_context(
+            &self.group,
+            &send_result.message_queue.topic,
+            &send_result.msg_id,
+            None,
+            None,
+            &addr,
+            state,
+            false,
+            ctx.now(),
+        );
+        client.trace_append(&trace, ctx);
         let header = EndTransactionRequestHeader {
             producer_group: self.group.clone(),
             tran_state_table_offset: send_result.queue_offset,
@@ -346,6 +360,7 @@ impl TransactionMqProducer {
         broker: NodeId,
         header: &CheckTransactionStateRequestHeader,
         message: &MessageExt,
+        client: &mut ProducerClient,
         ctx: &mut Ctx<'_>,
     ) {
         let properties =
@@ -373,6 +388,21 @@ impl TransactionMqProducer {
             msg_id,
             transaction_id: Some(header.transaction_id.clone()),
         };
+        if client.trace.is_some() {
+            let addr = client.spec.directory.entry(broker).addr();
+            let trace = crate::trace::end_transaction_context(
+                &self.group,
+                &message.topic,
+                &answer.msg_id,
+                properties.tags(),
+                properties.get(crate::broker::store::properties::PROPERTY_KEYS),
+                &addr,
+                state,
+                true,
+                ctx.now(),
+            );
+            client.trace_append(&trace, ctx);
+        }
         send_end_transaction(broker, answer, ctx);
     }
 

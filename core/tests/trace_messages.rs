@@ -1,0 +1,153 @@
+//! Message trace (spec §11): producers with `enableMsgTrace` send Pub and EndTransaction records, batched,
+//! to RMQ_SYS_TRACE_TOPIC (created by `traceTopicEnable`); the trace of a message is found by its msgId.
+//! And the timeline of one message, built from the observations.
+
+use rmqsim_core::observation::Observation;
+use rmqsim_core::query::message_trace;
+use rmqsim_core::scenario::Scenario;
+use rmqsim_core::time::Time;
+use rmqsim_core::trace::encoding::{MessageType, TraceType};
+use rmqsim_core::trace::timeline::timeline;
+use rmqsim_core::Simulation;
+
+fn scenario(body: &str) -> Scenario {
+    let text = format!(
+        "version = 1\nid = \"test\"\nrun_for = \"60s\"\n\
+         [narrative.en]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n\
+         [narrative.zh]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n{body}"
+    );
+    Scenario::parse("test", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+const TRACED: &str = r#"
+[topology]
+name_servers = 1
+[[topology.broker_groups]]
+name = "broker-a"
+[topology.broker_groups.config]
+traceTopicEnable = true
+[[topology.topics]]
+name = "Orders"
+queues = 2
+
+[[producers]]
+[producers.config]
+producerGroup = "OrderService"
+enableMsgTrace = true
+[producers.workload]
+topic = "Orders"
+start_at = "1s"
+max_messages = 12
+tags = ["created"]
+rate = [{ at = "0s", per_second = 10 }]
+"#;
+
+fn stored(sim: &Simulation, topic: &str) -> Vec<(Time, String, String)> {
+    sim.observations()
+        .iter()
+        .filter_map(|o| match &o.observation {
+            Observation::MessageStored { topic: t, msg_id, offset_msg_id, .. } if t == topic => {
+                Some((o.time, msg_id.clone(), offset_msg_id.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_send_leaves_a_pub_record_in_the_trace_topic_batched_after_500_ms() {
+    let mut sim = Simulation::new(&scenario(TRACED), 1).unwrap();
+    sim.run_until(Time::from_secs(10));
+    let orders = stored(&sim, "Orders");
+    let traces = stored(&sim, "RMQ_SYS_TRACE_TOPIC");
+    assert_eq!(orders.len(), 12);
+    assert!(!traces.is_empty() && traces.len() < 12, "records travel in batches: {} trace messages", traces.len());
+    let first_trace = traces[0].0;
+    assert!(first_trace >= orders[0].0 + rmqsim_core::time::Duration::from_millis(500), "the first waits 500 ms");
+    for (_, msg_id, offset_msg_id) in &orders {
+        let records = message_trace(&sim, "RMQ_SYS_TRACE_TOPIC", msg_id).unwrap();
+        assert_eq!(records.len(), 1, "{msg_id}");
+        let record = &records[0];
+        assert_eq!(record.trace_type, TraceType::Pub);
+        assert_eq!(record.group_name, "OrderService");
+        assert!(record.success);
+        let bean = &record.beans[0];
+        assert_eq!((bean.topic.as_str(), bean.tags.as_deref()), ("Orders", Some("created")));
+        assert_eq!(&bean.offset_msg_id, offset_msg_id);
+        assert_eq!(bean.store_host, "10.0.0.2:10911");
+        assert_eq!(bean.msg_type, MessageType::NormalMsg);
+    }
+}
+
+#[test]
+fn a_transactional_producer_traces_its_half_send_and_its_end_transaction() {
+    let body = format!("{TRACED}[producers.workload.transaction]\n");
+    let mut sim = Simulation::new(&scenario(&body), 1).unwrap();
+    sim.run_until(Time::from_secs(10));
+    let committed: Vec<String> = sim
+        .observations()
+        .iter()
+        .filter_map(|o| match &o.observation {
+            Observation::TransactionCommitted { msg_id, .. } => Some(msg_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(committed.len(), 12);
+    let records = message_trace(&sim, "RMQ_SYS_TRACE_TOPIC", &committed[0]).unwrap();
+    let types: Vec<TraceType> = records.iter().map(|r| r.trace_type).collect();
+    assert_eq!(types, [TraceType::Pub, TraceType::EndTransaction]);
+    assert_eq!(records[0].beans[0].msg_type, MessageType::TransMsgHalf);
+    assert_eq!(
+        records[1].beans[0].transaction_state,
+        Some(rmqsim_core::protocol::transaction::LocalTransactionState::CommitMessage)
+    );
+}
+
+#[test]
+fn without_trace_topic_enable_the_producer_auto_creates_it_like_any_topic() {
+    let body = TRACED.replace("traceTopicEnable = true", "traceTopicEnable = false");
+    let mut sim = Simulation::new(&scenario(&body), 1).unwrap();
+    sim.run_until(Time::from_secs(10));
+    let created = sim.observations().iter().any(|o| {
+        matches!(&o.observation, Observation::TopicAutoCreated { topic, write_queue_nums: 4, .. } if topic == "RMQ_SYS_TRACE_TOPIC")
+    });
+    assert!(created, "from TBW102, with the producer's 4 queues");
+}
+
+#[test]
+fn the_timeline_of_a_checked_transaction_tells_its_whole_story() {
+    let text = rmqsim_core::scenario::library::find("transaction-payment-check").unwrap();
+    let scenario = Scenario::parse("transaction-payment-check", text).unwrap();
+    let mut sim = Simulation::new(&scenario, scenario.seed).unwrap();
+    sim.run_until(Time::ZERO + scenario.run_for());
+    let crashed = sim
+        .observations()
+        .iter()
+        .find_map(|o| match &o.observation {
+            Observation::LocalTransactionExecuted { crashed: true, msg_id, .. } => Some(msg_id.clone()),
+            _ => None,
+        })
+        .expect("the scenario's crash");
+    let name = |id: u16| sim.directory().entry(rmqsim_core::sim::node::NodeId(id)).name.clone();
+    let steps = timeline(sim.observations(), &crashed, &name);
+    let kinds: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
+    for expected in [
+        "send",
+        "stored",
+        "half stored",
+        "send result",
+        "local transaction",
+        "check",
+        "check answer",
+        "end transaction",
+        "committed",
+        "pulled",
+        "consume",
+        "consumed",
+    ] {
+        assert!(kinds.contains(&expected), "{expected} missing from {kinds:?}");
+    }
+    assert!(steps.windows(2).all(|w| w[0].time <= w[1].time));
+    let consumed = steps.iter().find(|s| s.step == "consumed").unwrap();
+    assert!(consumed.cost_ms.is_some(), "the listener's cost");
+}
