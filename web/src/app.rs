@@ -100,7 +100,7 @@ fn shell() -> Html {
             }
         });
     }
-        // Remember the language, and tell the page (fonts, screen readers).
+    // Remember the language, and tell the page (fonts, screen readers).
     use_effect_with(lang, |lang| {
         browser::storage_set(LANG_KEY, lang.code());
         browser::set_document_lang(if *lang == Lang::Zh { "zh-CN" } else { "en" });

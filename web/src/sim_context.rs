@@ -259,7 +259,8 @@ impl SimHandle {
             SimCommand::Seek(at) => self.seek_to(at),
             SimCommand::SetSpeed(milli) => self.speed_milli = milli,
             SimCommand::Faster => {
-                self.speed_milli = SPEEDS_MILLI.iter().copied().find(|s| *s > self.speed_milli).unwrap_or(self.speed_milli);
+                self.speed_milli =
+                    SPEEDS_MILLI.iter().copied().find(|s| *s > self.speed_milli).unwrap_or(self.speed_milli);
             }
             SimCommand::Slower => {
                 self.speed_milli =
@@ -313,7 +314,12 @@ impl SimHandle {
     }
 
     /// Switch to another run (keeping the speed), or report why it could not be loaded.
-    fn replace_with(&mut self, loaded: Result<SimHandle, String>, playing: bool, error: fn(String) -> Notice) -> Notice {
+    fn replace_with(
+        &mut self,
+        loaded: Result<SimHandle, String>,
+        playing: bool,
+        error: fn(String) -> Notice,
+    ) -> Notice {
         match loaded {
             Ok(handle) => {
                 *self = handle.inherit(self);
@@ -451,7 +457,8 @@ pub fn sim_provider(props: &SimProviderProps) -> Html {
     };
     use_play_loop(Rc::clone(&props.handle), (*publish).clone());
     use_keyboard((*dispatch).clone(), ui.dispatcher());
-    let context = SimContext { snapshot: (*snapshot).clone(), dispatch: (*dispatch).clone(), handle: Rc::clone(&props.handle) };
+    let context =
+        SimContext { snapshot: (*snapshot).clone(), dispatch: (*dispatch).clone(), handle: Rc::clone(&props.handle) };
     html! {
         <ContextProvider<SimContext> context={context}>
             { props.children.clone() }

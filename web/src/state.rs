@@ -92,7 +92,10 @@ impl UiState {
 pub enum UiAction {
     SetLang(Lang),
     /// Click on a node: select it, or with shift pick it as the peer.
-    Pick { node: String, shift: bool },
+    Pick {
+        node: String,
+        shift: bool,
+    },
     Deselect,
     SetPeer(Option<String>),
     ToggleFilter(LineKind),

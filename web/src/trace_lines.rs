@@ -97,7 +97,9 @@ fn name(simulation: &Simulation, id: NodeId) -> String {
 fn inner_debug(value: &impl std::fmt::Debug) -> String {
     let text = format!("{value:?}");
     match (text.find('('), text.ends_with(')')) {
-        (Some(open), true) if text[..open].chars().all(char::is_alphanumeric) => text[open + 1..text.len() - 1].to_string(),
+        (Some(open), true) if text[..open].chars().all(char::is_alphanumeric) => {
+            text[open + 1..text.len() - 1].to_string()
+        }
         _ => text,
     }
 }
@@ -110,12 +112,12 @@ pub fn describe(record: &TraceRecord<AnyNode>, simulation: &Simulation) -> Trace
         TraceEvent::Delivered { from, to, message } => {
             (LineKind::Message, n(*to), format!("{} → {}  {}", n(*from), n(*to), message.summary()))
         }
-        TraceEvent::Dropped { from, to, reason, message } => (
-            LineKind::Drop,
-            n(*to),
-            format!("{} → {}  {} dropped: {reason:?}", n(*from), n(*to), message.summary()),
-        ),
-        TraceEvent::TimerFired { node, timer, .. } => (LineKind::Timer, n(*node), format!("timer {}", inner_debug(timer))),
+        TraceEvent::Dropped { from, to, reason, message } => {
+            (LineKind::Drop, n(*to), format!("{} → {}  {} dropped: {reason:?}", n(*from), n(*to), message.summary()))
+        }
+        TraceEvent::TimerFired { node, timer, .. } => {
+            (LineKind::Timer, n(*node), format!("timer {}", inner_debug(timer)))
+        }
         TraceEvent::DiskSynced { node, file, synced_len } => {
             (LineKind::Disk, n(*node), format!("sync of file {} done: {synced_len} bytes durable", file.0))
         }
@@ -149,7 +151,9 @@ pub fn describe_fault(fault: &Fault, n: &dyn Fn(NodeId) -> String) -> String {
         Fault::Partition { from, to, both_ways } => {
             format!("fault: partition {} {} {}", list(from, n), arrow(*both_ways), list(to, n))
         }
-        Fault::Heal { from, to, both_ways } => format!("fault: heal {} {} {}", list(from, n), arrow(*both_ways), list(to, n)),
+        Fault::Heal { from, to, both_ways } => {
+            format!("fault: heal {} {} {}", list(from, n), arrow(*both_ways), list(to, n))
+        }
         Fault::HealAll => "fault: heal every link".to_string(),
         Fault::Hold { from, to } => format!("fault: hold {} → {}", n(*from), n(*to)),
         Fault::Release { from, to } => format!("fault: release {} → {}", n(*from), n(*to)),

@@ -15,7 +15,8 @@ pub struct BrokerDetailProps {
 #[function_component(BrokerDetail)]
 pub fn broker_detail(props: &BrokerDetailProps) -> Html {
     let b = &props.detail;
-    let role = if b.broker_id == 0 { "MASTER (brokerId 0)".to_string() } else { format!("SLAVE (brokerId {})", b.broker_id) };
+    let role =
+        if b.broker_id == 0 { "MASTER (brokerId 0)".to_string() } else { format!("SLAVE (brokerId {})", b.broker_id) };
     html! {
         <div class="broker-detail">
             <dl class="facts">

@@ -32,7 +32,8 @@ pub fn clock_bar(props: &ClockBarProps) -> Html {
         let on_command = props.on_command.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if let Some(seed) = seed_input.cast::<HtmlInputElement>().and_then(|i| i.value().trim().parse::<u64>().ok()) {
+            if let Some(seed) = seed_input.cast::<HtmlInputElement>().and_then(|i| i.value().trim().parse::<u64>().ok())
+            {
                 on_command.emit(SimCommand::Reseed(seed));
             }
         })

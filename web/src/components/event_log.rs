@@ -43,7 +43,9 @@ pub fn event_log(props: &EventLogProps) -> Html {
         .iter()
         .rev()
         .filter(|l| props.filters & l.kind.bit() != 0)
-        .filter(|l| needle.is_empty() || l.text.to_lowercase().contains(&needle) || l.node.to_lowercase().contains(&needle))
+        .filter(|l| {
+            needle.is_empty() || l.text.to_lowercase().contains(&needle) || l.node.to_lowercase().contains(&needle)
+        })
         .take(MAX_ROWS)
         .collect();
     let on_search = props.on_search.reform(|e: InputEvent| e.target_unchecked_into::<HtmlInputElement>().value());

@@ -69,8 +69,13 @@ pub fn fault_panel(props: &FaultPanelProps) -> Html {
             act(ActionSpec::Partition { from, to, both_ways })
         }
     };
-    let pair = |make: fn(String, String) -> ActionSpec| act(make(me.clone(), peers.first().cloned().unwrap_or_default()));
-    let groups = [(PEER_NAME_SERVERS, texts.group_name_servers), (PEER_BROKERS, texts.group_brokers), (PEER_OTHERS, texts.group_others)];
+    let pair =
+        |make: fn(String, String) -> ActionSpec| act(make(me.clone(), peers.first().cloned().unwrap_or_default()));
+    let groups = [
+        (PEER_NAME_SERVERS, texts.group_name_servers),
+        (PEER_BROKERS, texts.group_brokers),
+        (PEER_OTHERS, texts.group_others),
+    ];
     html! {
         <div class={classes!("fault-panel", props.forks.then_some("forking"))}>
             <h3 class="section">{ texts.break_it }</h3>

@@ -60,7 +60,9 @@ fn node_panel(node: &NodeView, props: &InspectorProps) -> Html {
     let up = node.status == NodeStatus::Up;
     let detail = match &node.detail {
         NodeDetail::Down => html! { <p class="muted">{ texts.down_memory_gone }</p> },
-        NodeDetail::NameServer(ns) => html! { <NameServerDetail lang={props.lang} now_ms={now_ms} detail={ns.clone()} /> },
+        NodeDetail::NameServer(ns) => {
+            html! { <NameServerDetail lang={props.lang} now_ms={now_ms} detail={ns.clone()} /> }
+        }
         NodeDetail::Broker(broker) => html! { <BrokerDetail lang={props.lang} detail={broker.clone()} /> },
         #[allow(unreachable_patterns)]
         other => html! { <JsonDetail lang={props.lang} value={serde_json::to_value(other).unwrap_or_default()} /> },
@@ -89,7 +91,8 @@ fn node_panel(node: &NodeView, props: &InspectorProps) -> Html {
 fn summary(texts: &Texts, props: &InspectorProps) -> Html {
     let snapshot = &props.snapshot;
     let scenario: &Scenario = &snapshot.scenario;
-    let name = |id: u16| snapshot.view.nodes.iter().find(|n| n.id == id).map_or_else(|| id.to_string(), |n| n.name.clone());
+    let name =
+        |id: u16| snapshot.view.nodes.iter().find(|n| n.id == id).map_or_else(|| id.to_string(), |n| n.name.clone());
     html! {
         <div class="summary">
             <p class="hint">{ texts.nothing_selected }</p>

@@ -98,8 +98,10 @@ impl Slot {
 pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
     let name_servers: Vec<&Slot> = nodes.iter().filter(|n| n.kind == NodeKind::NameServer).collect();
     let producers: Vec<&Slot> = nodes.iter().filter(|n| n.kind == NodeKind::Producer).collect();
-    let others: Vec<&Slot> =
-        nodes.iter().filter(|n| !matches!(n.kind, NodeKind::NameServer | NodeKind::Broker | NodeKind::Producer)).collect();
+    let others: Vec<&Slot> = nodes
+        .iter()
+        .filter(|n| !matches!(n.kind, NodeKind::NameServer | NodeKind::Broker | NodeKind::Producer))
+        .collect();
 
     // Broker groups from the scenario; a broker no group claims gets a group of its own.
     let mut groups: Vec<(String, Vec<(&Slot, Role)>)> = Vec::new();
@@ -142,7 +144,13 @@ pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
         captions.push((ns_x, ns_top - 6, Region::NameServers));
     }
     for (i, node) in name_servers.iter().enumerate() {
-        placed.push(Placed { id: node.id, name: node.name.clone(), x: ns_x + i as i32 * column_width, y: ns_top, role: Role::NameServer });
+        placed.push(Placed {
+            id: node.id,
+            name: node.name.clone(),
+            x: ns_x + i as i32 * column_width,
+            y: ns_top,
+            role: Role::NameServer,
+        });
     }
 
     let brokers_top = ns_top + NODE_H + 56;
@@ -180,7 +188,13 @@ pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
         for (i, node) in list.iter().enumerate() {
             let (col, row) = ((i / PER_COLUMN) as i32, (i % PER_COLUMN) as i32);
             let y = brokers_top + row * (NODE_H + GAP);
-            placed.push(Placed { id: node.id, name: node.name.clone(), x: x0 + col * column_width, y, role: role(node) });
+            placed.push(Placed {
+                id: node.id,
+                name: node.name.clone(),
+                x: x0 + col * column_width,
+                y,
+                role: role(node),
+            });
             bottom = bottom.max(y + NODE_H);
         }
     };
@@ -225,7 +239,8 @@ pub fn topology(props: &TopologyProps) -> Html {
         let (dx, dy) = (f64::from(x1) + f64::from(x2 - x1) * travel, f64::from(y1) + f64::from(y2 - y1) * travel);
         let opacity = format!("{:.2}", (1.0 - age).max(0.0));
         let class = if flash.dropped { "flash dropped" } else { "flash" };
-        let title = if flash.count > 1 { format!("{} (+{})", flash.label, flash.count - 1) } else { flash.label.clone() };
+        let title =
+            if flash.count > 1 { format!("{} (+{})", flash.label, flash.count - 1) } else { flash.label.clone() };
         Some(html! {
             <g class={class} opacity={opacity}>
                 <title>{ title }</title>
@@ -371,9 +386,15 @@ mod tests {
             let layout = layout(&nodes, &scenario);
             assert_eq!(layout.nodes.len(), nodes.len(), "{id}");
             for (i, a) in layout.nodes.iter().enumerate() {
-                assert!(a.x >= 0 && a.y >= 0 && a.x + NODE_W <= layout.width && a.y + NODE_H <= layout.height, "{id}: {a:?} in {}x{}", layout.width, layout.height);
+                assert!(
+                    a.x >= 0 && a.y >= 0 && a.x + NODE_W <= layout.width && a.y + NODE_H <= layout.height,
+                    "{id}: {a:?} in {}x{}",
+                    layout.width,
+                    layout.height
+                );
                 for b in &layout.nodes[i + 1..] {
-                    let apart = a.x + NODE_W <= b.x || b.x + NODE_W <= a.x || a.y + NODE_H <= b.y || b.y + NODE_H <= a.y;
+                    let apart =
+                        a.x + NODE_W <= b.x || b.x + NODE_W <= a.x || a.y + NODE_H <= b.y || b.y + NODE_H <= a.y;
                     assert!(apart, "{id}: {a:?} overlaps {b:?}");
                 }
             }

@@ -136,7 +136,5 @@ impl FrameLoop {
 }
 
 fn request_frame(closure: &Closure<dyn FnMut(f64)>) -> i32 {
-    web_sys::window()
-        .and_then(|w| w.request_animation_frame(closure.as_ref().unchecked_ref()).ok())
-        .unwrap_or_default()
+    web_sys::window().and_then(|w| w.request_animation_frame(closure.as_ref().unchecked_ref()).ok()).unwrap_or_default()
 }
