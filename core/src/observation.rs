@@ -225,6 +225,37 @@ pub enum Observation {
     /// A half message was moved to `TRANS_CHECK_MAX_TIME_TOPIC` (checked `transactionCheckMax` times, or
     /// older than `fileReservedTime`): it will never be delivered.
     TransactionDiscarded { producer_group: String, msg_id: String, check_times: i32, reason: String },
+    // ---- Filtering (issue 6/8): the subscription-consistency trap. ----
+    /// A consumer's heartbeat replaced its group's stored subscription of `topic` with another expression:
+    /// from now on every member's pulls are filtered with `current`.
+    SubscriptionReplaced {
+        group: String,
+        topic: String,
+        client_id: String,
+        previous: String,
+        current: String,
+        expression_type: String,
+    },
+    /// A pull by `client_id` skipped a message because the group's stored subscription (`applied`) rejected its
+    /// tag while members of the group subscribe to it (`wanted_by`: client id, its own expression): nobody who
+    /// wants it will see it, the offset passes it.
+    MessageFilteredAgainstIntent {
+        group: String,
+        client_id: String,
+        topic: String,
+        queue_id: i32,
+        queue_offset: i64,
+        applied: String,
+        wanted_by: Vec<(String, String)>,
+    },
+    /// A consumer's client-side tag re-check dropped messages the broker let through (a tag hash collision,
+    /// or a group subscription that is not this member's): `(queue offset, msgId, TAGS)`.
+    MessagesFilteredByClient {
+        group: String,
+        client_id: String,
+        queue: MessageQueue,
+        messages: Vec<(i64, String, Option<String>)>,
+    },
 }
 
 /// Where a send-back went.

@@ -156,6 +156,12 @@ impl BrokerController {
                     self.on_topic_created_for_consumers(&config, ctx);
                 }
             }
+            let before = self
+                .consumer_services
+                .consumer_manager
+                .get_consumer_group_info(&data.group_name)
+                .map(|g| g.subscription_table.clone())
+                .unwrap_or_default();
             let change = self.consumer_services.consumer_manager.register_consumer(
                 Registration {
                     group: &data.group_name,
@@ -169,6 +175,8 @@ impl BrokerController {
                 },
                 notify,
             );
+            let (group, client_id) = (&data.group_name, &heartbeat.client_id);
+            self.observe_subscription_changes(group, from, client_id, &data.subscription_data_set, &before, ctx);
             self.notify_consumer_ids_changed(change, ctx);
         }
         for producer in &heartbeat.producer_data_set {

@@ -249,6 +249,8 @@ pub struct BrokerController {
     pub replication: crate::broker::ha::Replication,
     /// Half messages, END_TRANSACTION, the check service (`transaction/`).
     pub transaction: crate::broker::transaction::TransactionService,
+    /// What each consumer channel itself subscribes (an observer's notebook: `filter/consistency.rs`).
+    pub subscription_ledger: crate::filter::consistency::SubscriptionLedger,
 }
 
 impl BrokerController {
@@ -290,6 +292,7 @@ impl BrokerController {
             consumer_services: ConsumerServices::new(spec.store.delay_level_table()),
             replication: crate::broker::ha::Replication::new(spec.replication.mode),
             transaction: Default::default(),
+            subscription_ledger: Default::default(),
         }
     }
 
@@ -634,6 +637,7 @@ impl BrokerController {
     /// A client's channel closed (`ClientHousekeepingService`): forget its producers.
     pub fn on_connection_closed(&mut self, peer: NodeId, ctx: &mut Ctx<'_>) {
         self.on_replication_connection_closed(peer, ctx);
+        self.subscription_ledger.forget_channel(peer);
         self.on_consumer_channel_closed(peer, ctx);
         self.clients.remove(&peer);
         for clients in self.producer_table.values_mut() {

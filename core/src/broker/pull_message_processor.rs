@@ -199,7 +199,22 @@ impl BrokerController {
             ));
         }
         let subscription = if has_subscription {
-            SubscriptionData::build(&header.topic, header.subscription.as_deref().unwrap_or("*"), header.sub_version)
+            // FilterAPI.build: a request-carried expression of an unknown type does not parse.
+            let expression = header.subscription.as_deref().unwrap_or("*");
+            match crate::filter::build_subscription_data(
+                &header.topic,
+                expression,
+                &header.expression_type,
+                header.sub_version,
+            ) {
+                Ok(subscription) => subscription,
+                Err(_) => {
+                    return Some(Response::error(
+                        ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+                        "parse the consumer's subscription failed",
+                    ))
+                }
+            }
         } else {
             let manager = &self.consumer_services.consumer_manager;
             let Some(group) = manager.get_consumer_group_info(&header.consumer_group) else {
@@ -228,8 +243,16 @@ impl BrokerController {
             }
             subscription.clone()
         };
+        // ExpressionMessageFilter (`filter/`): tag codes, or SQL92 on the properties when enablePropertyFilter.
+        let filter = match crate::filter::ExpressionMessageFilter::for_pull(
+            &subscription,
+            has_subscription,
+            self.spec.config.enable_property_filter,
+        ) {
+            Ok(filter) => filter,
+            Err(response) => return Some(response),
+        };
         let result = {
-            let filter = ExpressionMessageFilter { subscription: &subscription };
             self.store.get_message(
                 ctx.disk(),
                 &header.consumer_group,
@@ -240,6 +263,20 @@ impl BrokerController {
                 Some(&filter),
             )
         };
+        if let Some(result) = &result {
+            let (group, topic) = (&header.consumer_group, &header.topic);
+            let offset = header.queue_offset;
+            self.observe_filtered_against_intent(
+                from,
+                group,
+                topic,
+                header.queue_id,
+                offset,
+                &subscription,
+                result,
+                ctx,
+            );
+        }
         let response = match result {
             None => Response::error(ResponseCode::SYSTEM_ERROR, "store getMessage return null"),
             Some(result) => {

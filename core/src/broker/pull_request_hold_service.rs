@@ -78,7 +78,12 @@ impl PullRequestHoldService {
             if newest <= request.pull_from_this_offset {
                 newest = current_max();
             }
-            if newest > request.pull_from_this_offset && request.subscription.matches_tags_code(tags_code) {
+            // `getMessageFilter().isMatchedByConsumeQueue`: a SQL92 subscription wakes on any arrival (RocketMQ
+            // then also evaluates the properties of the dispatch; the re-run pull filters them here).
+            let filter = crate::filter::ExpressionMessageFilter::new(&request.subscription);
+            let matched =
+                crate::broker::store::get_message::MessageFilter::is_matched_by_consume_queue(&filter, tags_code);
+            if newest > request.pull_from_this_offset && matched {
                 wake.push(request);
                 continue;
             }

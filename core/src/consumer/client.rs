@@ -96,6 +96,8 @@ pub struct ConsumerSpec {
     pub orderly: bool,
     /// (topic, tag expression).
     pub subscriptions: Vec<(String, String)>,
+    /// Expression type per topic (`TAG` when absent; `SQL92`: `MessageSelector.bySql`).
+    pub expression_types: BTreeMap<String, String>,
     pub config: ConsumerConfig,
     pub workload: ConsumerWorkloadSpec,
     /// Client IP → machine room (MACHINE_ROOM_NEARBY).
@@ -430,7 +432,10 @@ impl ConsumerClient {
         // copySubscription: the topics, and the retry topic for a clustering push consumer.
         let sub_version = wall_clock_ms(ctx.now());
         for (topic, expression) in self.spec.subscriptions.clone() {
-            let data = SubscriptionData::build(&topic, &expression, sub_version);
+            // FilterAPI.build: a tag expression, or a SQL92 one kept as text (validated with the scenario).
+            let expression_type = self.spec.expression_types.get(&topic).map_or("TAG", String::as_str);
+            let data = crate::filter::build_subscription_data(&topic, &expression, expression_type, sub_version)
+                .unwrap_or_else(|_| SubscriptionData::build(&topic, &expression, sub_version));
             self.subscription_inner.insert(topic, data);
         }
         if self.is_clustering() && self.spec.kind == ConsumerKind::Push {

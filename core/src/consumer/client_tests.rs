@@ -51,6 +51,7 @@ impl Harness {
             kind: ConsumerKind::Push,
             orderly: false,
             subscriptions: vec![("T".into(), "*".into())],
+            expression_types: Default::default(),
             config,
             workload: ConsumerWorkloadSpec::default(),
             rooms_by_ip: Default::default(),

@@ -218,6 +218,15 @@ impl ConsumerClient {
                 PullStatus::Found => {
                     self.stats.pulls_found += 1;
                     let tags = self.subscription_inner.get(&mq.topic).map(|s| s.tags_set.clone()).unwrap_or_default();
+                    let dropped = crate::filter::consistency::dropped_by_client(&body.messages, &tags);
+                    if !dropped.is_empty() {
+                        ctx.observe(Observation::MessagesFilteredByClient {
+                            group: self.spec.group.clone(),
+                            client_id: self.client_id.clone(),
+                            queue: mq.clone(),
+                            messages: dropped,
+                        });
+                    }
                     let found = filter_found(body.messages, &tags, body.min_offset, body.max_offset);
                     let pq = self.process_queue_table.get_mut(&mq).expect("checked");
                     pq.next_offset = body.next_begin_offset;

@@ -57,6 +57,7 @@ pub fn consumer_spec(scenario: &Scenario, directory: &Rc<Directory>, node_name: 
         kind: group.kind,
         orderly: group.orderly,
         subscriptions: group.subscriptions.iter().map(|s| (s.topic.clone(), s.expression.clone())).collect(),
+        expression_types: group.subscriptions.iter().map(|s| (s.topic.clone(), s.expression_type.clone())).collect(),
         config: group.config.clone(),
         workload: group.workload.clone(),
         rooms_by_ip,

@@ -13,15 +13,21 @@
 //! and reports:
 //! * `SubscriptionReplaced` when a heartbeat changes the group's stored expression for a topic;
 //! * `MessageFilteredAgainstIntent` for each message a pull skipped because the group's expression
-//!   rejected it while the pulling member's own expression accepted it.
+//!   rejected it while some member's own expression accepts it (whoever pulled the queue);
+//! * `MessagesFilteredByClient` (from the consumer) for messages the broker passed and the pulling member's
+//!   tag re-check dropped.
 //!
 //! Those two are what a checker needs to say "inconsistent subscriptions within group G lost these
 //! messages" and point at the cause.
 
 use std::collections::BTreeMap;
 
-use crate::protocol::consumer::SubscriptionData;
+use crate::broker::controller::BrokerController;
+use crate::broker::store::get_message::GetMessageResult;
+use crate::observation::Observation;
+use crate::protocol::consumer::{MessageExt, SubscriptionData};
 use crate::sim::node::NodeId;
+use crate::world::Ctx;
 
 use super::is_tag_type;
 
@@ -84,6 +90,11 @@ impl SubscriptionLedger {
         self.by_channel.get(&(group.to_string(), topic.to_string(), channel))
     }
 
+    /// Every channel of `group` that said what it subscribes for `topic`.
+    pub fn intents(&self, group: &str, topic: &str) -> Vec<(NodeId, &SubscriptionData)> {
+        self.by_channel.iter().filter(|((g, t, _), _)| g == group && t == topic).map(|((_, _, c), s)| (*c, s)).collect()
+    }
+
     /// Channels of `group` whose own expression for `topic` differs from `applied`.
     pub fn dissenters(&self, group: &str, topic: &str, applied: &SubscriptionData) -> Vec<NodeId> {
         self.by_channel
@@ -98,6 +109,113 @@ impl SubscriptionLedger {
 /// tags codes: `None`).
 pub fn tag_code_accepted(subscription: &SubscriptionData, tags_code: i64) -> Option<bool> {
     is_tag_type(&subscription.expression_type).then(|| subscription.matches_tags_code(Some(tags_code)))
+}
+
+impl BrokerController {
+    /// Around `ConsumerManager.registerConsumer` for one consumer group of a heartbeat: note what the channel
+    /// subscribes and observe the group subscriptions its heartbeat replaced. `before` is the group's table
+    /// before the registration.
+    pub(crate) fn observe_subscription_changes(
+        &mut self,
+        group: &str,
+        channel: NodeId,
+        client_id: &str,
+        subscriptions: &[SubscriptionData],
+        before: &BTreeMap<String, SubscriptionData>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let after = self
+            .consumer_services
+            .consumer_manager
+            .get_consumer_group_info(group)
+            .map(|g| g.subscription_table.clone())
+            .unwrap_or_default();
+        for replaced in self.subscription_ledger.on_heartbeat(group, channel, subscriptions, before, &after) {
+            ctx.observe(Observation::SubscriptionReplaced {
+                group: group.to_string(),
+                topic: replaced.topic,
+                client_id: client_id.to_string(),
+                previous: replaced.previous,
+                current: replaced.current,
+                expression_type: replaced.expression_type,
+            });
+        }
+    }
+
+    /// After a pull filtered with the group's `applied` subscription: every unit skipped because that
+    /// subscription rejected its tags code while some member of the group subscribes to it (the message is
+    /// gone for that member: whoever pulls the queue, nobody who wants it will see it).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn observe_filtered_against_intent(
+        &self,
+        channel: NodeId,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        from_offset: i64,
+        applied: &SubscriptionData,
+        result: &GetMessageResult,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if !is_tag_type(&applied.expression_type)
+            || self.subscription_ledger.dissenters(group, topic, applied).is_empty()
+        {
+            return;
+        }
+        let Some(info) = self.consumer_services.consumer_manager.get_consumer_group_info(group) else { return };
+        let client_of = |c: NodeId| info.channel_info_table.get(&c).map(|i| i.client_id.clone());
+        let intents: Vec<(String, &SubscriptionData)> = self
+            .subscription_ledger
+            .intents(group, topic)
+            .into_iter()
+            .filter_map(|(c, sub)| client_of(c).map(|id| (id, sub)))
+            .collect();
+        let Some(queue) = self.store.consume_queue(topic, queue_id) else { return };
+        let returned: Vec<i64> = result.messages.iter().map(|m| m.queue_offset.0).collect();
+        let puller = client_of(channel).unwrap_or_default();
+        for offset in from_offset..result.next_begin_offset.0 {
+            if returned.contains(&offset) {
+                continue;
+            }
+            let Some(entry) = queue.entry_at(ctx.disk(), offset) else { continue };
+            if tag_code_accepted(applied, entry.tags_code) != Some(false) {
+                continue;
+            }
+            let wanted_by: Vec<(String, String)> = intents
+                .iter()
+                .filter(|(_, sub)| tag_code_accepted(sub, entry.tags_code) == Some(true))
+                .map(|(id, sub)| (id.clone(), sub.sub_string.clone()))
+                .collect();
+            if !wanted_by.is_empty() {
+                ctx.observe(Observation::MessageFilteredAgainstIntent {
+                    group: group.to_string(),
+                    client_id: puller.clone(),
+                    topic: topic.to_string(),
+                    queue_id,
+                    queue_offset: offset,
+                    applied: applied.sub_string.clone(),
+                    wanted_by,
+                });
+            }
+        }
+    }
+}
+
+/// The client's re-check (`PullAPIWrapper.processPullResult`): the found messages it will drop, as
+/// (queue offset, msgId, TAGS).
+pub fn dropped_by_client(messages: &[MessageExt], tags_set: &[String]) -> Vec<(i64, String, Option<String>)> {
+    if tags_set.is_empty() {
+        return Vec::new();
+    }
+    messages
+        .iter()
+        .filter_map(|m| {
+            let properties = crate::broker::store::properties::MessageProperties::from_properties_string(&m.properties);
+            let tags = properties.tags().map(str::to_string);
+            let kept = tags.as_deref().is_some_and(|t| tags_set.iter().any(|s| s == t));
+            (!kept).then(|| (m.queue_offset, properties.unique_key().unwrap_or_default().to_string(), tags))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("consumer-lite-pull", include_str!("../../../scenarios/consumer-lite-pull.toml")),
     ("order-timeout-delay", include_str!("../../../scenarios/order-timeout-delay.toml")),
     ("transaction-payment-check", include_str!("../../../scenarios/transaction-payment-check.toml")),
+    ("tag-filter-consistency", include_str!("../../../scenarios/tag-filter-consistency.toml")),
 ];
 
 /// The TOML text of a built-in scenario.

@@ -102,6 +102,14 @@ pub struct SubscriptionSpec {
     pub topic: String,
     #[serde(default = "sub_all")]
     pub expression: String,
+    /// `TAG` (the default: `*`, `TagA || TagB`) or `SQL92` (`MessageSelector.bySql`, needs the broker's
+    /// `enablePropertyFilter`).
+    #[serde(default = "tag_type")]
+    pub expression_type: String,
+}
+
+fn tag_type() -> String {
+    "TAG".into()
 }
 
 fn one_member() -> u32 {
@@ -499,6 +507,9 @@ impl Scenario {
             for sub in &group.subscriptions {
                 if let Err(e) = crate::broker::topic_validator::check_topic_client(&sub.topic) {
                     problems.push(format!("{at}: subscription topic: {e}"));
+                }
+                if let Err(e) = crate::filter::validate_expression(&sub.expression, &sub.expression_type) {
+                    problems.push(format!("{at}: subscription of `{}`: {e}", sub.topic));
                 }
             }
             for problem in group.config.problems() {
