@@ -21,8 +21,7 @@ impl Failure {
     }
 }
 
-// Reserved for `check`, which the next stage adds.
-#[allow(dead_code)]
+/// An expectation or a sweep found a failing run.
 pub fn check_failed(message: impl Into<String>) -> Failure {
     Failure::new(CHECK_FAILED, message)
 }

@@ -30,6 +30,12 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Print the trace digest of a run (the fingerprint tests pin)
     Digest(commands::run::DigestArgs),
+    /// Run a scenario and judge it against its expectations (exit 1 if one fails)
+    Check(commands::check::CheckArgs),
+    /// Run a scenario over many seeds on every core; print the failing ones with a reproduce command
+    Sweep(commands::sweep::SweepArgs),
+    /// Draw a run's throughput, backlog, latency and at-risk series as an SVG
+    Plot(commands::plot::PlotArgs),
     /// List the built-in scenarios
     List(commands::list::ListArgs),
     /// Explain RocketMQ internals with the simulator's own code
@@ -44,6 +50,9 @@ fn main() {
     let outcome = match cli.command {
         Command::Run(args) => commands::run::run(&args),
         Command::Digest(args) => commands::run::digest(&args),
+        Command::Check(args) => commands::check::check(&args),
+        Command::Sweep(args) => commands::sweep::sweep(&args),
+        Command::Plot(args) => commands::plot::plot(&args),
         Command::List(args) => commands::list::list(&args),
         Command::Explain(command) => commands::explain::explain(&command),
         Command::Query(args) => commands::query::run(&args),

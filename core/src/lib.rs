@@ -4,6 +4,7 @@
 
 pub mod action_log;
 pub mod broker;
+pub mod check;
 pub mod consumer;
 pub mod explain;
 pub mod filter;

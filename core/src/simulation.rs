@@ -54,12 +54,17 @@ pub struct Simulation {
     standby_started: std::collections::BTreeMap<String, u32>,
     /// Every action scheduled so far, with its instant (the replication report finds failures here).
     action_history: Vec<(Time, ActionSpec)>,
+    /// The checkers (issue 7/8): they read every observation as it is made.
+    checks: crate::check::Checks,
+    /// How many observations `observations()` keeps.
+    retention: crate::check::Retention,
 }
 
 impl Simulation {
     /// Build the cluster of `scenario`, seeded with `seed`, with the scenario's actions scheduled.
     pub fn new(scenario: &Scenario, seed: u64) -> Result<Simulation, ScenarioErrors> {
         let directory = Rc::new(build_directory(scenario));
+        let directory_for_checks = Rc::clone(&directory);
         let link = LinkConfig {
             base_latency: Duration::from_micros(scenario.network.latency_us),
             jitter: Duration::from_micros(scenario.network.jitter_us),
@@ -85,6 +90,8 @@ impl Simulation {
             observations: Vec::new(),
             standby_started: std::collections::BTreeMap::new(),
             action_history: Vec::new(),
+            checks: crate::check::Checks::new(scenario, &directory_for_checks),
+            retention: crate::check::Retention::All,
         };
         for action in &scenario.actions {
             simulation.schedule(Scenario::action_time(action), &action.action).map_err(|message| {
@@ -208,13 +215,34 @@ impl Simulation {
     pub fn step(&mut self) -> Stepped {
         if let Some(next) = self.kernel.next_event_time() {
             self.sample_until(|m| m.due_before(next));
+            self.checks.sample_before(next);
         }
         let stepped = self.kernel.step();
-        self.observations.extend(self.kernel.drain_observations());
+        self.checks.after_step(&mut self.kernel, &mut self.observations, self.retention);
         stepped
     }
 
-    /// Every observation made so far.
+    /// The checkers of this run (verdicts with [`Simulation::verdicts`], the at-risk meter, the fate
+    /// ledger, the chart series).
+    pub fn checks(&self) -> &crate::check::Checks {
+        &self.checks
+    }
+
+    /// The checkers, to follow messages in the fate ledger before running.
+    pub fn checks_mut(&mut self) -> &mut crate::check::Checks {
+        &mut self.checks
+    }
+
+    /// How many observations `observations()` keeps (default: all). Long runs keep none or the recent
+    /// ones: the checkers have read them already.
+    pub fn set_retention(&mut self, retention: crate::check::Retention) {
+        self.retention = retention;
+        if retention == crate::check::Retention::None {
+            self.observations = Vec::new();
+        }
+    }
+
+    /// Every observation made so far (as many as the retention keeps).
     pub fn observations(&self) -> &[Observed<AnyNode>] {
         &self.observations
     }
@@ -256,6 +284,7 @@ impl Simulation {
         }
         let outcome = self.kernel.run_until(until);
         self.sample_until(|m| m.due_at(until));
+        self.checks.sample_at(until);
         outcome
     }
 
@@ -274,6 +303,7 @@ impl Simulation {
                 _ => {
                     self.kernel.run_until(until);
                     self.sample_until(|m| m.due_at(until));
+                    self.checks.sample_at(until);
                     break;
                 }
             }

@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod explain;
 pub mod list;
+pub mod plot;
 pub mod query;
 pub mod run;
+pub mod sweep;

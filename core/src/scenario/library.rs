@@ -3,6 +3,8 @@
 
 /// (id, TOML text) of every built-in scenario, in the order the sandbox lists them.
 pub const SCENARIOS: &[(&str, &str)] = &[
+    ("zero-loss-chain", include_str!("../../../scenarios/zero-loss-chain.toml")),
+    ("loss-async-flush-power-loss", include_str!("../../../scenarios/loss-async-flush-power-loss.toml")),
     ("broker-heartbeats", include_str!("../../../scenarios/broker-heartbeats.toml")),
     ("producer-broker-down", include_str!("../../../scenarios/producer-broker-down.toml")),
     ("producer-lost-ack", include_str!("../../../scenarios/producer-lost-ack.toml")),

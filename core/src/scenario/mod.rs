@@ -5,9 +5,13 @@
 //! Parsing is strict: unknown keys and bad values are errors that name the line and column.
 //! The built-in library in [`library`] embeds every file of `scenarios/`.
 
+mod de;
+mod document;
 pub mod duration;
 pub mod library;
 pub mod model;
+pub mod suggest;
+pub mod validate;
 
 pub use model::{ActionSpec, Narrative, Scenario, TimedAction, Topology};
 

@@ -11,7 +11,7 @@ use crate::name_server::controller::NamesrvConfig;
 use crate::producer::config::ProducerConfig;
 use crate::producer::workload::WorkloadSpec;
 use crate::scenario::duration::parse_duration;
-use crate::scenario::{ScenarioError, ScenarioErrors};
+use crate::scenario::ScenarioErrors;
 use crate::sim::disk::CrashKind;
 use crate::sim::limits::Limits;
 use crate::time::{Duration, Time};
@@ -46,6 +46,13 @@ pub struct Scenario {
     pub consumer_groups: Vec<ConsumerGroupSpec>,
     #[serde(default)]
     pub actions: Vec<TimedAction>,
+    /// What the run must show (`lost_acknowledged = 0`, `duplicates = "> 0"`, per group under
+    /// `groups.<name>`); `rmqsim check` and the tests assert them.
+    #[serde(default)]
+    pub expectations: crate::check::expectation::ExpectationsSpec,
+    /// A question to predict before running, graded by one verdict of the run.
+    #[serde(default)]
+    pub quiz: Option<crate::check::expectation::QuizSpec>,
 }
 
 /// One producer process of a scenario.
@@ -350,28 +357,10 @@ impl From<CrashKindSpec> for CrashKind {
 }
 
 impl Scenario {
-    /// Parse and validate a scenario file; every problem found is reported with its location.
+    /// Parse and validate a scenario file; every problem found is reported with its location (see
+    /// `validate.rs`: syntax, shape and meaning, all at once).
     pub fn parse(source: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|span| line_column(text, span.start)).unzip();
-            ScenarioErrors(vec![ScenarioError {
-                source: source.to_string(),
-                line,
-                column,
-                message: e.message().trim().to_string(),
-            }])
-        })?;
-        let problems = scenario.validate();
-        if problems.is_empty() {
-            Ok(scenario)
-        } else {
-            Err(ScenarioErrors(
-                problems
-                    .into_iter()
-                    .map(|message| ScenarioError { source: source.to_string(), line: None, column: None, message })
-                    .collect(),
-            ))
-        }
+        crate::scenario::validate::parse(source, text)
     }
 
     /// The default run length as virtual time.
@@ -405,7 +394,7 @@ impl Scenario {
     }
 
     /// Semantic checks beyond the types: versions, ranges, references, limits.
-    fn validate(&self) -> Vec<String> {
+    pub(crate) fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.version != FORMAT_VERSION {
             problems
@@ -590,14 +579,6 @@ impl ActionSpec {
             }
         }
     }
-}
-
-/// 1-based (line, column) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (u32, u32) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() as u32 + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-    (line, column)
 }
 
 #[cfg(test)]

@@ -1,0 +1,1045 @@
+//! Checkers: every run gets a verdict, computed incrementally from what the nodes observe.
+//!
+//! [`Checks`] reads each observation once, as the simulation produces it, and keeps only what a
+//! verdict needs: a compact state per message (topic, who sent it, where the acknowledged copy is,
+//! which consumer groups processed it — about a hundred bytes), per-queue and per-key order marks,
+//! counters, latency histograms and the at-risk meter. Observations themselves are not kept, so a
+//! million-message run stays within a few hundred bytes per message. At the end, [`Checks::report`]
+//! audits the surviving brokers read-only (is the acknowledged copy still in some CommitLog? where
+//! is each group's committed offset?) and turns the state into [`Verdicts`], each violation pointing
+//! at the event that caused it.
+//!
+//! What it checks (see `verdict.rs` for the exact definitions): acknowledged-then-lost, duplicate
+//! processing per group, out-of-order processing per queue (orderly groups) and per business key,
+//! skipped offsets, work lost by commit-before-process, backlog left at the end, deleted before
+//! consumed, dead-lettered; plus the per-message fate ledger (`fate.rs`) and the at-risk meter
+//! (`at_risk.rs`).
+//!
+//! Invariant: checkers never write to the simulation. They read observations, and between steps
+//! they read broker state (flushed and replicated positions, node status) the way a view does.
+
+pub mod at_risk;
+pub mod expectation;
+pub mod fate;
+pub mod faults;
+pub mod histogram;
+pub mod verdict;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::metrics::Metrics;
+use crate::observation::{ConsumeOutcome, Observation, SendOutcome, SentBackTo};
+use crate::producer::send_result::SendStatus;
+use crate::protocol::consumer::MessageModel;
+use crate::scenario::Scenario;
+use crate::sim::disk::CrashKind;
+use crate::sim::kernel::{Kernel, NodeStatus, Observed};
+use crate::sim::node::NodeId;
+use crate::time::{Duration, Time};
+use crate::world::{AnyNode, Directory, NodeKind};
+
+use self::at_risk::AtRisk;
+use self::fate::{FateEvent, FateLedger};
+use self::histogram::Histogram;
+
+pub use self::verdict::{CheckReport, GroupVerdicts, Verdicts, Violation, ViolationKind};
+
+/// Consumer identities the checkers follow at most: one per clustering group, one per member of a
+/// broadcasting group (each consumes everything).
+pub const MAX_IDENTITIES: usize = 64;
+/// Chart samples: one per virtual second, at most 4 096 kept (then halved).
+const SERIES_INTERVAL: Duration = Duration::from_secs(1);
+const SERIES_MAX_SAMPLES: u32 = 4_096;
+/// The series [`Checks::series`] samples, in order.
+pub const SERIES: [&str; 6] = ["acknowledged/s", "consumed/s", "backlog", "at_risk", "send_p99_ms", "delivery_p99_ms"];
+
+/// Where and when something happened: the simulation step (as in the trace), its virtual time and node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct EventRef {
+    pub time: Time,
+    pub step: u64,
+    pub node: u16,
+}
+
+/// A message's identity: its UNIQ_KEY (32 hex digits) as a number, or a 128-bit hash of any other id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MsgKey(pub u128);
+
+impl MsgKey {
+    pub fn of(msg_id: &str) -> MsgKey {
+        if msg_id.len() == 32 && msg_id.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) {
+            if let Ok(value) = u128::from_str_radix(msg_id, 16) {
+                return MsgKey(value);
+            }
+        }
+        MsgKey(xxhash_rust::xxh3::xxh3_128(msg_id.as_bytes()) | 1u128 << 127)
+    }
+
+    fn is_hex(msg_id: &str) -> bool {
+        MsgKey::of(msg_id).to_hex() == msg_id
+    }
+
+    pub fn to_hex(self) -> String {
+        format!("{:032X}", self.0)
+    }
+}
+
+/// How many observations the simulation keeps for callers of `Simulation::observations`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    /// Keep every observation (tests that inspect them; short runs).
+    All,
+    /// Keep about the last `n` (the sandbox's event log).
+    Recent(u32),
+    /// Keep none: the checkers have read them (long CLI runs, sweeps, benchmarks).
+    None,
+}
+
+/// A consumer identity: a clustering group, or one consumer of a broadcasting group.
+#[derive(Clone, Debug)]
+struct Identity {
+    group: u16,
+    /// The consumer node, for broadcasting.
+    node: Option<u16>,
+    /// It has taken a queue at least once (a standby that never started expects nothing).
+    active: bool,
+    counters: GroupVerdicts,
+}
+
+#[derive(Clone, Debug)]
+struct GroupInfo {
+    name: String,
+    topics: Vec<u16>,
+    orderly: bool,
+    broadcasting: bool,
+    /// Identity of the group (clustering), or first identity of its members (broadcasting).
+    identities: Vec<u8>,
+}
+
+/// Where the copy of a message in its own topic is.
+#[derive(Clone, Copy, Debug)]
+struct Stored {
+    node: u16,
+    queue: u32,
+    queue_offset: i64,
+    commit_log_offset: i64,
+    size: i32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Ack {
+    status: SendStatus,
+    at: EventRef,
+}
+
+/// What the checkers remember of one message.
+#[derive(Clone, Debug)]
+struct Msg {
+    topic: u16,
+    producer: u16,
+    key: u32,
+    seq: u64,
+    requested_at: Time,
+    stored: Option<Stored>,
+    ack: Option<Ack>,
+    /// Identities that processed it at least once.
+    processed: u64,
+}
+
+/// Side states of a (message, identity) pair, rare enough to keep apart from [`Msg`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    /// Acknowledged before processing; the background work has not finished.
+    AwaitingWork(EventRef),
+    /// Sent back to the retry topic; not processed since.
+    Retrying(EventRef),
+    /// Moved to the DLQ.
+    DeadLettered(EventRef),
+}
+
+#[derive(Clone, Debug)]
+struct PendingSend {
+    requested_at: Time,
+    topic: u16,
+    seqs: Vec<u64>,
+    keys: Vec<u32>,
+    resend: u32,
+}
+
+/// Strings seen in observations, numbered.
+#[derive(Clone, Debug, Default)]
+struct Interner {
+    names: Vec<String>,
+    index: BTreeMap<String, u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(i) = self.index.get(name) {
+            return *i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    fn name(&self, i: u32) -> &str {
+        self.names.get(i as usize).map_or("?", String::as_str)
+    }
+}
+
+/// The incremental checkers of one run.
+#[derive(Clone, Debug)]
+pub struct Checks {
+    node_names: Vec<String>,
+    /// Broker group index of each node (None for other kinds).
+    broker_group_of: Vec<Option<u16>>,
+    broker_groups: Vec<(String, Vec<u16>)>,
+    broker_status: Vec<(u16, NodeStatus)>,
+    /// The last crashes of each broker node (time order, a few kept).
+    crashes: BTreeMap<u16, Vec<(EventRef, CrashKind)>>,
+    topics: Interner,
+    /// (broker name, topic, queue id) per queue index.
+    queues: Vec<(u16, u16, i32)>,
+    queue_index: BTreeMap<(u16, u16, i32), u32>,
+    business_keys: Interner,
+    groups: Vec<GroupInfo>,
+    identities: Vec<Identity>,
+    messages: BTreeMap<MsgKey, Msg>,
+    /// Ids that are not 32 hex digits, to print them back.
+    odd_ids: BTreeMap<MsgKey, String>,
+    stored_per_topic: BTreeMap<u16, u64>,
+    sends: BTreeMap<(u16, u64), PendingSend>,
+    pending: BTreeMap<(MsgKey, u8), Pending>,
+    key_order: BTreeMap<(u8, u16, u32), u64>,
+    queue_order: BTreeMap<(u8, u32), i64>,
+    queue_start: BTreeMap<(u8, u32), i64>,
+    /// Last committed offset seen per (identity, queue), with its event.
+    commits: BTreeMap<(u8, u32), (i64, EventRef)>,
+    resets: Vec<(u16, u16, EventRef)>,
+    at_risk: AtRisk,
+    totals: verdict::RunCounters,
+    violations: verdict::ViolationLog,
+    ledger: FateLedger,
+    send_latency: Histogram,
+    delivery_latency: Histogram,
+    interval_send: Histogram,
+    interval_delivery: Histogram,
+    interval_acknowledged: u64,
+    interval_consumed: u64,
+    series: Metrics,
+    processed_total: u64,
+    last_step: u64,
+}
+
+fn is_system_topic(topic: &str) -> bool {
+    topic.starts_with("%RETRY%")
+        || topic.starts_with("%DLQ%")
+        || topic.starts_with("SCHEDULE_TOPIC")
+        || topic.starts_with("RMQ_SYS_")
+}
+
+impl Checks {
+    /// Checkers for a run of `scenario` over the nodes of `directory`.
+    pub fn new(scenario: &Scenario, directory: &Directory) -> Checks {
+        let node_names: Vec<String> = directory.entries.iter().map(|e| e.name.clone()).collect();
+        let mut broker_groups: Vec<(String, Vec<u16>)> =
+            scenario.topology.broker_groups.iter().map(|g| (g.name.clone(), Vec::new())).collect();
+        let mut broker_group_of = vec![None; node_names.len()];
+        let mut broker_status = Vec::new();
+        for entry in directory.entries.iter().filter(|e| e.kind == NodeKind::Broker) {
+            let group = broker_groups
+                .iter()
+                .enumerate()
+                .filter(|(_, (name, _))| entry.name == *name || entry.name.starts_with(&format!("{name}-")))
+                .max_by_key(|(_, (name, _))| name.len())
+                .map(|(i, _)| i);
+            if let Some(group) = group {
+                broker_groups[group].1.push(entry.id.0);
+                broker_group_of[entry.id.index()] = Some(group as u16);
+            }
+            broker_status.push((entry.id.0, NodeStatus::Down(CrashKind::ProcessKill)));
+        }
+        let mut topics = Interner::default();
+        for topic in &scenario.topology.topics {
+            topics.intern(&topic.name);
+        }
+        let mut groups = Vec::new();
+        let mut identities = Vec::new();
+        for (index, spec) in scenario.consumer_groups.iter().enumerate() {
+            let broadcasting = spec.config.message_model == MessageModel::Broadcasting;
+            let members: Vec<Option<u16>> = if broadcasting {
+                spec.node_names().iter().map(|n| directory.by_name(n).map(|e| e.id.0)).collect()
+            } else {
+                vec![None]
+            };
+            let mut ids = Vec::new();
+            for node in members {
+                if identities.len() < MAX_IDENTITIES {
+                    ids.push(identities.len() as u8);
+                    identities.push(Identity {
+                        group: index as u16,
+                        node,
+                        active: false,
+                        counters: GroupVerdicts::default(),
+                    });
+                }
+            }
+            groups.push(GroupInfo {
+                name: spec.group.clone(),
+                topics: spec.subscriptions.iter().map(|s| topics.intern(&s.topic) as u16).collect(),
+                orderly: spec.orderly,
+                broadcasting,
+                identities: ids,
+            });
+        }
+        let series_names: Vec<String> = SERIES.iter().map(|s| s.to_string()).collect();
+        Checks {
+            node_names,
+            broker_group_of,
+            broker_groups,
+            broker_status,
+            crashes: BTreeMap::new(),
+            topics,
+            queues: Vec::new(),
+            queue_index: BTreeMap::new(),
+            business_keys: Interner::default(),
+            groups,
+            identities,
+            messages: BTreeMap::new(),
+            odd_ids: BTreeMap::new(),
+            stored_per_topic: BTreeMap::new(),
+            sends: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            key_order: BTreeMap::new(),
+            queue_order: BTreeMap::new(),
+            queue_start: BTreeMap::new(),
+            commits: BTreeMap::new(),
+            resets: Vec::new(),
+            at_risk: AtRisk::default(),
+            totals: verdict::RunCounters::default(),
+            violations: verdict::ViolationLog::default(),
+            ledger: FateLedger::default(),
+            send_latency: Histogram::default(),
+            delivery_latency: Histogram::default(),
+            interval_send: Histogram::default(),
+            interval_delivery: Histogram::default(),
+            interval_acknowledged: 0,
+            interval_consumed: 0,
+            series: Metrics::new(SERIES_INTERVAL, &series_names, SERIES_MAX_SAMPLES),
+            processed_total: 0,
+            last_step: 0,
+        }
+    }
+
+    /// Follow `msg_id` in the fate ledger (call before the run, or replay the run).
+    pub fn follow(&mut self, msg_id: &str) {
+        self.ledger.follow(MsgKey::of(msg_id));
+    }
+
+    /// How many messages the ledger follows automatically from the start (default 64).
+    pub fn set_auto_follow(&mut self, count: u32) {
+        self.ledger.set_auto_track(count);
+    }
+
+    /// The life of a followed message.
+    pub fn fate(&self, msg_id: &str) -> Option<&[fate::FateEntry]> {
+        self.ledger.life(MsgKey::of(msg_id))
+    }
+
+    /// Ids of the followed messages.
+    pub fn followed(&self) -> Vec<String> {
+        self.ledger.followed().map(|k| self.id_text(k)).collect()
+    }
+
+    /// The chart series ([`SERIES`]), sampled every virtual second.
+    pub fn series(&self) -> &Metrics {
+        &self.series
+    }
+
+    /// Messages acknowledged but not yet durable, now.
+    pub fn at_risk(&self) -> u64 {
+        self.at_risk.total()
+    }
+
+    fn id_text(&self, key: MsgKey) -> String {
+        self.odd_ids.get(&key).cloned().unwrap_or_else(|| key.to_hex())
+    }
+
+    fn node_name(&self, node: u16) -> &str {
+        self.node_names.get(node as usize).map_or("?", String::as_str)
+    }
+
+    fn queue_of(&mut self, broker_name: &str, topic: &str, queue_id: i32) -> u32 {
+        let broker = self.broker_groups.iter().position(|(n, _)| n == broker_name).unwrap_or(usize::MAX);
+        let broker = if broker == usize::MAX {
+            self.broker_groups.push((broker_name.to_string(), Vec::new()));
+            self.broker_groups.len() - 1
+        } else {
+            broker
+        } as u16;
+        let topic = self.topics.intern(topic) as u16;
+        let key = (broker, topic, queue_id);
+        if let Some(q) = self.queue_index.get(&key) {
+            return *q;
+        }
+        let q = self.queues.len() as u32;
+        self.queues.push(key);
+        self.queue_index.insert(key, q);
+        q
+    }
+
+    fn group_index(&self, name: &str) -> Option<u16> {
+        self.groups.iter().position(|g| g.name == name).map(|i| i as u16)
+    }
+
+    /// The identity that consumes for `group` on consumer node `node`.
+    fn identity(&self, group: &str, node: u16) -> Option<u8> {
+        let g = &self.groups[self.group_index(group)? as usize];
+        if g.broadcasting {
+            g.identities.iter().copied().find(|i| self.identities[*i as usize].node == Some(node))
+        } else {
+            g.identities.first().copied()
+        }
+    }
+
+    /// Before an event at `next` runs: record the chart samples due before it.
+    pub fn sample_before(&mut self, next: Time) {
+        while self.series.due_before(next) {
+            self.record_sample();
+        }
+    }
+
+    /// The clock reached `until` with all its events done: record the samples due.
+    pub fn sample_at(&mut self, until: Time) {
+        while self.series.due_at(until) {
+            self.record_sample();
+        }
+    }
+
+    fn record_sample(&mut self) {
+        let seconds = (self.series.interval.as_micros() / 1_000_000).max(1);
+        let backlog = self.backlog_estimate();
+        let values = [
+            (self.interval_acknowledged / seconds) as i64,
+            (self.interval_consumed / seconds) as i64,
+            backlog as i64,
+            self.at_risk.total() as i64,
+            (self.interval_send.quantile(990) / 1_000) as i64,
+            (self.interval_delivery.quantile(990) / 1_000) as i64,
+        ];
+        self.series.record(&values);
+        self.interval_acknowledged = 0;
+        self.interval_consumed = 0;
+        self.interval_send.clear();
+        self.interval_delivery.clear();
+    }
+
+    /// Messages stored in each active identity's topics that it has not processed yet (a chart's
+    /// approximation: the end-of-run verdict tells lost from waiting).
+    fn backlog_estimate(&self) -> u64 {
+        let mut backlog = 0u64;
+        for identity in self.identities.iter().filter(|i| i.active) {
+            let group = &self.groups[identity.group as usize];
+            let stored: u64 = group.topics.iter().map(|t| self.stored_per_topic.get(t).copied().unwrap_or(0)).sum();
+            let done = identity.counters.consumed + identity.counters.dlq + identity.counters.skipped;
+            backlog += stored.saturating_sub(done);
+        }
+        backlog
+    }
+
+    /// After a kernel step: read the observations it made (keeping them as `retention` says), then
+    /// the brokers' durability and status.
+    pub fn after_step(
+        &mut self,
+        kernel: &mut Kernel<AnyNode>,
+        kept: &mut Vec<Observed<AnyNode>>,
+        retention: Retention,
+    ) {
+        let step = kernel.events_processed().saturating_sub(1);
+        self.last_step = step;
+        for observed in kernel.drain_observations() {
+            self.observe(&observed, step);
+            match retention {
+                Retention::All => kept.push(observed),
+                Retention::Recent(n) => {
+                    kept.push(observed);
+                    if kept.len() > 2 * n.max(1) as usize {
+                        kept.drain(..kept.len() - n.max(1) as usize);
+                    }
+                }
+                Retention::None => {}
+            }
+        }
+        self.poll_brokers(kernel, step);
+    }
+
+    /// Broker status changes (crashes, restarts) and, while something is at risk, flushed and
+    /// replicated positions.
+    fn poll_brokers(&mut self, kernel: &Kernel<AnyNode>, step: u64) {
+        let now = kernel.now();
+        for index in 0..self.broker_status.len() {
+            let (node, before) = self.broker_status[index];
+            let status = kernel.status(NodeId(node));
+            if status != before {
+                self.broker_status[index].1 = status;
+                if let NodeStatus::Down(kind) = status {
+                    let at = EventRef { time: now, step, node };
+                    let crashes = self.crashes.entry(node).or_default();
+                    crashes.push((at, kind));
+                    if crashes.len() > 8 {
+                        crashes.remove(0);
+                    }
+                    if kind != CrashKind::ProcessKill {
+                        self.at_risk.forget(node);
+                    }
+                    let followed: Vec<MsgKey> = self
+                        .ledger
+                        .followed()
+                        .filter(|k| self.messages.get(k).and_then(|m| m.stored).is_some_and(|s| s.node == node))
+                        .collect();
+                    let name = self.node_name(node).to_string();
+                    for key in followed {
+                        self.ledger.record(key, at, &name, FateEvent::BrokerCrashed { kind: format!("{kind:?}") });
+                    }
+                }
+            }
+        }
+        if self.at_risk.is_empty() {
+            return;
+        }
+        let nodes: Vec<u16> = self.at_risk.nodes().collect();
+        for node in nodes {
+            let durable = self.durable_position(kernel, node);
+            if let Some((durable, how)) = durable {
+                let safe = self.at_risk.durable_up_to(node, durable);
+                if safe > 0 && !self.ledger.is_empty() {
+                    self.mark_followed_durable(node, durable, how, EventRef { time: now, step, node });
+                }
+            }
+        }
+        self.at_risk.note_peak();
+    }
+
+    /// How far `node`'s CommitLog is safe from a power loss of `node`: flushed there, or held by another
+    /// running broker of its group.
+    fn durable_position(&self, kernel: &Kernel<AnyNode>, node: u16) -> Option<(i64, &'static str)> {
+        let flushed = match kernel.node(NodeId(node)) {
+            Some(AnyNode::Broker(b)) => Some(b.store.commit_log().mapped_file_queue().flushed_where()),
+            _ => None,
+        };
+        let group = self.broker_group_of.get(node as usize).copied().flatten()?;
+        let replicated = self.broker_groups[group as usize]
+            .1
+            .iter()
+            .filter(|n| **n != node)
+            .filter_map(|n| match kernel.node(NodeId(*n)) {
+                Some(AnyNode::Broker(b)) => Some(b.store.max_phy_offset()),
+                _ => None,
+            })
+            .max();
+        match (flushed, replicated) {
+            (Some(f), Some(r)) if r > f => Some((r, "replicated")),
+            (Some(f), _) => Some((f, "flushed")),
+            (None, Some(r)) => Some((r, "replicated")),
+            (None, None) => None,
+        }
+    }
+
+    fn mark_followed_durable(&mut self, node: u16, durable: i64, how: &'static str, at: EventRef) {
+        let keys: Vec<MsgKey> = self
+            .ledger
+            .followed()
+            .filter(|k| {
+                self.messages.get(k).is_some_and(|m| {
+                    m.ack.is_some()
+                        && m.stored
+                            .is_some_and(|s| s.node == node && s.commit_log_offset + i64::from(s.size) <= durable)
+                })
+            })
+            .collect();
+        let name = self.node_name(node).to_string();
+        for key in keys {
+            let already = self
+                .ledger
+                .life(key)
+                .is_some_and(|life| life.iter().any(|e| matches!(e.event, FateEvent::Durable { .. })));
+            if !already {
+                self.ledger.record(key, at, &name, FateEvent::Durable { how });
+            }
+        }
+    }
+
+    /// Read one observation.
+    pub fn observe(&mut self, observed: &Observed<AnyNode>, step: u64) {
+        let node = observed.node.0;
+        let at = EventRef { time: observed.time, step, node };
+        match &observed.observation {
+            Observation::SendRequested { send_id, topic, seqs, business_keys, resend, .. } => {
+                let topic = self.topics.intern(topic) as u16;
+                let keys = business_keys.iter().map(|k| self.business_keys.intern(k)).collect();
+                if *resend == 0 {
+                    self.totals.requested += seqs.len() as u64;
+                }
+                self.sends.insert(
+                    (node, *send_id),
+                    PendingSend { requested_at: observed.time, topic, seqs: seqs.clone(), keys, resend: *resend },
+                );
+            }
+            Observation::SendAttempt { send_id, attempt, msg_ids, queue, broker_addr, .. } => {
+                self.on_send_attempt(at, *send_id, *attempt, msg_ids, &queue.to_string(), broker_addr);
+            }
+            Observation::SendCompleted { send_id, msg_ids, outcome, .. } => {
+                self.on_send_completed(at, *send_id, msg_ids, outcome);
+            }
+            Observation::MessagesAbandoned { seqs, .. } => self.totals.abandoned += seqs.len() as u64,
+            Observation::MessageStored {
+                topic,
+                queue_id,
+                queue_offset,
+                commit_log_offset,
+                offset_msg_id,
+                msg_id,
+                wrote_bytes,
+                ..
+            } => {
+                let stored = StoredObservation {
+                    topic,
+                    queue_id: *queue_id,
+                    queue_offset: *queue_offset,
+                    commit_log_offset: *commit_log_offset,
+                    offset_msg_id,
+                    msg_id,
+                    size: *wrote_bytes,
+                };
+                self.on_message_stored(at, stored);
+            }
+            Observation::ProcessQueueAdded { group, queue, offset, .. } => {
+                if let Some(identity) = self.identity(group, node) {
+                    self.identities[identity as usize].active = true;
+                    if !is_system_topic(&queue.topic) {
+                        let q = self.queue_of(&queue.broker_name, &queue.topic, queue.queue_id);
+                        let start = self.queue_start.entry((identity, q)).or_insert(*offset);
+                        *start = (*start).min(*offset);
+                    }
+                }
+            }
+            Observation::MessagesPulled { group, messages, .. } if !self.ledger.is_empty() => {
+                let name = self.node_name(node).to_string();
+                for (_, id) in messages {
+                    self.ledger.record(MsgKey::of(id), at, &name, FateEvent::Pulled { group: group.clone() });
+                }
+            }
+            Observation::ConsumeStarted { group, msg_id, reconsume_times, .. } => {
+                let name = self.node_name(node).to_string();
+                let event = FateEvent::ConsumeStarted { group: group.clone(), reconsume_times: *reconsume_times };
+                self.ledger.record(MsgKey::of(msg_id), at, &name, event);
+            }
+            Observation::ConsumeFinished { group, queue, queue_offset, msg_id, status, discarded, .. } => {
+                let key = MsgKey::of(msg_id);
+                let name = self.node_name(node).to_string();
+                let event =
+                    FateEvent::ConsumeFinished { group: group.clone(), outcome: *status, discarded: *discarded };
+                self.ledger.record(key, at, &name, event);
+                let Some(identity) = self.identity(group, node) else { return };
+                self.identities[identity as usize].active = true;
+                match status {
+                    ConsumeOutcome::Success => self.on_processed(at, key, identity, queue, *queue_offset),
+                    ConsumeOutcome::DuplicateSkipped => {
+                        self.identities[identity as usize].counters.duplicates_absorbed += 1;
+                        self.totals.duplicates_absorbed += 1;
+                        if self.messages.get(&key).is_some_and(|m| m.processed & (1 << identity) == 0) {
+                            self.on_processed(at, key, identity, queue, *queue_offset);
+                        }
+                    }
+                    ConsumeOutcome::AckedBeforeProcessing => {
+                        self.pending.insert((key, identity), Pending::AwaitingWork(at));
+                    }
+                    ConsumeOutcome::ReconsumeLater | ConsumeOutcome::Exception => {
+                        self.identities[identity as usize].counters.consume_failures += 1;
+                    }
+                }
+            }
+            Observation::BackgroundWorkFinished { group, queue, queue_offset, msg_id, ok, .. } => {
+                let key = MsgKey::of(msg_id);
+                let name = self.node_name(node).to_string();
+                self.ledger.record(key, at, &name, FateEvent::BackgroundWork { group: group.clone(), ok: *ok });
+                let Some(identity) = self.identity(group, node) else { return };
+                self.pending.remove(&(key, identity));
+                if *ok {
+                    self.on_processed(at, key, identity, queue, *queue_offset);
+                } else {
+                    self.identities[identity as usize].counters.lost_work += 1;
+                    let text = format!("{group}'s background work failed after the message was acknowledged");
+                    self.violations.push(ViolationKind::LostWork, self.id_text(key), Some(group.clone()), at, text);
+                }
+            }
+            Observation::MessageSentBack { group, msg_id, reconsume_times, destination, .. } => {
+                let key = MsgKey::of(msg_id);
+                let name = self.node_name(node).to_string();
+                let event =
+                    FateEvent::SentBack { group: group.clone(), to: *destination, reconsume_times: *reconsume_times };
+                self.ledger.record(key, at, &name, event);
+                let Some(g) = self.group_index(group) else { return };
+                let Some(identity) = self.groups[g as usize].identities.first().copied() else { return };
+                match destination {
+                    SentBackTo::Retry { .. } => {
+                        self.identities[identity as usize].counters.retried += 1;
+                        if self.messages.get(&key).is_some_and(|m| m.processed & (1 << identity) == 0) {
+                            self.pending.insert((key, identity), Pending::Retrying(at));
+                        }
+                    }
+                    SentBackTo::DeadLetterQueue => {
+                        self.identities[identity as usize].counters.dlq += 1;
+                        self.pending.insert((key, identity), Pending::DeadLettered(at));
+                        let text = format!(
+                            "{group} failed it {} times; moved to %DLQ%{group}",
+                            reconsume_times.saturating_sub(0)
+                        );
+                        self.violations.push(
+                            ViolationKind::DeadLettered,
+                            self.id_text(key),
+                            Some(group.clone()),
+                            at,
+                            text,
+                        );
+                    }
+                }
+            }
+            Observation::DelayedMessageDelivered { topic, queue_id, queue_offset, msg_id, .. } => {
+                let name = self.node_name(node).to_string();
+                let event = FateEvent::DelayedDelivered {
+                    topic: topic.clone(),
+                    queue_id: *queue_id,
+                    queue_offset: *queue_offset,
+                };
+                self.ledger.record(MsgKey::of(msg_id), at, &name, event);
+            }
+            Observation::ConsumerOffsetCommitted { group, topic, queue_id, offset } => {
+                if is_system_topic(topic) {
+                    return;
+                }
+                let Some(g) = self.group_index(group) else { return };
+                if self.groups[g as usize].broadcasting {
+                    return;
+                }
+                let Some(identity) = self.groups[g as usize].identities.first().copied() else { return };
+                let Some(broker) = self.broker_group_of.get(node as usize).copied().flatten() else { return };
+                let broker_name = self.broker_groups[broker as usize].0.clone();
+                let q = self.queue_of(&broker_name, topic, *queue_id);
+                self.on_commit(at, identity, q, *offset, group);
+            }
+            Observation::ConsumeOffsetPersisted { group, queue, offset, .. } => {
+                let Some(identity) = self.identity(group, node) else { return };
+                let g = self.identities[identity as usize].group as usize;
+                if self.groups[g].broadcasting && !is_system_topic(&queue.topic) {
+                    let q = self.queue_of(&queue.broker_name, &queue.topic, queue.queue_id);
+                    self.on_commit(at, identity, q, *offset, &group.clone());
+                }
+            }
+            Observation::OffsetReset { group, topic, .. } => {
+                if let Some(g) = self.group_index(group) {
+                    let t = self.topics.intern(topic) as u16;
+                    self.resets.push((g, t, at));
+                    if self.resets.len() > 256 {
+                        self.resets.remove(0);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_send_attempt(
+        &mut self,
+        at: EventRef,
+        send_id: u64,
+        attempt: u32,
+        msg_ids: &[String],
+        queue: &str,
+        broker: &str,
+    ) {
+        let node = at.node;
+        let send = self.sends.get(&(node, send_id)).cloned();
+        for (i, id) in msg_ids.iter().enumerate() {
+            let key = MsgKey::of(id);
+            if !self.messages.contains_key(&key) {
+                if id.is_empty() {
+                    continue;
+                }
+                if !MsgKey::is_hex(id) {
+                    self.odd_ids.insert(key, id.clone());
+                }
+                let (topic, seq, business_key, requested_at) = match &send {
+                    Some(s) => (
+                        s.topic,
+                        s.seqs.get(i).copied().unwrap_or(0),
+                        s.keys.get(i).copied().unwrap_or(u32::MAX),
+                        s.requested_at,
+                    ),
+                    None => (u16::MAX, 0, u32::MAX, at.time),
+                };
+                self.messages.insert(
+                    key,
+                    Msg {
+                        topic,
+                        producer: node,
+                        key: business_key,
+                        seq,
+                        requested_at,
+                        stored: None,
+                        ack: None,
+                        processed: 0,
+                    },
+                );
+                self.ledger.on_new_message(key);
+                if self.ledger.follows(key) {
+                    let name = self.node_name(node).to_string();
+                    let business_key =
+                        (business_key != u32::MAX).then(|| self.business_keys.name(business_key).to_string());
+                    let resend = send.as_ref().map_or(0, |s| s.resend);
+                    self.ledger.record(key, at, &name, FateEvent::Requested { seq, business_key, resend });
+                }
+            }
+            if self.ledger.follows(key) {
+                let name = self.node_name(node).to_string();
+                let event = FateEvent::Attempt { attempt, queue: queue.to_string(), broker_addr: broker.to_string() };
+                self.ledger.record(key, at, &name, event);
+            }
+        }
+    }
+
+    fn on_send_completed(&mut self, at: EventRef, send_id: u64, msg_ids: &[String], outcome: &SendOutcome) {
+        let node = at.node;
+        if let Some(send) = self.sends.remove(&(node, send_id)) {
+            let latency = at.time.saturating_since(send.requested_at).as_micros();
+            self.send_latency.record(latency);
+            self.interval_send.record(latency);
+        }
+        let name = self.node_name(node).to_string();
+        for id in msg_ids {
+            let key = MsgKey::of(id);
+            match outcome {
+                SendOutcome::Sent { status, .. } => {
+                    self.ledger.record(key, at, &name, FateEvent::Acknowledged { status: *status });
+                    let Some(msg) = self.messages.get_mut(&key) else { continue };
+                    if msg.ack.is_some() {
+                        continue;
+                    }
+                    msg.ack = Some(Ack { status: *status, at });
+                    self.totals.acknowledged += 1;
+                    self.interval_acknowledged += 1;
+                    if *status == SendStatus::SendOk {
+                        self.totals.acknowledged_send_ok += 1;
+                    }
+                    if let Some(stored) = msg.stored {
+                        let end = stored.commit_log_offset + i64::from(stored.size);
+                        self.at_risk.add(stored.node, end);
+                    }
+                }
+                SendOutcome::Failed { exception, .. } => {
+                    self.ledger.record(key, at, &name, FateEvent::SendFailed { exception: exception.clone() });
+                    if self.messages.get(&key).is_some_and(|m| m.ack.is_none()) {
+                        self.totals.send_failed += 1;
+                    }
+                }
+                SendOutcome::Oneway => {}
+            }
+        }
+    }
+
+    fn on_message_stored(&mut self, at: EventRef, o: StoredObservation<'_>) {
+        let node = at.node;
+        let key = MsgKey::of(o.msg_id);
+        if o.msg_id.is_empty() {
+            return;
+        }
+        let name = self.node_name(node).to_string();
+        let event = FateEvent::Stored {
+            topic: o.topic.to_string(),
+            queue_id: o.queue_id,
+            queue_offset: o.queue_offset,
+            commit_log_offset: o.commit_log_offset,
+            offset_msg_id: o.offset_msg_id.to_string(),
+        };
+        let system = is_system_topic(o.topic);
+        if !self.messages.contains_key(&key) {
+            if system && o.topic.starts_with("%") {
+                // A copy of a message we never saw sent (a retry of a message from before the run).
+                return;
+            }
+            if !MsgKey::is_hex(o.msg_id) {
+                self.odd_ids.insert(key, o.msg_id.to_string());
+            }
+            let topic = self.topics.intern(o.topic) as u16;
+            self.messages.insert(
+                key,
+                Msg {
+                    topic,
+                    producer: u16::MAX,
+                    key: u32::MAX,
+                    seq: 0,
+                    requested_at: at.time,
+                    stored: None,
+                    ack: None,
+                    processed: 0,
+                },
+            );
+            self.ledger.on_new_message(key);
+        }
+        self.ledger.record(key, at, &name, event);
+        let Some(broker) = self.broker_group_of.get(node as usize).copied().flatten() else { return };
+        let broker_name = self.broker_groups[broker as usize].0.clone();
+        let queue = self.queue_of(&broker_name, o.topic, o.queue_id);
+        let topic_index = self.topics.get(o.topic).unwrap_or(u32::MAX) as u16;
+        let msg = self.messages.get_mut(&key).expect("inserted above");
+        let own_topic = msg.topic == topic_index || msg.topic == u16::MAX;
+        if own_topic && msg.topic == u16::MAX {
+            msg.topic = topic_index;
+        }
+        if msg.stored.is_none() || own_topic {
+            let first_in_topic = own_topic && msg.stored.is_none_or(|s| self.queues[s.queue as usize].1 != topic_index);
+            msg.stored = Some(Stored {
+                node,
+                queue,
+                queue_offset: o.queue_offset,
+                commit_log_offset: o.commit_log_offset,
+                size: o.size,
+            });
+            if first_in_topic {
+                *self.stored_per_topic.entry(topic_index).or_insert(0) += 1;
+                self.totals.stored += 1;
+            }
+        }
+    }
+
+    fn on_processed(
+        &mut self,
+        at: EventRef,
+        key: MsgKey,
+        identity: u8,
+        queue: &crate::message_queue::MessageQueue,
+        queue_offset: i64,
+    ) {
+        let bit = 1u64 << identity;
+        let group_index = self.identities[identity as usize].group as usize;
+        let group = self.groups[group_index].name.clone();
+        let Some(msg) = self.messages.get_mut(&key) else { return };
+        if msg.processed & bit != 0 {
+            self.identities[identity as usize].counters.duplicates += 1;
+            let text = format!("{group} processed it again");
+            self.violations.push(ViolationKind::Duplicate, self.id_text(key), Some(group), at, text);
+            return;
+        }
+        msg.processed |= bit;
+        let (producer, business_key, seq, requested_at) = (msg.producer, msg.key, msg.seq, msg.requested_at);
+        self.identities[identity as usize].counters.consumed += 1;
+        self.processed_total += 1;
+        self.interval_consumed += 1;
+        let latency = at.time.saturating_since(requested_at).as_micros();
+        self.delivery_latency.record(latency);
+        self.interval_delivery.record(latency);
+        if matches!(self.pending.get(&(key, identity)), Some(Pending::Retrying(_))) {
+            self.pending.remove(&(key, identity));
+        }
+        if self.groups[group_index].orderly && !is_system_topic(&queue.topic) {
+            let q = self.queue_of(&queue.broker_name, &queue.topic, queue.queue_id);
+            let mark = self.queue_order.entry((identity, q)).or_insert(i64::MIN);
+            if queue_offset < *mark {
+                let text = format!("{group} processed offset {queue_offset} of {queue} after offset {}", *mark);
+                self.identities[identity as usize].counters.out_of_order_queue += 1;
+                self.violations.push(ViolationKind::OutOfOrderQueue, self.id_text(key), Some(group.clone()), at, text);
+            } else {
+                *mark = queue_offset;
+            }
+        }
+        if business_key != u32::MAX && producer != u16::MAX {
+            let mark = self.key_order.entry((identity, producer, business_key)).or_insert(0);
+            if seq < *mark {
+                let text = format!(
+                    "{group} processed message #{seq} of key {} after #{}",
+                    self.business_keys.name(business_key),
+                    *mark
+                );
+                self.identities[identity as usize].counters.out_of_order_key += 1;
+                self.violations.push(ViolationKind::OutOfOrderKey, self.id_text(key), Some(group), at, text);
+            } else {
+                *mark = seq;
+            }
+        }
+    }
+
+    fn on_commit(&mut self, at: EventRef, identity: u8, queue: u32, offset: i64, group: &str) {
+        let previous = self.commits.insert((identity, queue), (offset, at));
+        if self.ledger.is_empty() {
+            return;
+        }
+        let before = previous.map_or(i64::MIN, |(o, _)| o);
+        if offset <= before {
+            return;
+        }
+        let passed: Vec<MsgKey> = self
+            .ledger
+            .followed()
+            .filter(|k| {
+                self.messages
+                    .get(k)
+                    .and_then(|m| m.stored)
+                    .is_some_and(|s| s.queue == queue && s.queue_offset >= before && s.queue_offset < offset)
+            })
+            .collect();
+        let name = self.node_name(at.node).to_string();
+        for key in passed {
+            self.ledger.record(key, at, &name, FateEvent::OffsetCommitted { group: group.to_string(), offset });
+        }
+    }
+}
+
+impl crate::simulation::Simulation {
+    /// The verdicts of the run so far: the checkers' state plus a read-only audit of the brokers.
+    pub fn verdicts(&self) -> Verdicts {
+        self.checks().verdicts(self.kernel())
+    }
+
+    /// The verdicts, with the scenario's expectations and quiz graded.
+    pub fn check_report(&self) -> CheckReport {
+        let verdicts = self.verdicts();
+        let scenario = self.scenario();
+        let failed = scenario.expectations.evaluate(&verdicts);
+        let quiz = scenario.quiz.as_ref().and_then(|q| q.value(&verdicts).map(|v| (v, q.right_options(&verdicts))));
+        CheckReport { verdicts, failed, quiz }
+    }
+}
+
+/// The fields of a `MessageStored` observation the checkers use.
+struct StoredObservation<'a> {
+    topic: &'a str,
+    queue_id: i32,
+    queue_offset: i64,
+    commit_log_offset: i64,
+    offset_msg_id: &'a str,
+    msg_id: &'a str,
+    size: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniq_keys_are_numbers_and_other_ids_are_hashed_apart() {
+        let id = "0A0000020000000000000000000000A1";
+        assert_eq!(MsgKey::of(id).to_hex(), id);
+        assert!(MsgKey::is_hex(id));
+        assert!(!MsgKey::is_hex("order-1"));
+        assert_ne!(MsgKey::of("order-1"), MsgKey::of("order-2"));
+        assert_ne!(MsgKey::of("0a0000020000000000000000000000a1"), MsgKey::of(id), "lower case is another id");
+    }
+}
