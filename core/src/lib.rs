@@ -18,6 +18,7 @@ pub mod producer;
 pub mod protocol;
 pub mod query;
 pub mod replication_metrics;
+pub mod replication_sweep;
 pub mod route;
 pub mod scenario;
 pub mod sim;

@@ -335,6 +335,19 @@ fn surviving(sim: &Simulation, group: &BrokerGroupSpec) -> BTreeSet<String> {
     ids
 }
 
+/// How many messages a group acknowledged so far, and those (UNIQ_KEYs, in order) no running replica
+/// holds now.
+pub fn acknowledged_and_lost(sim: &Simulation, broker_name: &str) -> (u32, Vec<String>) {
+    let Some(group) = sim.scenario().topology.broker_groups.iter().find(|g| g.name == broker_name) else {
+        return (0, Vec::new());
+    };
+    let acked = acknowledged(sim, broker_name);
+    let survivors = surviving(sim, group);
+    let ids: Vec<&String> = acked.iter().flat_map(|(_, ids)| ids.iter()).collect();
+    let lost = ids.iter().filter(|id| !survivors.contains(**id)).map(|id| (*id).clone()).collect();
+    (ids.len() as u32, lost)
+}
+
 /// RTO and RPO of every broker failure so far, and the groups as they stand.
 pub fn report(sim: &Simulation) -> ReplicationReport {
     let groups = &sim.scenario().topology.broker_groups;

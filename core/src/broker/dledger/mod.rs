@@ -44,6 +44,8 @@ use crate::world::{Ctx, Timer};
 
 /// DLedger's `StateMaintainer` sleeps 10 ms between checks; RocketMQ's role handler 100 ms.
 const MAINTAINER_SLEEP: Duration = Duration::from_millis(10);
+/// `flushFileInterval`: `FlushDataService` syncs the data files every 10 ms.
+const FLUSH_FILE_INTERVAL: Duration = Duration::from_millis(10);
 const ROLE_CHANGE_POLL: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +64,8 @@ pub enum DLedgerTimer {
     AckTimeout { generation: u32 },
     /// The role change handler's 100 ms check while a new leader catches up.
     RoleChange { generation: u32 },
+    /// `FlushDataService`: sync the data files 10 ms after they changed, until nothing is left to sync.
+    FlushData { generation: u32 },
 }
 
 /// What a DLedger RPC we sent was.
@@ -96,6 +100,8 @@ pub struct DLedgerServer {
     maintain_timer: Option<(TimerId, Time)>,
     #[serde(skip)]
     ack_timer: Option<(TimerId, Time)>,
+    #[serde(skip)]
+    flush_timer: Option<TimerId>,
     generation: u32,
     role_generation: u32,
     rounds: u64,
@@ -114,6 +120,7 @@ impl DLedgerServer {
             becoming_master: false,
             maintain_timer: None,
             ack_timer: None,
+            flush_timer: None,
             generation: 0,
             role_generation: 0,
             rounds: 0,
@@ -247,12 +254,39 @@ impl BrokerController {
                 }
                 self.arm_ack_timeout(ctx);
             }
+            DLedgerTimer::FlushData { generation } => {
+                let server = self.replication.dledger.as_deref_mut().expect("checked");
+                if server.generation != generation {
+                    return;
+                }
+                server.flush_timer = None;
+                self.flush_data(ctx);
+            }
             DLedgerTimer::RoleChange { generation } => {
                 let server = self.replication.dledger.as_deref().expect("checked");
                 if server.role_generation == generation && server.becoming_master {
                     self.check_become_master(ctx);
                 }
             }
+        }
+    }
+
+    /// Wake `FlushDataService` (modelled lazily: its 10 ms loop only matters while data is unsynced).
+    fn arm_flush_data(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(server) = self.replication.dledger.as_deref_mut() else { return };
+        if server.flush_timer.is_some() {
+            return;
+        }
+        let generation = server.generation;
+        server.flush_timer = Some(set_timer(ctx, ctx.now() + FLUSH_FILE_INTERVAL, DLedgerTimer::FlushData { generation }));
+    }
+
+    /// `dataFileList.flush(0)`: sync the file holding the flushed position if it has anything new.
+    fn flush_data(&mut self, ctx: &mut Ctx<'_>) {
+        let queue = &mut self.store.commit_log.queue;
+        if queue.remain_how_many_data_to_flush() > 0 {
+            queue.flush(&mut BrokerStoreIo { ctx }, 0);
+            self.arm_flush_data(ctx);
         }
     }
 
@@ -855,6 +889,9 @@ impl BrokerController {
                 (_, None) => DLedgerCode::InconsistentState,
             }
         };
+        if matches!(kind, PushType::Append | PushType::Truncate) && code == DLedgerCode::Success {
+            self.arm_flush_data(ctx);
+        }
         let (begin_index, end_index) =
             self.store.dledger.as_deref().map_or((-1, -1), |s| (s.ledger_begin_index, s.ledger_end_index));
         DLedgerResponse::Push { term, code, kind, index, begin_index, end_index }
@@ -967,6 +1004,7 @@ impl BrokerController {
         let Some(pusher) = server.pusher.as_mut() else { return };
         pusher.update_water_mark(&self_id, end);
         let peers: Vec<String> = pusher.dispatchers.keys().cloned().collect();
+        self.arm_flush_data(ctx);
         self.check_quorum(ctx);
         for peer in peers {
             self.dispatch(&peer, ctx);
@@ -976,7 +1014,12 @@ impl BrokerController {
 
     fn arm_ack_timeout(&mut self, ctx: &mut Ctx<'_>) {
         let Some((server, store)) = self.dledger_parts() else { return };
+        // Only the leader's QuorumAckChecker answers timeouts; a deposed leader's puts stay unanswered.
+        if !store.is_leader() {
+            return;
+        }
         let Some(at) = store.earliest_pending_deadline() else { return };
+        let at = at.max(ctx.now() + Duration(1));
         if let Some((timer, current)) = server.ack_timer {
             if current <= at {
                 return;
