@@ -572,8 +572,7 @@ fn node_spec(scenario: &Scenario, directory: &Rc<Directory>, id: NodeId) -> Node
             if broker_id > 0 {
                 store.broker_role = BrokerRole::Slave;
             }
-            let (broker_id, replication) =
-                crate::broker::ha::replication_spec(group, broker_id, directory, &mut store);
+            let (broker_id, replication) = crate::broker::ha::replication_spec(group, broker_id, directory, &mut store);
             NodeSpec::Broker(Box::new(BrokerSpec {
                 broker_name: group.name.clone(),
                 broker_id,

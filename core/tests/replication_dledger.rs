@@ -104,7 +104,9 @@ fn a_dledger_entry_wraps_the_record_and_the_message_offset_points_48_bytes_in() 
     // The data files are DLedger's.
     let queue = leader.store.commit_log().mapped_file_queue();
     assert!(queue.files()[0].file_from_offset() == 0);
-    assert!(disk.lookup(&format!("store/dledger-{}/data/00000000000000000000", leader.store.dledger().unwrap().config.self_id)).is_some());
+    assert!(disk
+        .lookup(&format!("store/dledger-{}/data/00000000000000000000", leader.store.dledger().unwrap().config.self_id))
+        .is_some());
 }
 
 #[test]
@@ -156,13 +158,16 @@ fn a_leader_cut_off_from_its_followers_cannot_commit_steps_down_and_loses_its_un
         .observations()
         .iter()
         .filter_map(|o| match &o.observation {
-            Observation::ReplicaTruncated { bytes_cut, .. } => Some((sim.directory().entry(o.node).name.clone(), *bytes_cut)),
+            Observation::ReplicaTruncated { bytes_cut, .. } => {
+                Some((sim.directory().entry(o.node).name.clone(), *bytes_cut))
+            }
             _ => None,
         })
         .collect();
     assert!(truncated.iter().any(|(n, bytes)| n == "broker-a-s1" && *bytes > 0), "{truncated:?}");
     // Every node ends with the same log, and nothing acknowledged was lost.
-    let ends: Vec<i64> = GROUP.iter().map(|n| broker(&sim, n).unwrap().store.dledger().unwrap().ledger_end_index).collect();
+    let ends: Vec<i64> =
+        GROUP.iter().map(|n| broker(&sim, n).unwrap().store.dledger().unwrap().ledger_end_index).collect();
     assert!(ends.iter().all(|e| *e == ends[0]), "{ends:?}");
     let report = sim.replication_report();
     assert_eq!(report.totals[0].2, 0, "{:?}", report.totals);
@@ -177,7 +182,10 @@ fn a_leader_cut_off_from_its_followers_cannot_commit_steps_down_and_loses_its_un
 
 #[test]
 fn a_restarted_old_leader_rejoins_as_a_follower_and_catches_up() {
-    let actions = format!("{}[[actions]]\nat = \"40s\"\ndo = \"restart\"\nnode = \"broker-a-s1\"\n", kill_at("broker-a-s1", "20s", "power_loss"));
+    let actions = format!(
+        "{}[[actions]]\nat = \"40s\"\ndo = \"restart\"\nnode = \"broker-a-s1\"\n",
+        kill_at("broker-a-s1", "20s", "power_loss")
+    );
     let sim = run(&dledger(10, &actions), 1, Time::from_secs(70));
     let old = broker(&sim, "broker-a-s1").unwrap();
     let leader = broker(&sim, &leader_now(&sim).unwrap()).unwrap();

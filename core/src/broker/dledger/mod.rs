@@ -278,7 +278,8 @@ impl BrokerController {
             return;
         }
         let generation = server.generation;
-        server.flush_timer = Some(set_timer(ctx, ctx.now() + FLUSH_FILE_INTERVAL, DLedgerTimer::FlushData { generation }));
+        server.flush_timer =
+            Some(set_timer(ctx, ctx.now() + FLUSH_FILE_INTERVAL, DLedgerTimer::FlushData { generation }));
     }
 
     /// `dataFileList.flush(0)`: sync the file holding the flushed position if it has anything new.
