@@ -248,6 +248,11 @@ pub enum Observation {
         applied: String,
         wanted_by: Vec<(String, String)>,
     },
+    // ---- The 5.x timer wheel (issue 6/8). ----
+    /// The wheel wrote a timer message to its real topic: visible from now on.
+    TimerMessageDelivered { msg_id: String, topic: String, queue_id: i32, queue_offset: i64, timer_out_ms: i64 },
+    /// The wheel rolled a message due beyond its window back into `rmq_sys_wheel_timer`.
+    TimerMessageRolled { msg_id: String, timer_out_ms: i64, roll_times: i32 },
     /// A consumer's client-side tag re-check dropped messages the broker let through (a tag hash collision,
     /// or a group subscription that is not this member's): `(queue offset, msgId, TAGS)`.
     MessagesFilteredByClient {

@@ -181,3 +181,92 @@ fn the_order_timeout_scenario_closes_each_order_30_minutes_after_it_was_stored()
         sim.observations().iter().filter(|o| matches!(o.observation, Observation::ConsumeStarted { .. })).count();
     assert_eq!(consumed, 5);
 }
+
+fn timer_body(timer_delay: &str, wheel: bool) -> String {
+    format!(
+        r#"
+[topology]
+name_servers = 1
+[[topology.broker_groups]]
+name = "broker-a"
+[topology.broker_groups.store]
+timerWheelEnable = {wheel}
+[[topology.topics]]
+name = "Orders"
+queues = 2
+
+[[producers]]
+[producers.workload]
+topic = "Orders"
+start_at = "1s"
+max_messages = 1
+timer_delay = "{timer_delay}"
+"#
+    )
+}
+
+fn timer_deliveries(sim: &Simulation) -> Vec<(Time, i64)> {
+    sim.observations()
+        .iter()
+        .filter_map(|o| match &o.observation {
+            Observation::TimerMessageDelivered { timer_out_ms, .. } => Some((o.time, *timer_out_ms)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_5x_timer_message_is_delivered_at_its_second_on_the_wheels_100_ms_loop() {
+    let mut sim = sim(&timer_body("90s", true));
+    sim.run_until(Time::from_secs(120));
+    let stored = scheduled(&sim);
+    assert_eq!(stored.len(), 1, "one msgId (the wheel copy is stored first)");
+    let deliveries = timer_deliveries(&sim);
+    assert_eq!(deliveries.len(), 1);
+    let (at, timer_out) = deliveries[0];
+    // Due exactly 90 s after the broker got it: an exact second is stored one precision earlier, and the slot
+    // is read once the wheel's clock has passed it, so the delivery is at the due second (100 ms loop).
+    assert_eq!(timer_out, stored[0].1 + 90_000 - 1_000);
+    let late = wall_ms(at) - (timer_out + 1_000);
+    assert!((0..100).contains(&late), "{late}");
+}
+
+#[test]
+fn a_timer_message_more_than_3_days_ahead_is_refused_and_without_the_wheel_it_is_delivered_at_once() {
+    let mut refused = sim(&timer_body("73h", true));
+    refused.run_until(Time::from_secs(10));
+    let failed = refused.observations().iter().any(|o| {
+        matches!(
+            &o.observation,
+            Observation::SendCompleted {
+                outcome: rmqsim_core::observation::SendOutcome::Failed { response_code: Some(13), .. },
+                ..
+            }
+        )
+    });
+    assert!(failed, "WHEEL_TIMER_MSG_ILLEGAL -> MESSAGE_ILLEGAL");
+    let mut plain = sim(&timer_body("90s", false));
+    plain.run_until(Time::from_secs(10));
+    assert!(plain
+        .observations()
+        .iter()
+        .any(|o| matches!(&o.observation, Observation::MessageStored { topic, .. } if topic == "Orders")));
+    assert!(timer_deliveries(&plain).is_empty(), "a 4.9 broker has no wheel: TIMER_* are plain properties");
+}
+
+#[test]
+fn a_timer_message_beyond_the_2_day_window_is_rolled_once_and_delivered_on_time() {
+    let mut sim = sim(&timer_body("60h", true));
+    sim.run_until(Time::from_secs(60 * 3600 + 60));
+    let rolled: Vec<Time> = sim
+        .observations()
+        .iter()
+        .filter_map(|o| matches!(o.observation, Observation::TimerMessageRolled { .. }).then_some(o.time))
+        .collect();
+    // 60 h is 12 h past the 48 h window, less than a third of it: parked at +24 h, then enqueued for real.
+    assert_eq!(rolled.len(), 1);
+    assert!(rolled[0] >= Time::from_secs(24 * 3600) && rolled[0] < Time::from_secs(24 * 3600 + 10));
+    let deliveries = timer_deliveries(&sim);
+    assert_eq!(deliveries.len(), 1);
+    assert!(deliveries[0].0 >= Time::from_secs(60 * 3600) && deliveries[0].0 < Time::from_secs(60 * 3600 + 10));
+}

@@ -200,6 +200,8 @@ pub enum BrokerTimer {
     Replication(crate::broker::ha::ReplicationTimer),
     /// The transaction check service (`transaction/`).
     Transaction(crate::broker::transaction::TransactionTimer),
+    /// The 5.x timer wheel's dequeue (`timer/`).
+    TimerWheel(crate::broker::timer::TimerWheelTimer),
 }
 
 /// A send whose put waits for the store (flush or slave).
@@ -251,6 +253,8 @@ pub struct BrokerController {
     pub transaction: crate::broker::transaction::TransactionService,
     /// What each consumer channel itself subscribes (an observer's notebook: `filter/consistency.rs`).
     pub subscription_ledger: crate::filter::consistency::SubscriptionLedger,
+    /// The 5.x timer wheel, with `timerWheelEnable` (`timer/`).
+    pub timer_wheel: crate::broker::timer::TimerMessageStore,
 }
 
 impl BrokerController {
@@ -293,6 +297,7 @@ impl BrokerController {
             replication: crate::broker::ha::Replication::new(spec.replication.mode),
             transaction: Default::default(),
             subscription_ledger: Default::default(),
+            timer_wheel: Default::default(),
         }
     }
 
@@ -319,6 +324,7 @@ impl BrokerController {
         self.start_replication(ctx);
         self.start_consumer_services(ctx);
         self.start_transaction_service(ctx);
+        self.start_timer_wheel(ctx);
         self.register_broker_all(ctx);
         ctx.set_timer(Duration::from_secs(10), Timer::Broker(BrokerTimer::RegisterBrokerAll));
     }
@@ -346,6 +352,7 @@ impl BrokerController {
             BrokerTimer::Consumer(timer) => self.on_consumer_service_timer(timer, ctx),
             BrokerTimer::Replication(timer) => self.on_replication_timer(timer, ctx),
             BrokerTimer::Transaction(timer) => self.on_transaction_timer(timer, ctx),
+            BrokerTimer::TimerWheel(timer) => self.on_timer_wheel_timer(timer, ctx),
             BrokerTimer::FastFailure => {
                 self.fast_failure_armed = false;
                 if !self.spec.config.broker_fast_failure_enable {
@@ -543,7 +550,7 @@ impl BrokerController {
             self.persist_topics(ctx);
             self.register_broker_all(ctx);
         }
-        let prepared = match self.prepare_transactional(preparation.outcome) {
+        let prepared = match self.prepare_transactional(preparation.outcome, ctx.now()) {
             Ok(prepared) => prepared,
             Err(response) => {
                 self.stats.sends_rejected += 1;

@@ -19,6 +19,7 @@ pub mod rebalance_lock_manager;
 pub mod schedule_message_service;
 pub mod send_message_processor;
 pub mod store;
+pub mod timer;
 pub mod topic_config_manager;
 pub mod topic_validator;
 pub mod transaction;

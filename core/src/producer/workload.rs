@@ -186,6 +186,10 @@ pub struct WorkloadSpec {
     /// clamps larger levels to the last one).
     #[serde(default)]
     pub delay_level: Option<i32>,
+    /// RocketMQ 5's timer messages: every message asks to be delivered this long after it is sent
+    /// (`TIMER_DELAY_MS`, e.g. "90s"; needs the broker's `timerWheelEnable`).
+    #[serde(default)]
+    pub timer_delay: Option<String>,
     /// A `TransactionMQProducer`: every message is sent in a transaction (`transaction.rs`).
     #[serde(default)]
     pub transaction: Option<crate::producer::transaction::TransactionSpec>,
@@ -269,6 +273,9 @@ impl WorkloadSpec {
                         .into(),
                 );
             }
+        }
+        if let Some(Err(e)) = self.timer_delay.as_deref().map(parse_duration) {
+            problems.push(format!("workload.timer_delay: {e}"));
         }
         if self.delay_level.is_some_and(|level| level < 0) {
             problems.push("workload.delay_level must be 0 (no delay) or a level >= 1".into());
@@ -395,6 +402,9 @@ impl WorkloadSpec {
         }
         if let Some(level) = self.delay_level.filter(|level| *level > 0) {
             message.set_delay_time_level(level);
+        }
+        if let Some(delay) = self.timer_delay.as_deref().and_then(|d| parse_duration(d).ok()) {
+            message.put_user_property("TIMER_DELAY_MS", &delay.as_millis().to_string());
         }
         message
     }

@@ -96,6 +96,12 @@ pub struct MessageStoreConfig {
     pub max_index_num: u32,
     pub max_msgs_num_batch: u32,
     pub default_query_max_num: u32,
+    /// RocketMQ 5's timer wheel (`broker/timer/`): off here (4.9 has none; 5.x defaults it on), its precision,
+    /// the longest delay, and the roll window in slots.
+    pub timer_wheel_enable: bool,
+    pub timer_precision_ms: u32,
+    pub timer_max_delay_sec: u32,
+    pub timer_roll_window_slot: u32,
     pub access_message_in_memory_max_ratio: u32,
     pub max_transfer_bytes_on_message_in_memory: u32,
     pub max_transfer_count_on_message_in_memory: u32,
@@ -188,6 +194,10 @@ impl Default for MessageStoreConfig {
             max_index_num: index_file::DEFAULT_MAX_INDEX_NUM,
             max_msgs_num_batch: 64,
             default_query_max_num: 32,
+            timer_wheel_enable: false,
+            timer_precision_ms: 1_000,
+            timer_max_delay_sec: 3 * 86_400,
+            timer_roll_window_slot: 2 * 86_400,
             access_message_in_memory_max_ratio: 40,
             max_transfer_bytes_on_message_in_memory: 256 * 1024,
             max_transfer_count_on_message_in_memory: 32,
@@ -297,6 +307,9 @@ impl MessageStoreConfig {
         // indexCount starts at 1: a file of one entry would be full before its first key.
         at_least("maxIndexNum", self.max_index_num.into(), 2, int_max);
         at_least("maxMsgsNumBatch", self.max_msgs_num_batch.into(), 1, int_max);
+        at_least("timerPrecisionMs", self.timer_precision_ms.into(), 100, 60_000);
+        at_least("timerMaxDelaySec", self.timer_max_delay_sec.into(), 1, 7 * 86_400);
+        at_least("timerRollWindowSlot", self.timer_roll_window_slot.into(), 2, 7 * 86_400);
         at_least("accessMessageInMemoryMaxRatio", self.access_message_in_memory_max_ratio.into(), 0, 100);
         at_least("maxTransferCountOnMessageInMemory", self.max_transfer_count_on_message_in_memory.into(), 1, int_max);
         at_least("maxTransferCountOnMessageInDisk", self.max_transfer_count_on_message_in_disk.into(), 1, int_max);

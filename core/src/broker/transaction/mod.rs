@@ -129,9 +129,18 @@ impl BrokerController {
     }
 
     /// `SendMessageProcessor`'s transactional branch, applied to a request that passed `msgCheck`: refuse
-    /// it (`rejectTransactionMessage`) or turn its record into a half message.
-    pub(crate) fn prepare_transactional(&self, outcome: Result<Prepared, Response>) -> Result<Prepared, Response> {
+    /// it (`rejectTransactionMessage`) or turn its record into a half message. Timer messages (the 5.x wheel,
+    /// `timer/`) are rewritten here too (`HookUtils.handleScheduleMessage`, for non-transactional records).
+    pub(crate) fn prepare_transactional(
+        &mut self,
+        outcome: Result<Prepared, Response>,
+        now: crate::time::Time,
+    ) -> Result<Prepared, Response> {
         let mut prepared = outcome?;
+        let now_ms = crate::broker::broker_store_io::wall_clock_ms(now);
+        for record in prepared.records.iter_mut().filter(|r| !bridge::is_transaction_prepared(r)) {
+            self.transform_timer_records(std::slice::from_mut(record), now_ms)?;
+        }
         if !prepared.records.iter().any(bridge::is_transaction_prepared) {
             return Ok(prepared);
         }
@@ -148,11 +157,13 @@ impl BrokerController {
         Ok(prepared)
     }
 
-    /// After a send's puts: observe the half messages among them and make sure the check service runs.
+    /// After a send's puts: observe the half messages among them and make sure the check service runs; hand
+    /// timer messages to the wheel.
     pub(crate) fn on_send_puts(&mut self, prepared: &Prepared, results: &[PutMessageResult], ctx: &mut Ctx<'_>) {
         let mut any = false;
         for (record, result) in prepared.records.iter().zip(results) {
             let Some(append) = &result.append else { continue };
+            self.on_timer_record_stored(record, append.wrote_offset, ctx);
             if record.topic != RMQ_SYS_TRANS_HALF_TOPIC {
                 continue;
             }
