@@ -573,9 +573,11 @@ impl BrokerController {
                 };
                 if let Some(append) = &result.append {
                     self.stats.messages_stored += 1;
+                    // Where the CommitLog put it: a delayed message is in SCHEDULE_TOPIC_XXXX until delivered.
+                    let (topic, queue_id) = self.stored_destination(record);
                     io.ctx.observe(Observation::MessageStored {
-                        topic: record.topic.clone(),
-                        queue_id: record.queue_id,
+                        topic,
+                        queue_id,
                         queue_offset: append.logics_offset.0,
                         commit_log_offset: append.wrote_offset.0,
                         offset_msg_id: append.msg_id(),

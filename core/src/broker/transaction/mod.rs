@@ -184,6 +184,27 @@ impl BrokerController {
         }
     }
 
+    /// Where the CommitLog actually put `record` (for observations): a delayed record (DELAY > 0, not a
+    /// prepared or rollback transaction) goes to SCHEDULE_TOPIC_XXXX, queue = clamped level − 1.
+    pub(crate) fn stored_destination(
+        &self,
+        record: &crate::broker::store::message_record::MessageRecord,
+    ) -> (String, i32) {
+        use crate::broker::store::message_sys_flag::{
+            transaction_value, TRANSACTION_PREPARED_TYPE, TRANSACTION_ROLLBACK_TYPE,
+        };
+        let level = crate::broker::store::commit_log::delay_time_level(record);
+        let transaction = transaction_value(record.sys_flag);
+        if level > 0 && transaction != TRANSACTION_PREPARED_TYPE && transaction != TRANSACTION_ROLLBACK_TYPE {
+            let level = level.min(self.store.config().delay_level_table().max_delay_level());
+            return (
+                crate::broker::delay_level::SCHEDULE_TOPIC.to_string(),
+                crate::broker::delay_level::delay_level_to_queue_id(level),
+            );
+        }
+        (record.topic.clone(), record.queue_id)
+    }
+
     /// Set the check timer at the next grid point if half messages wait past the check offset.
     pub(crate) fn arm_transaction_check(&mut self, ctx: &mut Ctx<'_>) {
         if self.half_messages_pending() {
