@@ -558,8 +558,13 @@ fn node_spec(scenario: &Scenario, directory: &Rc<Directory>, id: NodeId) -> Node
         }
         NodeKind::Broker => {
             let (group, broker_id) = broker_group_of(scenario, &entry.name);
-            let name_servers =
-                directory.entries.iter().filter(|e| e.kind == NodeKind::NameServer).map(|e| e.id).collect();
+            let name_servers = directory
+                .entries
+                .iter()
+                .filter(|e| e.kind == NodeKind::NameServer)
+                .filter(|e| group.name_servers.as_ref().is_none_or(|names| names.contains(&e.name)))
+                .map(|e| e.id)
+                .collect();
             let topics = scenario
                 .topology
                 .topics

@@ -112,6 +112,9 @@ struct Identity {
 struct GroupInfo {
     name: String,
     topics: Vec<u16>,
+    /// What the group's members subscribe, per topic (every entry of the scenario with this group name:
+    /// two services sharing a group name is the subscription-consistency trap).
+    subscriptions: Vec<(u16, crate::protocol::consumer::SubscriptionData)>,
     orderly: bool,
     broadcasting: bool,
     /// Identity of the group (clustering), or first identity of its members (broadcasting).
@@ -146,6 +149,8 @@ struct Msg {
     ack: Option<Ack>,
     /// Identities that processed it at least once.
     processed: u64,
+    /// A send of it ended with an exception (it may have been acknowledged later, after a resend).
+    failed: bool,
 }
 
 /// Side states of a (message, identity) pair, rare enough to keep apart from [`Msg`].
@@ -292,9 +297,20 @@ impl Checks {
                     });
                 }
             }
+            let same_name = scenario.consumer_groups.iter().filter(|g| g.group == spec.group);
+            let subscriptions = same_name
+                .flat_map(|g| g.subscriptions.iter())
+                .filter_map(|s| {
+                    let data = crate::filter::build_subscription_data(&s.topic, &s.expression, &s.expression_type, 0);
+                    data.ok().map(|d| (topics.intern(&s.topic) as u16, d))
+                })
+                .collect::<Vec<_>>();
+            let mut group_topics: Vec<u16> = subscriptions.iter().map(|(t, _)| *t).collect();
+            group_topics.dedup();
             groups.push(GroupInfo {
                 name: spec.group.clone(),
-                topics: spec.subscriptions.iter().map(|s| topics.intern(&s.topic) as u16).collect(),
+                subscriptions,
+                topics: group_topics,
                 orderly: spec.orderly,
                 broadcasting,
                 identities: ids,
@@ -797,6 +813,7 @@ impl Checks {
                         stored: None,
                         ack: None,
                         processed: 0,
+                        failed: false,
                     },
                 );
                 self.ledger.on_new_message(key);
@@ -846,8 +863,8 @@ impl Checks {
                 }
                 SendOutcome::Failed { exception, .. } => {
                     self.ledger.record(key, at, &name, FateEvent::SendFailed { exception: exception.clone() });
-                    if self.messages.get(&key).is_some_and(|m| m.ack.is_none()) {
-                        self.totals.send_failed += 1;
+                    if let Some(msg) = self.messages.get_mut(&key) {
+                        msg.failed = true;
                     }
                 }
                 SendOutcome::Oneway => {}
@@ -890,6 +907,7 @@ impl Checks {
                     stored: None,
                     ack: None,
                     processed: 0,
+                    failed: false,
                 },
             );
             self.ledger.on_new_message(key);

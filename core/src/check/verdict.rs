@@ -129,7 +129,6 @@ pub(crate) struct RunCounters {
     pub requested: u64,
     pub acknowledged: u64,
     pub acknowledged_send_ok: u64,
-    pub send_failed: u64,
     pub abandoned: u64,
     pub stored: u64,
     pub duplicates_absorbed: u64,
@@ -232,6 +231,8 @@ impl CheckReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Presence {
     Present,
+    /// Present, but still in a delay level or timer topic: not deliverable yet.
+    Delayed,
     /// No running broker of its group has it.
     Gone,
     /// The CommitLog was cleaned up past it.
@@ -249,7 +250,7 @@ impl Checks {
             requested: self.totals.requested,
             acknowledged: self.totals.acknowledged,
             acknowledged_send_ok: self.totals.acknowledged_send_ok,
-            send_failed: self.totals.send_failed,
+            send_failed: self.messages.values().filter(|m| m.failed && m.ack.is_none()).count() as u64,
             abandoned: self.totals.abandoned,
             stored: self.totals.stored,
             at_risk_max: self.at_risk.peak(),
@@ -257,9 +258,25 @@ impl Checks {
             ..Verdicts::default()
         };
         let committed = self.committed_offsets(kernel);
+        // (identity, broker group, topic) an identity has consumed from: a group only expects messages of
+        // the clusters it reads (two clusters may host topics of the same name).
+        let reads: std::collections::BTreeSet<(u8, u16, u16)> = self
+            .queue_start
+            .keys()
+            .map(|(identity, q)| {
+                let (broker, topic, _) = self.queues[*q as usize];
+                (*identity, broker, topic)
+            })
+            .collect();
         for (key, msg) in &self.messages {
             let Some(stored) = msg.stored else { continue };
-            if msg.topic == u16::MAX || self.queues[stored.queue as usize].1 != msg.topic {
+            let (broker, stored_topic, _) = self.queues[stored.queue as usize];
+            // A delayed message waits in SCHEDULE_TOPIC_XXXX (or the timer wheel) until it is due.
+            let waiting_delay = {
+                let name = self.topics.name(u32::from(stored_topic));
+                name.starts_with("SCHEDULE_TOPIC") || name.starts_with("rmq_sys_wheel")
+            };
+            if msg.topic == u16::MAX || (stored_topic != msg.topic && !waiting_delay) {
                 continue;
             }
             let expected: Vec<u8> = self
@@ -269,10 +286,12 @@ impl Checks {
                 .filter(|(i, identity)| {
                     identity.active
                         && self.groups[identity.group as usize].topics.contains(&msg.topic)
-                        && self
-                            .queue_start
-                            .get(&(*i as u8, stored.queue))
-                            .is_none_or(|start| *start <= stored.queue_offset)
+                        && reads.contains(&(*i as u8, broker, msg.topic))
+                        && (waiting_delay
+                            || self
+                                .queue_start
+                                .get(&(*i as u8, stored.queue))
+                                .is_none_or(|start| *start <= stored.queue_offset))
                 })
                 .map(|(i, _)| i as u8)
                 .collect();
@@ -286,11 +305,19 @@ impl Checks {
             if !needs_presence {
                 continue;
             }
-            let presence = self.presence(kernel, *key, stored);
+            let (presence, properties) = self.presence(kernel, *key, stored);
             let id = self.id_text(*key);
+            // A group only expects what its subscriptions select (tags, SQL92), when we can read the message.
+            let unhandled: Vec<u8> = match &properties {
+                Some(properties) => unhandled
+                    .into_iter()
+                    .filter(|i| self.selects(self.identities[*i as usize].group, msg.topic, properties))
+                    .collect(),
+                None => unhandled,
+            };
             if let Some(ack) = msg.ack {
                 let kind = match presence {
-                    Presence::Present => None,
+                    Presence::Present | Presence::Delayed => None,
                     Presence::Gone => {
                         verdicts.lost_acknowledged += 1;
                         Some(ViolationKind::Lost)
@@ -323,6 +350,7 @@ impl Checks {
                     }
                     Some(Pending::Retrying(_)) => counters.backlog += 1,
                     _ => match presence {
+                        Presence::Delayed => counters.backlog += 1,
                         Presence::Present | Presence::Unavailable => {
                             let offset = committed.get(&(identity, stored.queue)).copied();
                             if offset.is_some_and(|(c, _)| c > stored.queue_offset) {
@@ -428,7 +456,31 @@ impl Checks {
         committed
     }
 
-    fn presence(&self, kernel: &Kernel<AnyNode>, key: MsgKey, stored: Stored) -> Presence {
+    /// Whether group `group`'s subscriptions of `topic` select a message with these properties.
+    fn selects(
+        &self,
+        group: u16,
+        topic: u16,
+        properties: &crate::broker::store::properties::MessageProperties,
+    ) -> bool {
+        use crate::broker::store::get_message::MessageFilter;
+        use crate::filter::message_filter::ExpressionMessageFilter;
+        self.groups[group as usize].subscriptions.iter().filter(|(t, _)| *t == topic).any(|(_, sub)| {
+            if crate::filter::is_tag_type(&sub.expression_type) {
+                sub.matches_tags(properties.tags())
+            } else {
+                ExpressionMessageFilter::new(sub).is_matched_by_commit_log(properties)
+            }
+        })
+    }
+
+    /// Where the acknowledged copy is, and its properties when a broker still has it.
+    fn presence(
+        &self,
+        kernel: &Kernel<AnyNode>,
+        key: MsgKey,
+        stored: Stored,
+    ) -> (Presence, Option<crate::broker::store::properties::MessageProperties>) {
         let nodes: Vec<u16> = match self.broker_group_of.get(stored.node as usize).copied().flatten() {
             Some(group) => self.broker_groups[group as usize].1.clone(),
             None => vec![stored.node],
@@ -446,17 +498,21 @@ impl Checks {
                 b.store.look_message_by_offset(kernel.disk(NodeId(node)), CommitLogOffset(stored.commit_log_offset))
             {
                 if record.properties.unique_key().is_some_and(|k| MsgKey::of(k) == key) {
-                    return Presence::Present;
+                    let delayed =
+                        record.topic.starts_with("SCHEDULE_TOPIC") || record.topic.starts_with("rmq_sys_wheel");
+                    let presence = if delayed { Presence::Delayed } else { Presence::Present };
+                    return (presence, Some(record.properties));
                 }
             }
         }
-        if !any_up {
+        let presence = if !any_up {
             Presence::Unavailable
         } else if deleted {
             Presence::Deleted
         } else {
             Presence::Gone
-        }
+        };
+        (presence, None)
     }
 
     /// The event that made an acknowledged copy disappear: the first crash of its group's brokers after

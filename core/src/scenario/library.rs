@@ -5,6 +5,13 @@
 pub const SCENARIOS: &[(&str, &str)] = &[
     ("zero-loss-chain", include_str!("../../../scenarios/zero-loss-chain.toml")),
     ("loss-async-flush-power-loss", include_str!("../../../scenarios/loss-async-flush-power-loss.toml")),
+    ("duplicate-lost-ack-retry", include_str!("../../../scenarios/duplicate-lost-ack-retry.toml")),
+    ("ordering-by-order-id", include_str!("../../../scenarios/ordering-by-order-id.toml")),
+    ("broadcast-vs-cluster", include_str!("../../../scenarios/broadcast-vs-cluster.toml")),
+    ("name-server-down", include_str!("../../../scenarios/name-server-down.toml")),
+    ("flash-sale-peak-shaving", include_str!("../../../scenarios/flash-sale-peak-shaving.toml")),
+    ("cluster-migration-double-write", include_str!("../../../scenarios/cluster-migration-double-write.toml")),
+    ("backlog-million", include_str!("../../../scenarios/backlog-million.toml")),
     ("broker-heartbeats", include_str!("../../../scenarios/broker-heartbeats.toml")),
     ("producer-broker-down", include_str!("../../../scenarios/producer-broker-down.toml")),
     ("producer-lost-ack", include_str!("../../../scenarios/producer-lost-ack.toml")),

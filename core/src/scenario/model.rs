@@ -191,6 +191,10 @@ pub struct BrokerGroupSpec {
     /// `MessageStoreConfig` keys (`flushDiskType`, `brokerRole`, ...); slaves always run as SLAVE.
     #[serde(default)]
     pub store: MessageStoreConfig,
+    /// The NameServers this group registers with (`namesrvAddr` of its brokers); all of them when
+    /// absent. Two groups with disjoint lists are two clusters.
+    #[serde(default)]
+    pub name_servers: Option<Vec<String>>,
 }
 
 impl BrokerGroupSpec {
@@ -439,6 +443,12 @@ impl Scenario {
             }
         }
         for group in &self.topology.broker_groups {
+            for ns in group.name_servers.iter().flatten() {
+                if !(0..self.topology.name_servers).any(|i| format!("namesrv-{i}") == *ns) {
+                    problems
+                        .push(format!("broker group `{}`: name_servers names unknown NameServer `{ns}`", group.name));
+                }
+            }
             for problem in group.config.problems() {
                 problems.push(format!("broker group `{}`: {problem}", group.name));
             }

@@ -1,0 +1,91 @@
+//! The `rmqsim` binary end to end: exit codes and messages a person sees.
+
+use std::process::Command;
+
+fn rmqsim(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_rmqsim")).args(args).output().expect("the CLI runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_malformed_scenario_exits_3_listing_every_problem_with_its_place() {
+    let dir = std::env::temp_dir().join(format!("rmqsim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    let text = rmqsim_core::scenario::library::find("duplicate-lost-ack-retry")
+        .unwrap()
+        .replacen("name_servers = 1", "name_servers = 1\nname_serverz = 2", 1)
+        .replacen("queues = 4", "queues = \"4\"", 1)
+        .replacen("idempotent = true", "idempotent = \"yes\"", 1);
+    std::fs::write(&path, &text).unwrap();
+    let path = path.to_str().unwrap();
+    for command in ["check", "run", "digest", "plot"] {
+        let mut args = vec![command, path];
+        if command == "plot" {
+            args.extend(["--out", "/dev/null"]);
+        }
+        let (code, _, stderr) = rmqsim(&args);
+        assert_eq!(code, 3, "{command}: {stderr}");
+        assert!(stderr.contains("unknown key `name_serverz`; did you mean `name_servers`?"), "{stderr}");
+        assert!(stderr.contains("expected u32, found string \"4\""), "{stderr}");
+        assert!(stderr.contains("expected a boolean, found string \"yes\""), "{stderr}");
+        assert!(stderr.contains(&format!("{path}:")), "each problem names the file and line: {stderr}");
+    }
+}
+
+#[test]
+fn check_passes_a_scenario_and_fails_a_broken_expectation_with_exit_1() {
+    let (code, stdout, stderr) = rmqsim(&["check", "duplicate-lost-ack-retry"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("PASS") && stdout.contains("expectations: 9 of 9 met"), "{stdout}");
+
+    let dir = std::env::temp_dir().join(format!("rmqsim-cli-exp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("strict.toml");
+    let text = rmqsim_core::scenario::library::find("duplicate-lost-ack-retry").unwrap().replacen(
+        "consumed = 1\nduplicates = 1",
+        "consumed = 1\nduplicates = 0",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let (code, stdout, stderr) = rmqsim(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("FAILED expected groups.Shipping.duplicates = 0, got 1"), "{stdout}");
+    assert!(stdout.contains("processed it again — caused at"), "the violation names its cause: {stdout}");
+}
+
+#[test]
+fn bad_arguments_exit_2_and_every_subcommand_has_help() {
+    let (code, _, _) = rmqsim(&["sweep", "zero-loss-chain", "--seeds", "5..5"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = rmqsim(&["check", "zero-loss-chain", "--faults", "meteor"]);
+    assert_eq!(code, 2);
+    for command in ["run", "check", "sweep", "plot", "digest", "list"] {
+        let (code, stdout, _) = rmqsim(&[command, "--help"]);
+        assert_eq!(code, 0, "{command} --help");
+        assert!(stdout.contains("Usage"), "{command}: {stdout}");
+    }
+    let (_, stdout, _) = rmqsim(&["--help"]);
+    assert!(stdout.contains("Exit codes"), "{stdout}");
+}
+
+#[test]
+fn sweep_runs_seeds_in_parallel_and_reports_no_failure_for_the_zero_loss_chain() {
+    let (code, stdout, stderr) =
+        rmqsim(&["sweep", "zero-loss-chain", "--seeds", "0..8", "--faults", "random-single", "--quiet"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("8 seeds (0..=7), faults random-single, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn plot_writes_an_svg() {
+    let path = std::env::temp_dir().join(format!("rmqsim-plot-{}.svg", std::process::id()));
+    let (code, stdout, stderr) = rmqsim(&["plot", "duplicate-lost-ack-retry", "--out", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("at risk"), "{}", &svg[..svg.len().min(200)]);
+}
