@@ -228,6 +228,13 @@ mod tests {
         library::find("broker-heartbeats").unwrap().to_string()
     }
 
+    /// The library scenario without its own `[expectations]` and `[quiz]`, so that a test can append its own.
+    fn heartbeats_without_expectations() -> String {
+        let text = heartbeats();
+        let cut = text.find("\n[expectations]").or_else(|| text.find("\n[quiz]")).unwrap_or(text.len());
+        text[..cut].to_string()
+    }
+
     #[test]
     fn a_file_with_many_mistakes_reports_them_all_with_places_and_suggestions() {
         let text = heartbeats()
@@ -290,7 +297,7 @@ mod tests {
         let text = format!(
             "{}\n[expectations]\nlost_acknowledgd = 0\n[expectations.groups.Nobody]\nduplicates = \"> 0\"\n\
              [quiz]\nverdict = \"lost\"\nquestion = {{ en = \"q\", zh = \"问\" }}\noptions = [{{ en = \"a\", zh = \"甲\", holds = 0 }}]\n",
-            heartbeats()
+            heartbeats_without_expectations()
         );
         let errors = parse("bad.toml", &text).unwrap_err().to_string();
         assert!(errors.contains("unknown key `lost_acknowledgd`; did you mean `lost_acknowledged`?"), "{errors}");
