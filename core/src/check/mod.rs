@@ -385,6 +385,14 @@ impl Checks {
         self.at_risk.total()
     }
 
+    /// Record `event` in the fate ledger if `key` is followed (built only then: most messages are not).
+    fn note(&mut self, key: MsgKey, at: EventRef, event: impl FnOnce() -> FateEvent) {
+        if self.ledger.follows(key) {
+            let name = self.node_name(at.node).to_string();
+            self.ledger.record(key, at, &name, event());
+        }
+    }
+
     fn id_text(&self, key: MsgKey) -> String {
         self.odd_ids.get(&key).cloned().unwrap_or_else(|| key.to_hex())
     }
@@ -401,6 +409,11 @@ impl Checks {
         } else {
             broker
         } as u16;
+        self.queue_in(broker, topic, queue_id)
+    }
+
+    /// The index of queue `queue_id` of `topic` on broker group `broker`.
+    fn queue_in(&mut self, broker: u16, topic: &str, queue_id: i32) -> u32 {
         let topic = self.topics.intern(topic) as u16;
         let key = (broker, topic, queue_id);
         if let Some(q) = self.queue_index.get(&key) {
@@ -648,22 +661,23 @@ impl Checks {
                 }
             }
             Observation::MessagesPulled { group, messages, .. } if !self.ledger.is_empty() => {
-                let name = self.node_name(node).to_string();
                 for (_, id) in messages {
-                    self.ledger.record(MsgKey::of(id), at, &name, FateEvent::Pulled { group: group.clone() });
+                    self.note(MsgKey::of(id), at, || FateEvent::Pulled { group: group.clone() });
                 }
             }
             Observation::ConsumeStarted { group, msg_id, reconsume_times, .. } => {
-                let name = self.node_name(node).to_string();
-                let event = FateEvent::ConsumeStarted { group: group.clone(), reconsume_times: *reconsume_times };
-                self.ledger.record(MsgKey::of(msg_id), at, &name, event);
+                self.note(MsgKey::of(msg_id), at, || FateEvent::ConsumeStarted {
+                    group: group.clone(),
+                    reconsume_times: *reconsume_times,
+                });
             }
             Observation::ConsumeFinished { group, queue, queue_offset, msg_id, status, discarded, .. } => {
                 let key = MsgKey::of(msg_id);
-                let name = self.node_name(node).to_string();
-                let event =
-                    FateEvent::ConsumeFinished { group: group.clone(), outcome: *status, discarded: *discarded };
-                self.ledger.record(key, at, &name, event);
+                self.note(key, at, || FateEvent::ConsumeFinished {
+                    group: group.clone(),
+                    outcome: *status,
+                    discarded: *discarded,
+                });
                 let Some(identity) = self.identity(group, node) else { return };
                 self.identities[identity as usize].active = true;
                 match status {
@@ -685,8 +699,7 @@ impl Checks {
             }
             Observation::BackgroundWorkFinished { group, queue, queue_offset, msg_id, ok, .. } => {
                 let key = MsgKey::of(msg_id);
-                let name = self.node_name(node).to_string();
-                self.ledger.record(key, at, &name, FateEvent::BackgroundWork { group: group.clone(), ok: *ok });
+                self.note(key, at, || FateEvent::BackgroundWork { group: group.clone(), ok: *ok });
                 let Some(identity) = self.identity(group, node) else { return };
                 self.pending.remove(&(key, identity));
                 if *ok {
@@ -699,10 +712,11 @@ impl Checks {
             }
             Observation::MessageSentBack { group, msg_id, reconsume_times, destination, .. } => {
                 let key = MsgKey::of(msg_id);
-                let name = self.node_name(node).to_string();
-                let event =
-                    FateEvent::SentBack { group: group.clone(), to: *destination, reconsume_times: *reconsume_times };
-                self.ledger.record(key, at, &name, event);
+                self.note(key, at, || FateEvent::SentBack {
+                    group: group.clone(),
+                    to: *destination,
+                    reconsume_times: *reconsume_times,
+                });
                 let Some(g) = self.group_index(group) else { return };
                 let Some(identity) = self.groups[g as usize].identities.first().copied() else { return };
                 match destination {
@@ -730,13 +744,11 @@ impl Checks {
                 }
             }
             Observation::DelayedMessageDelivered { topic, queue_id, queue_offset, msg_id, .. } => {
-                let name = self.node_name(node).to_string();
-                let event = FateEvent::DelayedDelivered {
+                self.note(MsgKey::of(msg_id), at, || FateEvent::DelayedDelivered {
                     topic: topic.clone(),
                     queue_id: *queue_id,
                     queue_offset: *queue_offset,
-                };
-                self.ledger.record(MsgKey::of(msg_id), at, &name, event);
+                });
             }
             Observation::ConsumerOffsetCommitted { group, topic, queue_id, offset } => {
                 if is_system_topic(topic) {
@@ -748,8 +760,7 @@ impl Checks {
                 }
                 let Some(identity) = self.groups[g as usize].identities.first().copied() else { return };
                 let Some(broker) = self.broker_group_of.get(node as usize).copied().flatten() else { return };
-                let broker_name = self.broker_groups[broker as usize].0.clone();
-                let q = self.queue_of(&broker_name, topic, *queue_id);
+                let q = self.queue_in(broker, topic, *queue_id);
                 self.on_commit(at, identity, q, *offset, group);
             }
             Observation::ConsumeOffsetPersisted { group, queue, offset, .. } => {
@@ -840,12 +851,11 @@ impl Checks {
             self.send_latency.record(latency);
             self.interval_send.record(latency);
         }
-        let name = self.node_name(node).to_string();
         for id in msg_ids {
             let key = MsgKey::of(id);
             match outcome {
                 SendOutcome::Sent { status, .. } => {
-                    self.ledger.record(key, at, &name, FateEvent::Acknowledged { status: *status });
+                    self.note(key, at, || FateEvent::Acknowledged { status: *status });
                     let Some(msg) = self.messages.get_mut(&key) else { continue };
                     if msg.ack.is_some() {
                         continue;
@@ -862,7 +872,7 @@ impl Checks {
                     }
                 }
                 SendOutcome::Failed { exception, .. } => {
-                    self.ledger.record(key, at, &name, FateEvent::SendFailed { exception: exception.clone() });
+                    self.note(key, at, || FateEvent::SendFailed { exception: exception.clone() });
                     if let Some(msg) = self.messages.get_mut(&key) {
                         msg.failed = true;
                     }
@@ -878,14 +888,6 @@ impl Checks {
         if o.msg_id.is_empty() {
             return;
         }
-        let name = self.node_name(node).to_string();
-        let event = FateEvent::Stored {
-            topic: o.topic.to_string(),
-            queue_id: o.queue_id,
-            queue_offset: o.queue_offset,
-            commit_log_offset: o.commit_log_offset,
-            offset_msg_id: o.offset_msg_id.to_string(),
-        };
         let system = is_system_topic(o.topic);
         if !self.messages.contains_key(&key) {
             if system && o.topic.starts_with("%") {
@@ -912,10 +914,15 @@ impl Checks {
             );
             self.ledger.on_new_message(key);
         }
-        self.ledger.record(key, at, &name, event);
+        self.note(key, at, || FateEvent::Stored {
+            topic: o.topic.to_string(),
+            queue_id: o.queue_id,
+            queue_offset: o.queue_offset,
+            commit_log_offset: o.commit_log_offset,
+            offset_msg_id: o.offset_msg_id.to_string(),
+        });
         let Some(broker) = self.broker_group_of.get(node as usize).copied().flatten() else { return };
-        let broker_name = self.broker_groups[broker as usize].0.clone();
-        let queue = self.queue_of(&broker_name, o.topic, o.queue_id);
+        let queue = self.queue_in(broker, o.topic, o.queue_id);
         let topic_index = self.topics.get(o.topic).unwrap_or(u32::MAX) as u16;
         let msg = self.messages.get_mut(&key).expect("inserted above");
         let own_topic = msg.topic == topic_index || msg.topic == u16::MAX;

@@ -160,6 +160,8 @@ struct Pass {
     removals: Vec<u32>,
     /// (table, key) the author probably meant by an unknown key: a "missing key" error for it is an echo.
     meant: Vec<(u32, String)>,
+    /// Every key of every table read (the `FIELDS` serde passes), for the documentation check.
+    keys: BTreeSet<&'static str>,
 }
 
 /// The outcome of deserializing a document with recovery.
@@ -170,6 +172,8 @@ pub(crate) struct Recovered<T> {
     pub problems: Vec<(u32, Located)>,
     /// The tree the value was read from (bad values removed); spans are those of the original text.
     pub tree: Node,
+    /// Every key the tables read know (not only those present): what the format accepts there.
+    pub keys: BTreeSet<&'static str>,
 }
 
 /// Deserialize `T` from `root`, reporting every problem.
@@ -177,11 +181,14 @@ pub(crate) fn deserialize<T: DeserializeOwned>(root: Node) -> Recovered<T> {
     let mut tree = root;
     let mut problems = Vec::new();
     let mut removed_keys: BTreeSet<(u32, String)> = BTreeSet::new();
+    let mut keys = BTreeSet::new();
     for _ in 0..MAX_PASSES {
-        let pass = RefCell::new(Pass { problems: Vec::new(), removals: Vec::new(), meant: Vec::new() });
+        let pass =
+            RefCell::new(Pass { problems: Vec::new(), removals: Vec::new(), meant: Vec::new(), keys: BTreeSet::new() });
         let result = T::deserialize(De { node: &tree, pass: &pass });
         let pass = pass.into_inner();
         problems.extend(pass.problems);
+        keys.extend(pass.keys);
         removed_keys.extend(pass.meant);
         for id in pass.removals {
             if let Some(removed) = tree.remove(id) {
@@ -189,7 +196,7 @@ pub(crate) fn deserialize<T: DeserializeOwned>(root: Node) -> Recovered<T> {
             }
         }
         let error = match result {
-            Ok(value) => return Recovered { value: Some(value), problems, tree },
+            Ok(value) => return Recovered { value: Some(value), problems, tree, keys },
             Err(error) => error,
         };
         let node = error.node.unwrap_or(ROOT);
@@ -201,7 +208,7 @@ pub(crate) fn deserialize<T: DeserializeOwned>(root: Node) -> Recovered<T> {
             problems.push((node, Located { span, message }));
         }
         if node == ROOT {
-            return Recovered { value: None, problems, tree };
+            return Recovered { value: None, problems, tree, keys };
         }
         match tree.remove(node) {
             Some(removed) => {
@@ -212,11 +219,11 @@ pub(crate) fn deserialize<T: DeserializeOwned>(root: Node) -> Recovered<T> {
                 }
                 removed_keys.extend(removed.key.map(|k| (removed.table, k)));
             }
-            None => return Recovered { value: None, problems, tree },
+            None => return Recovered { value: None, problems, tree, keys },
         }
     }
     problems.push((ROOT, Located { span: 0..0, message: format!("more than {MAX_PASSES} problems; fix these first") }));
-    Recovered { value: None, problems, tree }
+    Recovered { value: None, problems, tree, keys }
 }
 
 /// A deserializer for one node of the document.
@@ -333,6 +340,7 @@ impl<'de, 'a> de::Deserializer<'de> for De<'a> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         let Kind::Table(entries) = &self.node.kind else { return Err(self.wrong_type("a table")) };
+        self.pass.borrow_mut().keys.extend(fields.iter().copied());
         let mut known = Vec::with_capacity(entries.len());
         for entry in entries {
             if fields.contains(&entry.key.as_str()) {

@@ -54,6 +54,16 @@ pub fn parse(source: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
     }
 }
 
+/// Every key the tables of `text` accept, whether present or not (the key lists serde states for each
+/// table read): `scenarios/README.md` must mention each (`tests/scenario_readme.rs`). Tables absent
+/// from `text` contribute nothing; action keys are read through serde's buffering and are not listed.
+pub fn accepted_keys(text: &str) -> std::collections::BTreeSet<&'static str> {
+    match document::parse(text) {
+        Ok(root) => de::deserialize::<Scenario>(root).keys,
+        Err(_) => std::collections::BTreeSet::new(),
+    }
+}
+
 /// Prefix a shape problem with the path of the table or value it is in.
 fn with_path(original: &Node, node: u32, located: Located) -> Located {
     match original.path_of(node) {
