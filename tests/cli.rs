@@ -89,3 +89,15 @@ fn plot_writes_an_svg() {
     let svg = std::fs::read_to_string(&path).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("at risk"), "{}", &svg[..svg.len().min(200)]);
 }
+
+#[test]
+fn check_says_why_a_group_with_inconsistent_subscriptions_skipped_messages() {
+    let (code, stdout, stderr) = rmqsim(&["check", "tag-filter-consistency"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("why (causes of the examples kept):"), "{stdout}");
+    assert!(
+        stdout.contains("skipped (OrderEvents)") && stdout.contains("subscription conflict in OrderEvents"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("stored subscription `Paid` while ship-0 subscribes `Shipped`"), "{stdout}");
+}

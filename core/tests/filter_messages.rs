@@ -241,3 +241,26 @@ fn the_consistency_scenario_loses_messages_wanted_by_one_member_and_observes_why
         .count();
     assert!(causes > 0);
 }
+
+#[test]
+fn the_checker_names_the_subscription_conflict_as_the_cause_of_every_skipped_message() {
+    let text = rmqsim_core::scenario::library::find("tag-filter-consistency").expect("built in");
+    let scenario = Scenario::parse("tag-filter-consistency", text).unwrap();
+    let mut sim = Simulation::new(&scenario, scenario.seed).unwrap();
+    sim.run_until(Time::ZERO + scenario.run_for());
+    let verdicts = sim.verdicts();
+    let skipped: Vec<_> = verdicts.violations_of(rmqsim_core::check::verdict::ViolationKind::Skipped).collect();
+    assert!(verdicts.skipped > 0 && !skipped.is_empty(), "the trap skips messages");
+    for violation in &skipped {
+        assert!(
+            violation.explanation.starts_with("subscription conflict in OrderEvents")
+                && violation.explanation.contains("`Paid`")
+                && (violation.explanation.contains("pay-0") || violation.explanation.contains("ship-0")),
+            "{violation}"
+        );
+        assert_eq!(violation.cause_node, "broker-a", "the cause is the heartbeat that replaced the subscription");
+    }
+    let by_broker = skipped.iter().filter(|v| v.explanation.contains("broker-a filtered it")).count();
+    let by_client = skipped.iter().filter(|v| v.explanation.contains("client dropped it")).count();
+    assert!(by_broker > 0 && by_client > 0, "both the broker's and the client's filter are named");
+}

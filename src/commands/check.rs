@@ -206,6 +206,36 @@ pub(crate) fn failure_lines(failed: &[FailedExpectation], verdicts: &Verdicts) -
     out
 }
 
+/// The distinct causes of the violations kept as examples, per metric and group (at most three per metric),
+/// so that a run that passes still says why a message was lost, skipped or duplicated.
+pub(crate) fn cause_lines(verdicts: &Verdicts) -> String {
+    // (metric, group, explanation) → (examples, first violation), in the order first seen.
+    type Cause<'a> = ((&'a str, Option<&'a str>, &'a str), usize, &'a rmqsim_core::check::verdict::Violation);
+    let mut causes: Vec<Cause> = Vec::new();
+    for v in &verdicts.violations {
+        let key = (v.kind.metric(), v.group.as_deref(), v.explanation.as_str());
+        if let Some((_, count, _)) = causes.iter_mut().find(|(k, _, _)| *k == key) {
+            *count += 1;
+        } else if causes.iter().filter(|((m, _, _), _, _)| *m == key.0).count() < 3 {
+            causes.push((key, 1, v));
+        }
+    }
+    let mut out = String::new();
+    if causes.is_empty() {
+        return out;
+    }
+    out.push_str("why (causes of the examples kept):\n");
+    for ((metric, group, explanation), count, first) in causes {
+        let group = group.map_or(String::new(), |g| format!(" ({g})"));
+        let _ = writeln!(
+            out,
+            "  {metric}{group} x{count}: {explanation} [first: {} at {} step {} on {}]",
+            first.msg_id, first.cause.time, first.cause.step, first.cause_node
+        );
+    }
+    out
+}
+
 /// The report of one checked run, as text.
 pub(crate) fn report_text(id: &str, seed: u64, plan: FaultPlan, run: &CheckedRun) -> String {
     let scenario = run.simulation.scenario();
@@ -232,6 +262,7 @@ pub(crate) fn report_text(id: &str, seed: u64, plan: FaultPlan, run: &CheckedRun
         let _ = writeln!(out, "expectations: {} of {expectations} met", expectations - run.report.failed.len());
         out.push_str(&failure_lines(&run.report.failed, &run.report.verdicts));
     }
+    out.push_str(&cause_lines(&run.report.verdicts));
     if let (Some(quiz), Some((value, right))) = (&scenario.quiz, &run.report.quiz) {
         let answers: Vec<&str> =
             right.iter().filter_map(|i| quiz.options.get(*i as usize)).map(|o| o.en.as_str()).collect();

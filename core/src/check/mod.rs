@@ -204,6 +204,8 @@ impl Interner {
 #[derive(Clone, Debug)]
 pub struct Checks {
     node_names: Vec<String>,
+    /// Node name by IP address (a client id starts with its IP), to name clients as the scenario does.
+    names_by_ip: BTreeMap<String, String>,
     /// Broker group index of each node (None for other kinds).
     broker_group_of: Vec<Option<u16>>,
     broker_groups: Vec<(String, Vec<u16>)>,
@@ -229,6 +231,11 @@ pub struct Checks {
     /// Last committed offset seen per (identity, queue), with its event.
     commits: BTreeMap<(u8, u32), (i64, EventRef)>,
     resets: Vec<(u16, u16, EventRef)>,
+    /// The last replacement of each (group, topic)'s stored subscription: (event, client id, expression).
+    replaced: BTreeMap<(u16, u16), (EventRef, String, String)>,
+    /// Why a group's offset passed a message it wanted: (group, queue, queue offset) → (cause, explanation),
+    /// for messages filtered against the group's intent (at most [`MAX_FILTER_CAUSES`]).
+    filtered: BTreeMap<(u16, u32, i64), (EventRef, String)>,
     at_risk: AtRisk,
     totals: verdict::RunCounters,
     violations: verdict::ViolationLog,
@@ -244,6 +251,10 @@ pub struct Checks {
     last_step: u64,
 }
 
+/// Filtered messages whose cause is kept (the trap loses every message of a group's other half: a long run
+/// would keep one entry per message).
+pub const MAX_FILTER_CAUSES: usize = 100_000;
+
 fn is_system_topic(topic: &str) -> bool {
     topic.starts_with("%RETRY%")
         || topic.starts_with("%DLQ%")
@@ -255,6 +266,14 @@ impl Checks {
     /// Checkers for a run of `scenario` over the nodes of `directory`.
     pub fn new(scenario: &Scenario, directory: &Directory) -> Checks {
         let node_names: Vec<String> = directory.entries.iter().map(|e| e.name.clone()).collect();
+        let names_by_ip = directory
+            .entries
+            .iter()
+            .map(|e| {
+                let [a, b, c, d] = e.ip;
+                (format!("{a}.{b}.{c}.{d}"), e.name.clone())
+            })
+            .collect();
         let mut broker_groups: Vec<(String, Vec<u16>)> =
             scenario.topology.broker_groups.iter().map(|g| (g.name.clone(), Vec::new())).collect();
         let mut broker_group_of = vec![None; node_names.len()];
@@ -327,6 +346,7 @@ impl Checks {
             queues: Vec::new(),
             queue_index: BTreeMap::new(),
             business_keys: Interner::default(),
+            names_by_ip,
             groups,
             identities,
             messages: BTreeMap::new(),
@@ -339,6 +359,8 @@ impl Checks {
             queue_start: BTreeMap::new(),
             commits: BTreeMap::new(),
             resets: Vec::new(),
+            replaced: BTreeMap::new(),
+            filtered: BTreeMap::new(),
             at_risk: AtRisk::default(),
             totals: verdict::RunCounters::default(),
             violations: verdict::ViolationLog::default(),
@@ -391,6 +413,19 @@ impl Checks {
             let name = self.node_name(at.node).to_string();
             self.ledger.record(key, at, &name, event());
         }
+    }
+
+    /// Remember why `group`'s offset passes `offset` of queue `queue` (the first reason wins).
+    fn note_filtered(&mut self, group: u16, queue: u32, offset: i64, cause: EventRef, text: String) {
+        if self.filtered.len() < MAX_FILTER_CAUSES {
+            self.filtered.entry((group, queue, offset)).or_insert((cause, text));
+        }
+    }
+
+    /// The node name of a client id (`<ip>@<pid>#...`), or the id itself.
+    fn client_name(&self, client_id: &str) -> String {
+        let ip = client_id.split('@').next().unwrap_or_default();
+        self.names_by_ip.get(ip).cloned().unwrap_or_else(|| client_id.to_string())
     }
 
     fn id_text(&self, key: MsgKey) -> String {
@@ -769,6 +804,68 @@ impl Checks {
                 if self.groups[g].broadcasting && !is_system_topic(&queue.topic) {
                     let q = self.queue_of(&queue.broker_name, &queue.topic, queue.queue_id);
                     self.on_commit(at, identity, q, *offset, &group.clone());
+                }
+            }
+            Observation::SubscriptionReplaced { group, topic, client_id, current, .. } => {
+                if let Some(g) = self.group_index(group) {
+                    let t = self.topics.intern(topic) as u16;
+                    let by = self.client_name(client_id);
+                    self.replaced.insert((g, t), (at, by, current.clone()));
+                }
+            }
+            Observation::MessageFilteredAgainstIntent {
+                group,
+                client_id,
+                topic,
+                queue_id,
+                queue_offset,
+                applied,
+                wanted_by,
+                ..
+            } => {
+                let Some(g) = self.group_index(group) else { return };
+                let Some(broker) = self.broker_group_of.get(node as usize).copied().flatten() else { return };
+                let q = self.queue_in(broker, topic, *queue_id);
+                let t = self.topics.intern(topic) as u16;
+                let wanted: Vec<String> =
+                    wanted_by.iter().map(|(c, e)| format!("{} subscribes `{e}`", self.client_name(c))).collect();
+                let puller = self.client_name(client_id);
+                let (cause, replaced) = match self.replaced.get(&(g, t)) {
+                    Some((when, by, _)) => {
+                        (*when, format!("; {by}'s heartbeat had replaced the stored subscription at {}", when.time))
+                    }
+                    None => (at, String::new()),
+                };
+                let text = format!(
+                    "subscription conflict in {group}: {} filtered it on {puller}'s pull with the group's stored \
+                     subscription `{applied}` while {}{replaced}; the offset passed a message the group wanted",
+                    self.node_name(node),
+                    wanted.join(", "),
+                );
+                self.note_filtered(g, q, *queue_offset, cause, text);
+            }
+            Observation::MessagesFilteredByClient { group, client_id, queue, messages } => {
+                let Some(g) = self.group_index(group) else { return };
+                let q = self.queue_of(&queue.broker_name, &queue.topic, queue.queue_id);
+                let t = self.topics.intern(&queue.topic) as u16;
+                let (cause, stored) = match self.replaced.get(&(g, t)) {
+                    Some((when, by, expression)) => (
+                        *when,
+                        format!(
+                            " (the broker applied the group's stored `{expression}`, set by {by} at {})",
+                            when.time
+                        ),
+                    ),
+                    None => (at, String::new()),
+                };
+                let dropper = self.client_name(client_id);
+                for (offset, _, tags) in messages {
+                    let text = format!(
+                        "subscription conflict in {group}: {dropper}'s client dropped it (tag {}) after the broker \
+                         let it through{stored}; the member that wants it never pulls this queue",
+                        tags.as_deref().map_or("none".to_string(), |t| format!("`{t}`")),
+                    );
+                    self.note_filtered(g, q, *offset, cause, text);
                 }
             }
             Observation::OffsetReset { group, topic, .. } => {

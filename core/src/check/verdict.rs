@@ -355,7 +355,8 @@ impl Checks {
                             let offset = committed.get(&(identity, stored.queue)).copied();
                             if offset.is_some_and(|(c, _)| c > stored.queue_offset) {
                                 counters.skipped += 1;
-                                let (cause, text) = self.skip_cause(identity, msg.topic, msg.requested_at, offset);
+                                let (cause, text) =
+                                    self.skip_cause(identity, msg.topic, msg.requested_at, offset, stored);
                                 log.push(ViolationKind::Skipped, id.clone(), Some(group.name.clone()), cause, text);
                             } else {
                                 counters.backlog += 1;
@@ -561,8 +562,12 @@ impl Checks {
         topic: u16,
         requested_at: crate::time::Time,
         committed: Option<(i64, Option<EventRef>)>,
+        stored: Stored,
     ) -> (EventRef, String) {
         let group = self.identities[identity as usize].group;
+        if let Some((cause, text)) = self.filtered.get(&(group, stored.queue, stored.queue_offset)) {
+            return (*cause, text.clone());
+        }
         let reset = self.resets.iter().find(|(g, t, at)| *g == group && *t == topic && at.time >= requested_at);
         if let Some((_, _, at)) = reset {
             return (*at, "an offset reset moved the group's offset past it".into());
