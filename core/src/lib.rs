@@ -28,5 +28,6 @@ pub mod timeline;
 pub mod trace;
 pub mod view;
 pub mod world;
+pub mod xray;
 
 pub use simulation::Simulation;

@@ -156,6 +156,10 @@ pub struct FaultItem {
     pub start_timestamp: u64,
     /// 5.x `reachableFlag`; always true under 4.9.
     pub reachable: bool,
+    /// The notAvailableDuration passed with the last update, ms (for the inspector; decides nothing).
+    pub last_not_available_duration: u64,
+    /// When the last update happened (virtual ms; for the inspector; decides nothing).
+    pub last_update: u64,
     /// Order of insertion into Java's `ConcurrentHashMap`, to reproduce its iteration order.
     insertion_sequence: u64,
 }
@@ -210,10 +214,14 @@ impl LatencyFaultTolerance {
                 current_latency: 0,
                 start_timestamp: 0,
                 reachable: true,
+                last_not_available_duration: 0,
+                last_update: 0,
                 insertion_sequence,
             }
         });
         item.current_latency = current_latency;
+        item.last_not_available_duration = not_available_duration;
+        item.last_update = now;
         let deadline = now.saturating_add(not_available_duration);
         match version {
             FaultStrategyVersion::V4_9 => {

@@ -1,0 +1,169 @@
+//! The inspectors' data (`core/src/xray.rs`) on real runs: what a student sees in the storage X-ray,
+//! the producer's and the consumer's inspectors, the rebalance swimlane and a message's fate.
+
+use rmqsim_core::scenario::{library, Scenario};
+use rmqsim_core::time::{Duration, Time};
+use rmqsim_core::xray::MAX_PAGE;
+use rmqsim_core::Simulation;
+
+fn run(id: &str, until_secs: u64) -> Simulation {
+    let scenario = Scenario::parse(id, library::find(id).unwrap()).unwrap();
+    let mut sim = Simulation::new(&scenario, scenario.seed).unwrap();
+    sim.run_until(Time::ZERO + Duration::from_secs(until_secs));
+    sim
+}
+
+#[test]
+fn the_storage_xray_lists_commit_log_files_by_offset_name_and_pages_through_contiguous_records() {
+    let sim = run("consumer-rebalance-join", 10);
+    let xray = sim.storage_xray("broker-a", Some(0), 20).unwrap();
+    let log = &xray.store.commit_log;
+    assert!(!log.files.is_empty());
+    for file in &log.files {
+        let name = file.name.rsplit('/').next().unwrap();
+        assert_eq!(name.len(), 20, "{}", file.name);
+        assert_eq!(name.parse::<i64>().unwrap(), file.file_from_offset);
+    }
+    assert!(log.max_offset > 0 && log.flushed_where <= log.max_offset && log.dispatched_offset <= log.max_offset);
+    assert_eq!(xray.flush_lag_bytes, log.max_offset - log.flushed_where);
+    let records = &xray.records.records;
+    assert_eq!(records.len(), 20);
+    for pair in records.windows(2) {
+        assert_eq!(pair[0].commit_log_offset + i64::from(pair[0].size), pair[1].commit_log_offset);
+    }
+    assert!(records.iter().all(|r| r.topic == "TopicTest" && r.msg_id.is_some()), "{records:?}");
+    let next = xray.records.next.expect("more records than one page");
+    let second = sim.storage_xray("broker-a", Some(next), 500).unwrap();
+    assert_eq!(second.records.records[0].commit_log_offset, next);
+    assert!(second.records.records.len() as u32 <= MAX_PAGE, "a page is bounded whatever is asked");
+    let last = sim.storage_xray("broker-a", None, 10).unwrap();
+    let end = last.records.records.last().unwrap();
+    assert_eq!(
+        end.commit_log_offset + i64::from(end.size),
+        log.max_offset,
+        "the default page ends at the write position"
+    );
+}
+
+#[test]
+fn consume_queue_units_point_at_the_commit_log_records_of_their_queue() {
+    let sim = run("consumer-rebalance-join", 10);
+    let page = sim.consume_queue_page("broker-a", "TopicTest", 2, Some(0), 10).unwrap();
+    assert_eq!(page.rows.len(), 10);
+    for row in &page.rows {
+        let xray = sim.storage_xray("broker-a", Some(row.commit_log_offset), 1).unwrap();
+        let record = &xray.records.records[0];
+        assert_eq!(record.commit_log_offset, row.commit_log_offset);
+        assert_eq!(record.size, row.size);
+        assert_eq!((record.queue_id, record.queue_offset), (2, row.queue_offset));
+        assert_eq!(record.msg_id, row.msg_id);
+    }
+    assert!(sim.consume_queue_page("broker-a", "NoSuchTopic", 0, None, 10).unwrap_err().contains("no ConsumeQueue"));
+}
+
+#[test]
+fn an_index_lookup_by_key_finds_the_records_whose_keys_contain_it() {
+    let sim = run("ordering-by-order-id", 10);
+    let xray = sim.storage_xray("broker-a", Some(0), 5).unwrap();
+    let record = xray.records.records.iter().find(|r| r.keys.is_some()).expect("messages carry keys");
+    let key = record.keys.clone().unwrap();
+    let key = key.split(' ').next().unwrap().to_string();
+    let found = sim.index_lookup("broker-a", &record.topic, &key).unwrap();
+    assert!(found.records.iter().any(|r| r.commit_log_offset == record.commit_log_offset), "{found:?}");
+    assert!(found.records.iter().all(|r| r.topic == record.topic));
+    assert!(sim.index_lookup("broker-a", &record.topic, "  ").is_err());
+}
+
+#[test]
+fn a_broker_that_is_down_or_not_a_broker_has_no_xray_and_says_why() {
+    let sim = run("producer-broker-down", 40);
+    assert!(sim.storage_xray("broker-b", None, 10).unwrap_err().contains("down"));
+    assert!(sim.storage_xray("nobody", None, 10).unwrap_err().contains("no node"));
+    assert!(sim.storage_xray("namesrv-0", None, 10).unwrap_err().contains("not a broker"));
+}
+
+#[test]
+fn the_avoiding_producer_shows_the_silent_broker_in_its_fault_table_until_its_isolation_ends() {
+    let sim = run("producer-broker-down", 40);
+    let producer = sim.producer_xray("producer-avoider").unwrap();
+    assert!(producer.send_latency_fault_enable);
+    let item = producer.fault_items.iter().find(|f| f.broker_name == "broker-b").expect("broker-b recorded");
+    assert!(!item.available_now);
+    assert_eq!(item.not_available_duration_ms, 600_000, "an isolation is looked up as 30 000 ms in 4.9's table");
+    assert_eq!(item.available_at_ms, item.updated_at_ms + 600_000);
+    let topic = producer.publish.iter().find(|p| p.topic == "TopicTest").unwrap();
+    assert_eq!(topic.queues.len(), 8);
+    assert!(topic.queues.iter().all(|q| q.broker_addr.is_some()));
+    assert!(topic.queues.iter().filter(|q| q.broker_name == "broker-b").all(|q| !q.available));
+    let plain = sim.producer_xray("producer-plain").unwrap();
+    assert!(!plain.send_latency_fault_enable);
+}
+
+#[test]
+fn after_a_join_each_consumer_saw_both_ids_and_holds_half_the_queues_with_their_offsets() {
+    let sim = run("consumer-rebalance-join", 30);
+    for node in ["consumer-0", "consumer-1"] {
+        let consumer = sim.consumer_xray(node).unwrap();
+        let seen = consumer.last_rebalance.iter().find(|r| r.topic == "TopicTest").unwrap();
+        assert_eq!(seen.cid_all.len(), 2, "{node}: {seen:?}");
+        assert_eq!(seen.mq_all, 4);
+        assert_eq!(seen.allocated.len(), 2);
+        let live: Vec<_> = consumer.process_queues.iter().filter(|q| !q.dropped && q.topic == "TopicTest").collect();
+        assert_eq!(live.len(), 2, "{node}");
+        for q in live {
+            assert!(q.broker_offset.is_some() && q.max_offset.is_some() && q.local_offset.is_some(), "{q:?}");
+            assert_eq!(q.lag, Some(q.max_offset.unwrap() - q.broker_offset.unwrap()));
+        }
+        assert_eq!(consumer.progress.iter().filter(|p| p.topic == "TopicTest").count(), 4);
+    }
+}
+
+#[test]
+fn the_swimlane_shows_two_queues_moving_to_the_new_consumer_at_the_join() {
+    let sim = run("consumer-rebalance-join", 30);
+    let lanes = sim.rebalance_swimlane("OrderProcessing");
+    assert!(!lanes.broadcasting);
+    let topic: Vec<_> = lanes.lanes.iter().filter(|l| l.queue.starts_with("TopicTest ")).collect();
+    assert_eq!(topic.len(), 4);
+    assert_eq!(lanes.clients.len(), 2);
+    let moved: Vec<_> = topic.iter().filter(|l| l.segments.len() == 2).collect();
+    assert_eq!(moved.len(), 2, "{lanes:#?}");
+    for lane in moved {
+        let (first, second) = (&lane.segments[0], &lane.segments[1]);
+        assert_ne!(first.client_id, second.client_id);
+        let handed_over = first.to.expect("the first owner dropped it");
+        assert!(handed_over > Time::ZERO + Duration::from_secs(20), "{lane:?}");
+        assert!(second.to.is_none());
+        for alert in lane.double_owned.iter().chain(&lane.unowned) {
+            assert!(alert.from < alert.to && alert.to <= lanes.now);
+        }
+    }
+    let kept = topic.iter().filter(|l| l.segments.len() == 1).count();
+    assert_eq!(kept, 2);
+    assert!(sim.rebalance_swimlane("NoSuchGroup").lanes.is_empty());
+}
+
+#[test]
+fn a_message_found_by_offset_msg_id_or_key_shows_its_fate_from_request_to_consumption() {
+    let sim = run("ordering-by-order-id", 20);
+    let xray = sim.storage_xray("broker-a", Some(0), 1).unwrap();
+    let record = &xray.records.records[0];
+    let msg_id = record.msg_id.clone().unwrap();
+    let by_uniq = sim.message_fate(&msg_id);
+    let entries = by_uniq.entries.expect("the first messages of a run are followed");
+    let text = format!("{entries:?}");
+    for step in ["Requested", "Stored", "Acknowledged", "ConsumeFinished"] {
+        assert!(text.contains(step), "{step} missing: {text}");
+    }
+    let by_offset = sim.message_fate(&record.offset_msg_id);
+    assert_eq!(by_offset.msg_id.as_deref(), Some(msg_id.as_str()), "{:?}", by_offset.notes);
+    assert_eq!(by_offset.entries.as_ref().map(Vec::len), Some(entries.len()));
+    let key = record.keys.clone().unwrap();
+    let key = key.split(' ').next().unwrap();
+    let by_key = sim.message_fate(key);
+    assert!(!by_key.matches.is_empty(), "{:?}", by_key.notes);
+    assert!(by_key.matches.iter().all(|m| m.keys.as_deref().unwrap_or("").split(' ').any(|k| k == key)));
+    assert!(by_key.entries.is_some(), "a followed message with this key is shown: {:?}", by_key.notes);
+    let nothing = sim.message_fate("no-such-key-anywhere");
+    assert!(nothing.entries.is_none() && nothing.matches.is_empty() && !nothing.notes.is_empty());
+}
