@@ -192,7 +192,7 @@ fn shell() -> Html {
                                   selected={ui.selected.clone().map(AttrValue::from)} peer={ui.peer.clone().map(AttrValue::from)}
                                   on_pick={cb.pick.clone()} />
                     </section>
-                    <MetricsChart lang={lang} view={Rc::clone(&snapshot.chart_view)} />
+                    <MetricsChart lang={lang} view={Rc::clone(&snapshot.chart_view)} checks={Rc::clone(&snapshot.chart_checks)} />
                 </main>
                 <aside class="right">
                     <Inspector lang={lang} snapshot={Rc::clone(&snapshot)}

@@ -179,6 +179,10 @@ pub struct Texts {
     pub seen_send_failed: fn(&str) -> String,
     pub seen_abandoned: fn(&str) -> String,
     pub seen_topic_created: fn(&str) -> String,
+    pub seen_role_changed: fn(&str, &str) -> String,
+    pub seen_rebalanced: fn(&str, &str) -> String,
+    pub seen_violation: fn(&str) -> String,
+    pub marker_click: &'static str,
     // event log
     pub event_log: &'static str,
     pub filter_messages: &'static str,
@@ -193,6 +197,14 @@ pub struct Texts {
     // chart
     pub chart_title: &'static str,
     pub chart_time: &'static str,
+    /// Tab names, in the order of `ChartKind::ALL`.
+    pub chart_tabs: [&'static str; 6],
+    /// What each tab shows, in the order of `ChartKind::ALL`.
+    pub chart_notes: [&'static str; 6],
+    pub chart_series: fn(&str) -> String,
+    pub chart_live_brokers: fn(&str) -> String,
+    pub chart_export_title: &'static str,
+    pub chart_empty: &'static str,
     // share and files
     pub share_title: &'static str,
     pub share_intro: &'static str,
@@ -347,6 +359,10 @@ pub static EN: Texts = Texts {
     seen_send_failed: |exception| format!("send failed: {exception}"),
     seen_abandoned: |reason| format!("messages abandoned: {reason}"),
     seen_topic_created: |topic| format!("topic {topic} auto-created"),
+    seen_role_changed: |broker, role| format!("{broker} has a new {role}"),
+    seen_rebalanced: |group, topic| format!("{group} rebalanced the queues of {topic}"),
+    seen_violation: |metric| format!("violation caused here: {metric}"),
+    marker_click: "click to jump here",
     event_log: "Event log",
     filter_messages: "messages",
     filter_drops: "drops",
@@ -359,6 +375,35 @@ pub static EN: Texts = Texts {
     log_count: |shown, kept| format!("{shown} shown of the last {kept}"),
     chart_title: "Metrics over virtual time",
     chart_time: "virtual time (s)",
+    chart_tabs: ["Throughput", "Backlog", "Latency", "At risk", "Lost / duplicated / reordered", "Live brokers"],
+    chart_notes: [
+        "Messages acknowledged to producers and messages consumed, per virtual second.",
+        "Messages stored but not yet consumed, over all consumer groups (an estimate while running: the verdict at the end tells lost from waiting).",
+        "The 99th percentile of each virtual second: send latency (producer) and end-to-end latency (sent to consumed), in ms.",
+        "The at-risk meter: messages a producer was told are stored (SEND_OK) that are not yet as durable as the flush and replication modes promise. A power loss now could lose them.",
+        "Running counts of the checkers' violations: acknowledged messages lost, deliveries duplicated, deliveries out of order.",
+        "How many brokers each NameServer holds as live (−1 while the NameServer is down).",
+    ],
+    chart_series: |name| match name {
+        "acknowledged/s" => "acknowledged / s".to_string(),
+        "consumed/s" => "consumed / s".to_string(),
+        "backlog" => "backlog (all groups)".to_string(),
+        "at_risk" => "acknowledged, not yet durable".to_string(),
+        "send_p50_ms" => "send p50 (ms)".to_string(),
+        "send_p99_ms" => "send p99 (ms)".to_string(),
+        "delivery_p50_ms" => "end-to-end p50 (ms)".to_string(),
+        "delivery_p99_ms" => "end-to-end p99 (ms)".to_string(),
+        "lost_acknowledged" => "lost (acknowledged)".to_string(),
+        "duplicates" => "duplicated".to_string(),
+        "out_of_order" | "reordered" => "reordered".to_string(),
+        other => match other.strip_prefix("backlog:") {
+            Some(group) => format!("backlog of {group}"),
+            None => other.to_string(),
+        },
+    },
+    chart_live_brokers: |name| format!("live brokers in {name}"),
+    chart_export_title: "Download this chart as an image",
+    chart_empty: "No samples yet: play the run.",
     share_title: "Share this run",
     share_intro: "Anyone who opens this link gets the same run: same scenario, seed and actions, at the same instant, with the same digest.",
     copy: "Copy",
@@ -517,6 +562,10 @@ pub static ZH: Texts = Texts {
     seen_send_failed: |exception| format!("发送失败：{exception}"),
     seen_abandoned: |reason| format!("消息被放弃：{reason}"),
     seen_topic_created: |topic| format!("自动创建了 Topic {topic}"),
+    seen_role_changed: |broker, role| format!("{broker} 有了新的 {role}"),
+    seen_rebalanced: |group, topic| format!("{group} 重新分配了 {topic} 的队列（Rebalance）"),
+    seen_violation: |metric| format!("此处引发了违规：{metric}"),
+    marker_click: "点击跳转到此刻",
     event_log: "事件日志",
     filter_messages: "消息",
     filter_drops: "丢弃",
@@ -529,6 +578,35 @@ pub static ZH: Texts = Texts {
     log_count: |shown, kept| format!("显示 {shown} 条（最近 {kept} 条）"),
     chart_title: "指标随虚拟时间变化",
     chart_time: "虚拟时间（秒）",
+    chart_tabs: ["吞吐", "堆积", "延迟", "风险中", "丢失 / 重复 / 乱序", "存活 Broker"],
+    chart_notes: [
+        "每个虚拟秒内生产者收到确认的消息数与被消费的消息数。",
+        "已存储但尚未被消费的消息，合计所有消费组（运行中为估计值：结束时的判定会区分丢失与等待）。",
+        "每个虚拟秒的 99 分位：发送延迟（生产者侧）与端到端延迟（发送到消费），单位毫秒。",
+        "风险表：生产者已收到存储成功（SEND_OK）、但还未达到刷盘与复制模式所承诺的持久程度的消息。此刻断电可能丢失它们。",
+        "检查器发现的违规累计：已确认消息丢失、重复投递、乱序投递。",
+        "每个 NameServer 认为存活的 Broker 数（NameServer 宕机时为 −1）。",
+    ],
+    chart_series: |name| match name {
+        "acknowledged/s" => "已确认 / 秒".to_string(),
+        "consumed/s" => "已消费 / 秒".to_string(),
+        "backlog" => "堆积（所有消费组）".to_string(),
+        "at_risk" => "已确认但未持久".to_string(),
+        "send_p50_ms" => "发送 p50（毫秒）".to_string(),
+        "send_p99_ms" => "发送 p99（毫秒）".to_string(),
+        "delivery_p50_ms" => "端到端 p50（毫秒）".to_string(),
+        "delivery_p99_ms" => "端到端 p99（毫秒）".to_string(),
+        "lost_acknowledged" => "丢失（已确认）".to_string(),
+        "duplicates" => "重复".to_string(),
+        "out_of_order" | "reordered" => "乱序".to_string(),
+        other => match other.strip_prefix("backlog:") {
+            Some(group) => format!("{group} 的堆积"),
+            None => other.to_string(),
+        },
+    },
+    chart_live_brokers: |name| format!("{name} 中存活的 Broker"),
+    chart_export_title: "把此图表下载为图片",
+    chart_empty: "还没有采样：请播放运行。",
     share_title: "分享这次运行",
     share_intro: "打开此链接的人会得到完全相同的运行：相同的场景、种子和操作，停在相同的时刻，摘要也相同。",
     copy: "复制",
@@ -574,6 +652,14 @@ impl Texts {
         }
     }
 
+    pub fn chart_tab(&self, kind: crate::components::chart::ChartKind) -> &'static str {
+        self.chart_tabs[crate::components::chart::ChartKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)]
+    }
+
+    pub fn chart_note(&self, kind: crate::components::chart::ChartKind) -> &'static str {
+        self.chart_notes[crate::components::chart::ChartKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)]
+    }
+
     /// A mark of the timeline in words.
     pub fn describe(&self, label: &MarkLabel) -> String {
         match label {
@@ -593,8 +679,15 @@ impl Texts {
                     Seen::SendFailed { exception } => (self.seen_send_failed)(exception),
                     Seen::Abandoned { reason } => (self.seen_abandoned)(reason),
                     Seen::TopicCreated { topic } => (self.seen_topic_created)(topic),
+                    Seen::RoleChanged { broker, role } => (self.seen_role_changed)(broker, role),
+                    Seen::Rebalanced { group, topic } => (self.seen_rebalanced)(group, topic),
+                    Seen::Violation { metric } => (self.seen_violation)(metric),
                 };
-                format!("{node}: {text}")
+                if node.is_empty() {
+                    text
+                } else {
+                    format!("{node}: {text}")
+                }
             }
         }
     }

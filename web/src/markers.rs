@@ -4,9 +4,11 @@
 //! run is deterministic, so the explored future happens again), a fork does: marks after the fork
 //! instant are dropped and collected anew.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rmqsim_core::action_log::UserAction;
+use rmqsim_core::check::Verdicts;
+use rmqsim_core::message_queue::MessageQueue;
 use rmqsim_core::observation::{BrokerRemovalReason, Observation, SendOutcome};
 use rmqsim_core::scenario::model::CrashKindSpec;
 use rmqsim_core::scenario::{ActionSpec, Scenario};
@@ -21,6 +23,12 @@ pub enum MarkerKind {
     User,
     /// Something a node reported (a broker removed from routes, a failed send...).
     Observed,
+    /// A new leader or master, or a new role of a replica.
+    Leader,
+    /// A consumer group's queues were shared out differently.
+    Rebalance,
+    /// A checker found a violation (a lost, duplicated or reordered message...) caused here.
+    Violation,
 }
 
 impl MarkerKind {
@@ -29,6 +37,9 @@ impl MarkerKind {
             MarkerKind::Scenario => "scenario",
             MarkerKind::User => "user",
             MarkerKind::Observed => "observed",
+            MarkerKind::Leader => "leader",
+            MarkerKind::Rebalance => "rebalance",
+            MarkerKind::Violation => "violation",
         }
     }
 }
@@ -81,10 +92,45 @@ pub enum Removal {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Seen {
-    BrokerRemoved { broker: String, reason: Removal },
-    SendFailed { exception: String },
-    Abandoned { reason: String },
-    TopicCreated { topic: String },
+    BrokerRemoved {
+        broker: String,
+        reason: Removal,
+    },
+    SendFailed {
+        exception: String,
+    },
+    Abandoned {
+        reason: String,
+    },
+    TopicCreated {
+        topic: String,
+    },
+    /// A broker or DLedger member took a role (`MASTER`, `LEADER`...).
+    RoleChanged {
+        broker: String,
+        role: String,
+    },
+    /// The queues of `group` on `topic` were shared out differently among its consumers.
+    Rebalanced {
+        group: String,
+        topic: String,
+    },
+    /// A checker's verdict (`lost_acknowledged`, `duplicates`...) with the event that caused it.
+    Violation {
+        metric: String,
+    },
+}
+
+impl Seen {
+    /// The kind of mark this observation makes.
+    pub fn kind(&self) -> MarkerKind {
+        match self {
+            Seen::RoleChanged { .. } => MarkerKind::Leader,
+            Seen::Rebalanced { .. } => MarkerKind::Rebalance,
+            Seen::Violation { .. } => MarkerKind::Violation,
+            _ => MarkerKind::Observed,
+        }
+    }
 }
 
 /// An action as a verb and its operands (`kill` `broker-a`, `partition` `broker-a ↔ namesrv-0`), or
@@ -136,6 +182,16 @@ fn notable(observation: &Observation) -> Option<Seen> {
         }
         Observation::MessagesAbandoned { reason, .. } => Some(Seen::Abandoned { reason: reason.clone() }),
         Observation::TopicAutoCreated { topic, .. } => Some(Seen::TopicCreated { topic: topic.clone() }),
+        Observation::BrokerRoleChanged { broker_name, role, .. } => {
+            Some(Seen::RoleChanged { broker: broker_name.clone(), role: role.clone() })
+        }
+        // Candidates and followers come and go during an election; a leader is the news.
+        Observation::DLedgerRoleChanged { group, role, .. } if role == "LEADER" => {
+            Some(Seen::RoleChanged { broker: group.clone(), role: role.clone() })
+        }
+        Observation::MasterElected { broker_name, master_id: Some(_), .. } => {
+            Some(Seen::RoleChanged { broker: broker_name.clone(), role: "MASTER".to_string() })
+        }
         _ => None,
     }
 }
@@ -146,6 +202,10 @@ pub struct ObservedMarks {
     marks: BTreeSet<(u64, String, Seen)>,
     /// How many of the live simulation's observations were scanned.
     scanned: usize,
+    /// The queues each (group, client id, topic) was last seen to own: a rebalance is a change.
+    allocations: BTreeMap<(String, String, String), Vec<MessageQueue>>,
+    /// Violation marks, from the checkers' verdicts (taken while the run is paused).
+    violations: BTreeSet<(u64, String, Seen)>,
 }
 
 /// At most this many observation marks: a dense run keeps the earliest.
@@ -156,32 +216,63 @@ impl ObservedMarks {
     pub fn refresh(&mut self, simulation: &Simulation) {
         let observations = simulation.observations();
         if observations.len() < self.scanned {
-            // Rewound: rescan from the start of what is now there (marks are deduplicated).
+            // Rewound: rescan from the start of what is now there (marks are deduplicated). What
+            // consumers owned before that start is unknown: their first allocation is not a change.
             self.scanned = 0;
+            self.allocations.clear();
         }
         for observed in &observations[self.scanned..] {
             if self.marks.len() >= MAX_OBSERVED {
                 break;
             }
+            let second = observed.time.as_micros() / 1_000_000;
+            let node = || simulation.directory().entries.get(observed.node.index()).map_or("", |e| e.name.as_str());
             if let Some(what) = notable(&observed.observation) {
-                let node = simulation.directory().entries.get(observed.node.index()).map_or("", |e| e.name.as_str());
-                self.marks.insert((observed.time.as_micros() / 1_000_000, node.to_string(), what));
+                self.marks.insert((second, node().to_string(), what));
+            } else if let Observation::RebalanceAllocated { group, client_id, topic, allocated, .. } =
+                &observed.observation
+            {
+                let key = (group.clone(), client_id.clone(), topic.clone());
+                let changed = self.allocations.get(&key).is_some_and(|before| before != allocated);
+                self.allocations.insert(key, allocated.clone());
+                // One mark per group and topic: every consumer of the group takes its new share then.
+                if changed && !topic.starts_with("%RETRY%") {
+                    let what = Seen::Rebalanced { group: group.clone(), topic: topic.clone() };
+                    self.marks.insert((second, String::new(), what));
+                }
             }
         }
         self.scanned = observations.len();
+    }
+
+    /// Mark where each violation the checkers found so far was caused (one mark per second, node
+    /// and kind). Verdicts cost an audit of the brokers: callers take them while the run is paused.
+    pub fn note_violations(&mut self, verdicts: &Verdicts) {
+        for violation in &verdicts.violations {
+            if self.violations.len() >= MAX_OBSERVED {
+                break;
+            }
+            self.violations.insert((
+                violation.cause.time.as_micros() / 1_000_000,
+                violation.cause_node.clone(),
+                Seen::Violation { metric: violation.kind.metric().to_string() },
+            ));
+        }
     }
 
     /// Forget the marks after `at` (a fork replaced that future).
     pub fn forget_after(&mut self, at: Time) {
         let second = at.as_micros() / 1_000_000;
         self.marks.retain(|(s, _, _)| *s <= second);
+        self.violations.retain(|(s, _, _)| *s <= second);
         self.scanned = 0;
+        self.allocations.clear();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Marker> + '_ {
-        self.marks.iter().map(|(second, node, what)| Marker {
+        self.marks.iter().chain(&self.violations).map(|(second, node, what)| Marker {
             at: Time::from_secs(*second),
-            kind: MarkerKind::Observed,
+            kind: what.kind(),
             label: MarkLabel::Seen { node: node.clone(), what: what.clone() },
         })
     }
@@ -219,6 +310,40 @@ mod tests {
             markers.iter().any(|m| matches!(&m.label, MarkLabel::Seen { what: Seen::BrokerRemoved { .. }, .. })),
             "{markers:?}"
         );
+        observed.forget_after(Time::ZERO);
+        assert_eq!(observed.iter().count(), 0);
+    }
+
+    #[test]
+    fn a_consumer_joining_its_group_marks_a_rebalance_and_a_rewind_does_not_invent_one() {
+        let scenario =
+            Scenario::parse("consumer-rebalance-join", library::find("consumer-rebalance-join").unwrap()).unwrap();
+        let mut simulation = Simulation::new(&scenario, 1).unwrap();
+        simulation.run_until(Time::ZERO + scenario.run_for());
+        let mut observed = ObservedMarks::default();
+        observed.refresh(&simulation);
+        let rebalances: Vec<Marker> = observed.iter().filter(|m| m.kind == MarkerKind::Rebalance).collect();
+        assert!(!rebalances.is_empty(), "{:?}", observed.iter().collect::<Vec<_>>());
+        assert!(rebalances.iter().all(|m| m.at > Time::ZERO), "the first allocation is not a change: {rebalances:?}");
+        // The same observations scanned again after a rewind add nothing.
+        let before = observed.iter().count();
+        observed.scanned = usize::MAX;
+        observed.refresh(&simulation);
+        assert_eq!(observed.iter().count(), before);
+    }
+
+    #[test]
+    fn violations_mark_where_they_were_caused() {
+        let id = "loss-async-flush-power-loss";
+        let scenario = Scenario::parse(id, library::find(id).unwrap()).unwrap();
+        let mut simulation = Simulation::new(&scenario, scenario.seed).unwrap();
+        simulation.run_until(Time::ZERO + scenario.run_for());
+        let mut observed = ObservedMarks::default();
+        observed.note_violations(&simulation.verdicts());
+        let marks: Vec<Marker> = observed.iter().collect();
+        assert!(marks.iter().any(|m| m.kind == MarkerKind::Violation
+            && matches!(&m.label, MarkLabel::Seen { what: Seen::Violation { metric }, .. } if metric == "lost_acknowledged")),
+            "{marks:?}");
         observed.forget_after(Time::ZERO);
         assert_eq!(observed.iter().count(), 0);
     }

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use rmqsim_core::action_log::{self, RunLink, ScenarioRef, UserAction};
+use rmqsim_core::metrics::Metrics;
 use rmqsim_core::scenario::{ActionSpec, Scenario};
 use rmqsim_core::time::{Duration, Time};
 use rmqsim_core::timeline::{Timeline, TimelineConfig};
@@ -101,6 +102,8 @@ pub struct Snapshot {
     pub lines: Rc<Vec<TraceLine>>,
     /// The view the chart draws: refreshed less often than `view` while playing.
     pub chart_view: Rc<SimView>,
+    /// The checkers' chart series (`Checks::series()`), refreshed with `chart_view`.
+    pub chart_checks: Rc<Metrics>,
     pub flashes: Rc<Vec<Flash>>,
     pub seeking: Option<Time>,
     pub forks_if_acting: bool,
@@ -131,11 +134,13 @@ pub struct SimHandle {
     lines: TraceLines,
     lines_published: Rc<Vec<TraceLine>>,
     lines_published_at: f64,
-    chart_published: Option<Rc<SimView>>,
+    chart_published: Option<(Rc<SimView>, Rc<Metrics>)>,
     chart_published_at: f64,
     /// When the last snapshot was published (wall ms), until its render is measured.
     pub published_at: Option<f64>,
     observed: ObservedMarks,
+    /// Where the violation marks were last taken (instant, forks).
+    verdicts_at: Option<(Time, u32)>,
     forks_seen: u32,
     log_published: Rc<Vec<UserAction>>,
     checkpoints_published: Rc<Vec<Time>>,
@@ -172,6 +177,7 @@ impl SimHandle {
             chart_published_at: f64::NEG_INFINITY,
             published_at: None,
             observed: ObservedMarks::default(),
+            verdicts_at: None,
             forks_seen: 0,
             log_published: Rc::default(),
             checkpoints_published: Rc::default(),
@@ -340,6 +346,11 @@ impl SimHandle {
         }
         self.observed.refresh(simulation);
         let idle = !self.playing && self.seek_target.is_none();
+        // Violations need the verdicts (an audit of the brokers): taken only when the run rests somewhere new.
+        if idle && self.verdicts_at != Some((self.timeline.now(), self.forks_seen)) {
+            self.verdicts_at = Some((self.timeline.now(), self.forks_seen));
+            self.observed.note_violations(&simulation.verdicts());
+        }
         if idle || wall_ms - self.lines_published_at >= LOG_REFRESH_MS {
             self.lines.refresh(simulation);
             self.lines_published = Rc::new(self.lines.lines().iter().cloned().collect());
@@ -358,12 +369,15 @@ impl SimHandle {
             self.markers_published = Rc::new(markers);
         }
         let view = Rc::new(simulation.view());
-        let chart_view = match &self.chart_published {
-            Some(chart) if !idle && wall_ms - self.chart_published_at < CHART_REFRESH_MS => Rc::clone(chart),
+        let (chart_view, chart_checks) = match &self.chart_published {
+            Some((chart, checks)) if !idle && wall_ms - self.chart_published_at < CHART_REFRESH_MS => {
+                (Rc::clone(chart), Rc::clone(checks))
+            }
             _ => {
-                self.chart_published = Some(Rc::clone(&view));
+                let checks = Rc::new(simulation.checks().series().clone());
+                self.chart_published = Some((Rc::clone(&view), Rc::clone(&checks)));
                 self.chart_published_at = wall_ms;
-                Rc::clone(&view)
+                (Rc::clone(&view), checks)
             }
         };
         self.published_at = Some(wall_ms);
@@ -373,6 +387,7 @@ impl SimHandle {
             generation: self.generation,
             view,
             chart_view,
+            chart_checks,
             scenario: Rc::clone(&self.scenario),
             builtin_id: self.source.builtin_id().map(str::to_string),
             end: self.timeline.end(),

@@ -1,22 +1,34 @@
-//! A plotters chart on a canvas: every metric series the view carries, over virtual time.
+//! Charts of the run over virtual time, drawn by plotters on a canvas: throughput, backlog, latency,
+//! the at-risk meter, violation counts and the NameServers' live brokers, one tab at a time.
 //!
-//! Redrawn only when a new sample arrives (or the language changes), not on every frame.
+//! The series come from core (`Checks::series()` and the view's metrics), sampled at fixed virtual
+//! instants and bounded there by halving; here they are thinned again to about two points per
+//! pixel column (the min and max of each column, so spikes survive). Hovering shows the exact
+//! sample under the pointer. The chart exports as PNG (the canvas) and SVG (the same drawing,
+//! redone by plotters' SVG backend). Redrawn only when a new series snapshot arrives (at most a
+//! few times a second while playing), a tab or the language changes, not on every frame.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use rmqsim_core::metrics::Metrics;
+use rmqsim_core::time::Time;
 use rmqsim_core::view::SimView;
+use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Texts};
 
 #[derive(Properties, PartialEq)]
 pub struct MetricsChartProps {
     pub lang: Lang,
     pub view: Rc<SimView>,
+    /// The checkers' series (`Checks::series()`).
+    pub checks: Rc<Metrics>,
 }
 
 const PALETTE: [RGBColor; 6] = [
@@ -27,73 +39,427 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(147, 51, 234),
     RGBColor(8, 145, 178),
 ];
+const HEIGHT: u32 = 240;
+
+/// The tabs of the chart panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartKind {
+    Throughput,
+    Backlog,
+    Latency,
+    AtRisk,
+    Violations,
+    Brokers,
+}
+
+impl ChartKind {
+    pub const ALL: [ChartKind; 6] = [
+        ChartKind::Throughput,
+        ChartKind::Backlog,
+        ChartKind::Latency,
+        ChartKind::AtRisk,
+        ChartKind::Violations,
+        ChartKind::Brokers,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            ChartKind::Throughput => "throughput",
+            ChartKind::Backlog => "backlog",
+            ChartKind::Latency => "latency",
+            ChartKind::AtRisk => "at-risk",
+            ChartKind::Violations => "violations",
+            ChartKind::Brokers => "brokers",
+        }
+    }
+
+    /// Whether a checkers' series belongs on this tab (by its name in `check::SERIES`).
+    fn takes(self, name: &str) -> bool {
+        match self {
+            ChartKind::Throughput => name.ends_with("/s"),
+            ChartKind::Backlog => name == "backlog" || name.starts_with("backlog:"),
+            ChartKind::Latency => name.ends_with("_ms"),
+            ChartKind::AtRisk => name == "at_risk",
+            ChartKind::Violations => {
+                matches!(name, "lost_acknowledged" | "duplicates" | "out_of_order" | "reordered")
+            }
+            ChartKind::Brokers => false,
+        }
+    }
+}
+
+/// The tabs that have series to show (the checkers' series depend on the build, the NameServers on
+/// the scenario).
+pub fn available(view: &SimView, checks: &Metrics) -> Vec<ChartKind> {
+    ChartKind::ALL
+        .into_iter()
+        .filter(|k| match k {
+            ChartKind::Brokers => !view.metrics.series.is_empty(),
+            _ => checks.series.iter().any(|s| k.takes(&s.name)),
+        })
+        .collect()
+}
+
+/// What one tab draws: sample instants (ms) and named series of the same length.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plot {
+    pub times_ms: Vec<i64>,
+    pub lines: Vec<(String, Vec<i64>)>,
+}
+
+impl Plot {
+    /// The series of `kind`, labelled in the current language.
+    pub fn of(kind: ChartKind, view: &SimView, checks: &Metrics, texts: &Texts) -> Plot {
+        let (metrics, names): (&Metrics, Vec<usize>) = match kind {
+            ChartKind::Brokers => (&view.metrics, (0..view.metrics.series.len()).collect()),
+            _ => (checks, (0..checks.series.len()).filter(|i| kind.takes(&checks.series[*i].name)).collect()),
+        };
+        let label = |name: &str| match kind {
+            ChartKind::Brokers => (texts.chart_live_brokers)(name),
+            _ => (texts.chart_series)(name),
+        };
+        Plot {
+            times_ms: metrics.times.iter().map(|t| (t.as_micros() / 1_000) as i64).collect(),
+            lines: names
+                .into_iter()
+                .map(|i| (label(&metrics.series[i].name), metrics.series[i].values.clone()))
+                .collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.times_ms.is_empty() || self.lines.is_empty()
+    }
+}
+
+/// At most about `2 × columns` points: the min and the max of each run of samples sharing a column,
+/// in time order, so a one-sample spike is still drawn.
+pub fn downsample(times: &[i64], values: &[i64], columns: usize) -> Vec<(i64, i64)> {
+    let n = times.len().min(values.len());
+    let columns = columns.max(1);
+    if n <= 2 * columns {
+        return times.iter().zip(values).map(|(t, v)| (*t, *v)).take(n).collect();
+    }
+    let per = n.div_ceil(columns);
+    let mut out = Vec::with_capacity(2 * columns + 1);
+    let mut start = 0;
+    while start < n {
+        let end = (start + per).min(n);
+        let (mut low, mut high) = (start, start);
+        for i in start..end {
+            if values[i] < values[low] {
+                low = i;
+            }
+            if values[i] > values[high] {
+                high = i;
+            }
+        }
+        for i in if low <= high { [low, high] } else { [high, low] } {
+            if out.last() != Some(&(times[i], values[i])) {
+                out.push((times[i], values[i]));
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+/// The index of the sample nearest to `t` (times ascending), if any.
+pub fn nearest(times: &[i64], t: i64) -> Option<usize> {
+    if times.is_empty() {
+        return None;
+    }
+    let after = times.partition_point(|x| *x < t);
+    if after == 0 {
+        return Some(0);
+    }
+    if after == times.len() {
+        return Some(times.len() - 1);
+    }
+    Some(if t - times[after - 1] <= times[after] - t { after - 1 } else { after })
+}
+
+/// Where the plotting area was drawn: pixel columns and the time range they span.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Frame {
+    x0: i32,
+    x1: i32,
+    t0: i64,
+    t1: i64,
+}
+
+impl Frame {
+    fn time_at(&self, x: f64) -> i64 {
+        let span = f64::from((self.x1 - self.x0).max(1));
+        self.t0 + (((x - f64::from(self.x0)) / span).clamp(0.0, 1.0) * (self.t1 - self.t0) as f64) as i64
+    }
+
+    fn x_of(&self, t: i64) -> f64 {
+        let span = (self.t1 - self.t0).max(1) as f64;
+        f64::from(self.x0) + (t - self.t0) as f64 / span * f64::from(self.x1 - self.x0)
+    }
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_label: &str) -> Result<Frame, String> {
+    let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
+    root.fill(&WHITE).map_err(fail)?;
+    let (width, _) = root.dim_in_pixel();
+    let x_end = plot.times_ms.last().copied().unwrap_or(0).max(10_000);
+    let values = plot.lines.iter().flat_map(|(_, v)| v.iter()).copied();
+    let y_end = values.clone().max().unwrap_or(0).max(3) + 1;
+    let y_start = values.min().unwrap_or(0).min(0);
+    let seconds = |ms: &i64| format!("{}", ms / 1_000);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0i64..x_end, y_start..y_end)
+        .map_err(fail)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .x_label_formatter(&seconds)
+        .light_line_style(RGBColor(238, 241, 245))
+        .bold_line_style(RGBColor(220, 225, 232))
+        .axis_style(RGBColor(160, 168, 180))
+        .draw()
+        .map_err(fail)?;
+    let columns = (width as usize).saturating_sub(60).max(50);
+    for (index, (label, values)) in plot.lines.iter().enumerate() {
+        let color = PALETTE[index % PALETTE.len()];
+        let points = downsample(&plot.times_ms, values, columns);
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(fail)?
+            .label(label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+    }
+    if !plot.lines.is_empty() {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(200, 205, 215))
+            .draw()
+            .map_err(fail)?;
+    }
+    let (xs, _) = chart.plotting_area().get_pixel_range();
+    root.present().map_err(fail)?;
+    Ok(Frame { x0: xs.start, x1: xs.end, t0: 0, t1: x_end })
+}
+
+/// The same chart as an SVG document.
+fn svg(plot: &Plot, x_label: &str, width: u32) -> Result<String, String> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (width, HEIGHT)).into_drawing_area();
+        draw(root, plot, x_label)?;
+    }
+    Ok(text)
+}
+
+/// Offer a download of `url` (a data: or blob: URL) as `file_name`.
+fn download_url(file_name: &str, url: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    if let Ok(anchor) = document.create_element("a").map(|a| a.unchecked_into::<web_sys::HtmlAnchorElement>()) {
+        anchor.set_href(url);
+        anchor.set_download(file_name);
+        anchor.click();
+    }
+}
 
 #[function_component(MetricsChart)]
 pub fn metrics_chart(props: &MetricsChartProps) -> Html {
     let texts = props.lang.texts();
     let canvas = use_node_ref();
+    let chosen = use_state(|| ChartKind::Throughput);
+    let tabs_shown = available(&props.view, &props.checks);
+    let kind = if tabs_shown.contains(&*chosen) { *chosen } else { tabs_shown.first().copied().unwrap_or(*chosen) };
+    let frame: Rc<RefCell<Option<Frame>>> = use_mut_ref(|| None);
+    // The pointer's sample: its x in CSS pixels over the canvas, and its index.
+    let hover = use_state(|| None::<(f64, usize)>);
+    let plot = {
+        let (view, checks) = (Rc::clone(&props.view), Rc::clone(&props.checks));
+        use_memo((kind, Rc::as_ptr(&view) as usize, Rc::as_ptr(&checks) as usize, props.lang), move |_| {
+            Plot::of(kind, &view, &checks, texts)
+        })
+    };
     {
         let canvas = canvas.clone();
-        let metrics = &props.view.metrics;
-        let key = (metrics.times.len(), metrics.times.last().copied(), metrics.series.len(), props.lang);
-        let view = Rc::clone(&props.view);
-        use_effect_with(key, move |(_, _, _, lang)| {
+        let frame = Rc::clone(&frame);
+        let plot = Rc::clone(&plot);
+        use_effect_with((Rc::as_ptr(&plot) as usize, props.lang), move |(_, lang)| {
             if let Some(element) = canvas.cast::<HtmlCanvasElement>() {
                 let width = element.parent_element().map_or(640, |p| p.client_width()).clamp(320, 1600);
                 element.set_width(width as u32);
-                if let Err(message) = draw(element, &view.metrics, lang.texts().chart_time) {
-                    web_sys::console::warn_1(&format!("chart not drawn: {message}").into());
+                element.set_height(HEIGHT);
+                let drawn = CanvasBackend::with_canvas_object(element)
+                    .ok_or_else(|| "no 2d context".to_string())
+                    .and_then(|backend| draw(backend.into_drawing_area(), &plot, lang.texts().chart_time));
+                match drawn {
+                    Ok(drawn) => *frame.borrow_mut() = Some(drawn),
+                    Err(message) => web_sys::console::warn_1(&format!("chart not drawn: {message}").into()),
                 }
             }
         });
     }
+    let onmousemove = {
+        let canvas = canvas.clone();
+        let frame = Rc::clone(&frame);
+        let plot = Rc::clone(&plot);
+        let hover = hover.clone();
+        Callback::from(move |event: MouseEvent| {
+            let (Some(element), Some(frame)) = (canvas.cast::<HtmlCanvasElement>(), *frame.borrow()) else { return };
+            let rect = element.get_bounding_client_rect();
+            if rect.width() <= 0.0 {
+                return;
+            }
+            let scale = f64::from(element.width()) / rect.width();
+            let x = (f64::from(event.client_x()) - rect.left()) * scale;
+            let inside = x >= f64::from(frame.x0) - 4.0 && x <= f64::from(frame.x1) + 4.0;
+            match nearest(&plot.times_ms, frame.time_at(x)).filter(|_| inside && !plot.lines.is_empty()) {
+                Some(index) => hover.set(Some((frame.x_of(plot.times_ms[index]) / scale, index))),
+                None => hover.set(None),
+            }
+        })
+    };
+    let onmouseleave = {
+        let hover = hover.clone();
+        Callback::from(move |_: MouseEvent| hover.set(None))
+    };
+    let file_stem = format!("rmqsim-{}-{}", props.view.scenario_id, kind.id());
+    let on_png = {
+        let canvas = canvas.clone();
+        let name = format!("{file_stem}.png");
+        Callback::from(move |_: MouseEvent| {
+            if let Some(url) = canvas.cast::<HtmlCanvasElement>().and_then(|c| c.to_data_url().ok()) {
+                download_url(&name, &url);
+            }
+        })
+    };
+    let on_svg = {
+        let canvas = canvas.clone();
+        let plot = Rc::clone(&plot);
+        let name = format!("{file_stem}.svg");
+        let lang = props.lang;
+        Callback::from(move |_: MouseEvent| {
+            let width = canvas.cast::<HtmlCanvasElement>().map_or(640, |c| c.width());
+            match svg(&plot, lang.texts().chart_time, width) {
+                Ok(text) => crate::browser::download(&name, "image/svg+xml", &text),
+                Err(message) => web_sys::console::warn_1(&format!("chart not exported: {message}").into()),
+            }
+        })
+    };
+    let tabs = tabs_shown.iter().map(|k| {
+        let chosen = chosen.clone();
+        let hover = hover.clone();
+        let k = *k;
+        let onclick = Callback::from(move |_: MouseEvent| {
+            hover.set(None);
+            chosen.set(k);
+        });
+        html! {
+            <button type="button" class={classes!("tab", (kind == k).then_some("active"))} id={format!("chart-tab-{}", k.id())}
+                    aria-pressed={(kind == k).to_string()} onclick={onclick}>{ texts.chart_tab(k) }</button>
+        }
+    });
+    let tooltip = hover.and_then(|(x, index)| {
+        let at = *plot.times_ms.get(index)?;
+        let rows = plot.lines.iter().enumerate().map(|(i, (label, values))| {
+            let color = PALETTE[i % PALETTE.len()];
+            html! {
+                <div class="row">
+                    <span class="swatch" style={format!("background: rgb({}, {}, {})", color.0, color.1, color.2)}></span>
+                    <span class="label">{ label }</span>
+                    <b>{ values.get(index).copied().unwrap_or_default() }</b>
+                </div>
+            }
+        });
+        // Keep the box inside the chart: right of the line in the left half, left of it otherwise.
+        let side = if x > 320.0 { format!("right: calc(100% - {x:.0}px + 8px)") } else { format!("left: {:.0}px", x + 8.0) };
+        Some(html! {
+            <>
+                <div class="crosshair" style={format!("left: {x:.1}px")}></div>
+                <div id="chart-tooltip" class="chart-tooltip" style={side}>
+                    <div class="time">{ Time::from_millis(at.max(0) as u64).to_string() }</div>
+                    { for rows }
+                </div>
+            </>
+        })
+    });
     html! {
         <section class="panel chart-panel">
-            <h2>{ texts.chart_title }</h2>
-            <div class="chart-box"><canvas id="chart" ref={canvas} width="640" height="220"></canvas></div>
+            <div class="panel-header">
+                <h2>{ texts.chart_title }</h2>
+                <span class="chart-export" title={texts.chart_export_title}>
+                    <button type="button" id="chart-png" onclick={on_png}>{ "PNG" }</button>
+                    <button type="button" id="chart-svg" onclick={on_svg}>{ "SVG" }</button>
+                </span>
+            </div>
+            <div class="chart-tabs" role="group">{ for tabs }</div>
+            <p class="muted small chart-note">{ texts.chart_note(kind) }</p>
+            <div class="chart-box" onmousemove={onmousemove} onmouseleave={onmouseleave}>
+                <canvas id="chart" data-kind={kind.id()} data-samples={plot.times_ms.len().to_string()}
+                        ref={canvas} width="640" height={HEIGHT.to_string()}></canvas>
+                if plot.is_empty() {
+                    <div class="chart-empty">{ texts.chart_empty }</div>
+                }
+                { for tooltip }
+            </div>
         </section>
     }
 }
 
-fn draw(canvas: HtmlCanvasElement, metrics: &Metrics, x_label: &str) -> Result<(), String> {
-    let backend = CanvasBackend::with_canvas_object(canvas).ok_or("no 2d context")?;
-    let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let x_end = metrics.times.last().map_or(1, |t| t.as_millis() / 1_000).max(10) as i64;
-    let values = metrics.series.iter().flat_map(|s| s.values.iter()).copied();
-    let y_end = values.clone().max().unwrap_or(0).max(3) + 1;
-    let y_start = values.min().unwrap_or(0).min(0);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(0i64..x_end, y_start..y_end)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .light_line_style(RGBColor(238, 241, 245))
-        .bold_line_style(RGBColor(220, 225, 232))
-        .axis_style(RGBColor(160, 168, 180))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    for (index, series) in metrics.series.iter().enumerate() {
-        let color = PALETTE[index % PALETTE.len()];
-        let points = metrics.times.iter().zip(&series.values).map(|(t, v)| ((t.as_millis() / 1_000) as i64, *v));
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label(series.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_every_spike_and_at_most_two_points_per_column() {
+        let times: Vec<i64> = (0..10_000).collect();
+        let mut values = vec![5i64; 10_000];
+        values[4_321] = 900;
+        values[7_777] = -3;
+        let points = downsample(&times, &values, 100);
+        assert!(points.len() <= 200, "{}", points.len());
+        assert!(points.contains(&(4_321, 900)) && points.contains(&(7_777, -3)));
+        assert!(points.windows(2).all(|w| w[0].0 < w[1].0), "in time order");
+        // Short series are drawn as they are.
+        assert_eq!(downsample(&times[..10], &values[..10], 100).len(), 10);
     }
-    if !metrics.series.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(200, 205, 215))
-            .draw()
-            .map_err(|e| e.to_string())?;
+
+    #[test]
+    fn the_pointer_picks_the_nearest_sample() {
+        let times = [0, 1_000, 2_000, 4_000];
+        assert_eq!(nearest(&times, -50), Some(0));
+        assert_eq!(nearest(&times, 1_400), Some(1));
+        assert_eq!(nearest(&times, 1_600), Some(2));
+        assert_eq!(nearest(&times, 3_100), Some(3));
+        assert_eq!(nearest(&times, 9_999), Some(3));
+        assert_eq!(nearest(&[], 5), None);
     }
-    root.present().map_err(|e| e.to_string())
+
+    #[test]
+    fn each_tab_takes_its_series_from_the_checkers() {
+        let names: Vec<String> = rmqsim_core::check::SERIES.iter().map(|s| s.to_string()).collect();
+        let mut checks = Metrics::new(rmqsim_core::time::Duration::from_secs(1), &names, 64);
+        checks.record(&[1, 2, 3, 4, 5, 6]);
+        let id = "consumer-backlog";
+        let scenario =
+            rmqsim_core::scenario::Scenario::parse(id, rmqsim_core::scenario::library::find(id).unwrap()).unwrap();
+        let view = rmqsim_core::Simulation::new(&scenario, 1).unwrap().view();
+        let texts = Lang::En.texts();
+        let plot = Plot::of(ChartKind::Throughput, &view, &checks, texts);
+        assert_eq!(plot.lines.iter().map(|(_, v)| v[0]).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(Plot::of(ChartKind::AtRisk, &view, &checks, texts).lines[0].1, vec![4]);
+        assert_eq!(Plot::of(ChartKind::Latency, &view, &checks, texts).lines.len(), 2);
+        assert_eq!(Plot::of(ChartKind::Backlog, &view, &checks, texts).lines[0].1, vec![3]);
+    }
+
+    #[test]
+    fn a_chart_exports_as_an_svg_document_with_its_legend() {
+        let plot = Plot { times_ms: vec![0, 1_000, 2_000], lines: vec![("at risk".into(), vec![0, 7, 2])] };
+        let text = svg(&plot, "virtual time (s)", 640).unwrap();
+        assert!(text.starts_with("<svg") && text.contains("at risk") && text.contains("virtual time (s)"), "{text}");
+    }
 }

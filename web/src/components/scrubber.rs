@@ -82,12 +82,24 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
         let who = match m.kind {
             MarkerKind::Scenario => texts.marker_scenario,
             MarkerKind::User => texts.marker_user,
-            MarkerKind::Observed => "",
+            _ => "",
         };
         let what = texts.describe(&m.label);
         let title = if who.is_empty() { format!("{} · {what}", m.at) } else { format!("{} · {who}: {what}", m.at) };
+        let title = format!("{title} ({})", texts.marker_click);
+        // A mark seeks to its own instant, not to where in its few pixels the click fell.
+        let onmousedown = {
+            let on_seek = props.on_seek.clone();
+            let at = m.at;
+            Callback::from(move |event: MouseEvent| {
+                event.prevent_default();
+                event.stop_propagation();
+                on_seek.emit(at);
+            })
+        };
         html! {
-            <span class={classes!("marker", m.kind.css())} style={format!("left: {:.3}%", percent(m.at, end))} title={title}></span>
+            <span class={classes!("marker", m.kind.css())} style={format!("left: {:.3}%", percent(m.at, end))}
+                  title={title} data-at-us={m.at.as_micros().to_string()} onmousedown={onmousedown}></span>
         }
     });
     let quarter = |q: u64| Time::from_micros(end.as_micros() / 4 * q);
