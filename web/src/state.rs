@@ -64,6 +64,8 @@ pub struct UiState {
     pub dialog: Option<Dialog>,
     pub guide_open: bool,
     pub toast: Option<Toast>,
+    /// The message whose fate the message inspector shows: a UNIQ_KEY, offset msgId or key.
+    pub message: Option<String>,
     next_toast: u32,
 }
 
@@ -84,6 +86,7 @@ impl UiState {
             dialog: None,
             guide_open: browser::storage_get(GUIDE_KEY).is_none(),
             toast: None,
+            message: None,
             next_toast: 1,
         }
     }
@@ -106,6 +109,8 @@ pub enum UiAction {
     DismissGuide,
     Notice(Notice),
     ClearToast(u32),
+    /// Show the fate of a message (by id or key), or close the message inspector.
+    ShowMessage(Option<String>),
 }
 
 impl Reducible for UiState {
@@ -143,8 +148,10 @@ impl Reducible for UiState {
                 Notice::Loaded => {
                     next.selected = None;
                     next.peer = None;
+                    next.message = None;
                 }
             },
+            UiAction::ShowMessage(message) => next.message = message,
             UiAction::ClearToast(id) => {
                 if next.toast.as_ref().is_some_and(|t| t.id == id) {
                     next.toast = None;
@@ -179,6 +186,7 @@ mod tests {
             dialog: None,
             guide_open: true,
             toast: None,
+            message: None,
             next_toast: 1,
         })
     }

@@ -6,6 +6,8 @@
 
 use std::collections::VecDeque;
 
+use rmqsim_core::broker::store::properties::MessageProperties;
+use rmqsim_core::protocol::{Message, Request};
 use rmqsim_core::sim::faults::Fault;
 use rmqsim_core::sim::node::NodeId;
 use rmqsim_core::sim::trace::{TraceEvent, TraceRecord};
@@ -104,14 +106,42 @@ fn inner_debug(value: &impl std::fmt::Debug) -> String {
     }
 }
 
+/// For a SEND_MESSAGE request: the topic, the message's msgId (UNIQ_KEY) and keys, so the line can be
+/// searched and clicked to open the message's fate.
+fn sent_message(message: &Message) -> String {
+    let (Message::Request { request: Request::SendMessage(send), .. }
+    | Message::Oneway { request: Request::SendMessage(send) }) = message
+    else {
+        return String::new();
+    };
+    let properties = MessageProperties::from_properties_string(&send.header.properties);
+    let mut text = format!("  {}", send.header.topic);
+    if let Some(id) = properties.unique_key() {
+        text.push_str(&format!(" msgId={id}"));
+    }
+    if let Some(keys) = properties.get("KEYS") {
+        text.push_str(&format!(" keys={keys}"));
+    }
+    text
+}
+
+/// The first msgId (32 hex digits after `msgId=`) of a line, if it names one.
+pub fn msg_id_of(text: &str) -> Option<&str> {
+    let start = text.find("msgId=")? + "msgId=".len();
+    let id = text.get(start..start + 32)?;
+    id.chars().all(|c| c.is_ascii_hexdigit()).then_some(id)
+}
+
 /// One record as a line.
 pub fn describe(record: &TraceRecord<AnyNode>, simulation: &Simulation) -> TraceLine {
     let n = |id: NodeId| name(simulation, id);
     let (kind, node, text) = match &record.event {
         TraceEvent::Started { node } => (LineKind::Lifecycle, n(*node), "process started".to_string()),
-        TraceEvent::Delivered { from, to, message } => {
-            (LineKind::Message, n(*to), format!("{} → {}  {}", n(*from), n(*to), message.summary()))
-        }
+        TraceEvent::Delivered { from, to, message } => (
+            LineKind::Message,
+            n(*to),
+            format!("{} → {}  {}{}", n(*from), n(*to), message.summary(), sent_message(message)),
+        ),
         TraceEvent::Dropped { from, to, reason, message } => {
             (LineKind::Drop, n(*to), format!("{} → {}  {} dropped: {reason:?}", n(*from), n(*to), message.summary()))
         }
@@ -215,6 +245,15 @@ pub fn flashes(simulation: &Simulation, window_us: u64) -> Vec<Flash> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_that_names_a_msg_id_yields_it_and_other_lines_do_not() {
+        let line =
+            "producer-0 → broker-a  SEND_MESSAGE #3  TopicTest msgId=0A0000035AA676C24CE347B77CE800D8 keys=order-3";
+        assert_eq!(msg_id_of(line), Some("0A0000035AA676C24CE347B77CE800D8"));
+        assert_eq!(msg_id_of("broker-a → namesrv-0  REGISTER_BROKER #1"), None);
+        assert_eq!(msg_id_of("msgId=XYZ"), None);
+    }
     use rmqsim_core::scenario::{library, Scenario};
 
     fn simulation(recent: usize) -> Simulation {

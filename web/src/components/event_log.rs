@@ -7,7 +7,8 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::i18n::{Lang, Texts};
-use crate::trace_lines::{LineKind, TraceLine};
+use crate::state::{UiAction, UiContext};
+use crate::trace_lines::{msg_id_of, LineKind, TraceLine};
 
 /// Rows rendered at most (the ring keeps more; the DOM does not need them).
 const MAX_ROWS: usize = 200;
@@ -37,6 +38,13 @@ fn label(texts: &Texts, kind: LineKind) -> &'static str {
 #[function_component(EventLog)]
 pub fn event_log(props: &EventLogProps) -> Html {
     let texts = props.lang.texts();
+    let ui = use_context::<UiContext>();
+    // A line that names a message opens its fate.
+    let open = |text: &str| {
+        let id = msg_id_of(text)?.to_string();
+        let ui = ui.clone()?;
+        Some(Callback::from(move |_: MouseEvent| ui.dispatch(UiAction::ShowMessage(Some(id.clone())))))
+    };
     let needle = props.search.trim().to_lowercase();
     let shown: Vec<&TraceLine> = props
         .lines
@@ -75,7 +83,8 @@ pub fn event_log(props: &EventLogProps) -> Html {
             } else {
                 <ol class="lines">
                     { for shown.iter().map(|l| html! {
-                        <li key={l.step.to_string()} class={classes!("line", l.kind.css())}>
+                        <li key={l.step.to_string()} class={classes!("line", l.kind.css(), msg_id_of(&l.text).map(|_| "has-message"))}
+                            onclick={open(&l.text)}>
                             <time>{ l.time.to_string() }</time>
                             <span class="node">{ &l.node }</span>
                             <span class="text">{ &l.text }</span>

@@ -10,11 +10,16 @@ use rmqsim_core::view::{NodeDetail, NodeView};
 use yew::prelude::*;
 
 use crate::components::broker_detail::BrokerDetail;
+use crate::components::client_xray::{ConsumerXrayPanel, ProducerXrayPanel};
 use crate::components::fault_panel::FaultPanel;
 use crate::components::json_detail::JsonDetail;
+use crate::components::message_fate::{MessageFatePanel, MessageSearch};
 use crate::components::name_server_detail::NameServerDetail;
+use crate::components::storage_xray::StorageXrayPanel;
+use crate::components::xray_texts::tr;
 use crate::i18n::{Lang, Texts};
 use crate::sim_context::Snapshot;
+use crate::state::UiContext;
 
 #[derive(Properties, PartialEq)]
 pub struct InspectorProps {
@@ -41,20 +46,35 @@ pub fn inspector(props: &InspectorProps) -> Html {
     let texts = props.lang.texts();
     let view = &props.snapshot.view;
     let node = props.selected.as_deref().and_then(|name| view.nodes.iter().find(|n| n.name == name));
+    let ui = use_context::<UiContext>();
+    let message = ui.as_ref().and_then(|ui| ui.message.clone());
+    // The broker whose storage X-ray is open (an overlay over the workspace).
+    let xray = use_state(|| None::<String>);
+    let open_xray = {
+        let xray = xray.clone();
+        Callback::from(move |node: Option<String>| xray.set(node))
+    };
+    let xray_node = (*xray).clone().filter(|n| props.selected.as_deref() == Some(n.as_str()));
     html! {
         <section id="inspector" class="panel inspector">
             <h2>{ texts.inspector }</h2>
             {
                 match node {
-                    Some(node) => node_panel(node, props),
+                    Some(node) => node_panel(node, props, &open_xray),
                     None => summary(texts, props),
                 }
+            }
+            if let Some(node) = xray_node {
+                <StorageXrayPanel lang={props.lang} node={node} on_close={open_xray.reform(|()| None)} />
+            }
+            if let Some(search) = message {
+                <MessageFatePanel lang={props.lang} search={search} />
             }
         </section>
     }
 }
 
-fn node_panel(node: &NodeView, props: &InspectorProps) -> Html {
+fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Option<String>>) -> Html {
     let texts = props.lang.texts();
     let now_ms = props.snapshot.view.time.as_millis();
     let up = node.status == NodeStatus::Up;
@@ -63,7 +83,29 @@ fn node_panel(node: &NodeView, props: &InspectorProps) -> Html {
         NodeDetail::NameServer(ns) => {
             html! { <NameServerDetail lang={props.lang} now_ms={now_ms} detail={ns.clone()} /> }
         }
-        NodeDetail::Broker(broker) => html! { <BrokerDetail lang={props.lang} detail={broker.clone()} /> },
+        NodeDetail::Broker(broker) => {
+            let name = node.name.clone();
+            html! {
+                <>
+                    <button id="open-xray" class="primary xray-open" onclick={open_xray.reform(move |_: MouseEvent| Some(name.clone()))}>
+                        { tr(props.lang, "Open storage X-ray", "打开存储透视") }
+                    </button>
+                    <BrokerDetail lang={props.lang} detail={broker.clone()} />
+                </>
+            }
+        }
+        NodeDetail::Producer(producer) => html! {
+            <>
+                <ProducerXrayPanel lang={props.lang} node={node.name.clone()} />
+                <JsonDetail lang={props.lang} value={serde_json::to_value(producer).unwrap_or_default()} skip={vec!["publish", "isolated_brokers"]} />
+            </>
+        },
+        NodeDetail::Consumer(consumer) => html! {
+            <>
+                <ConsumerXrayPanel lang={props.lang} node={node.name.clone()} />
+                <JsonDetail lang={props.lang} value={serde_json::to_value(consumer).unwrap_or_default()} skip={vec!["allocations", "queues"]} />
+            </>
+        },
         #[allow(unreachable_patterns)]
         other => html! { <JsonDetail lang={props.lang} value={serde_json::to_value(other).unwrap_or_default()} /> },
     };
@@ -96,6 +138,8 @@ fn summary(texts: &Texts, props: &InspectorProps) -> Html {
     html! {
         <div class="summary">
             <p class="hint">{ texts.nothing_selected }</p>
+            <h3 class="section">{ tr(props.lang, "Find a message", "查找消息") }</h3>
+            <MessageSearch lang={props.lang} />
             <h3 class="section">{ texts.your_actions }</h3>
             if snapshot.log.is_empty() {
                 <p class="muted" id="user-actions-empty">{ texts.no_actions }</p>

@@ -1,0 +1,204 @@
+//! The message inspector: search a message by msgId (UNIQ_KEY), offset msgId or key, and read its
+//! fate from the checkers' ledger — every step with its virtual time and node, and the verdict at the
+//! end. Opened from the inspector's search box, a msgId in the storage X-ray, or a line of the event log.
+
+use rmqsim_core::check::fate::{FateEntry, FateEvent};
+use rmqsim_core::observation::SentBackTo;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::components::xray_texts::tr;
+use crate::i18n::Lang;
+use crate::sim_context::use_sim;
+use crate::state::{UiAction, UiContext};
+
+#[derive(Properties, PartialEq)]
+pub struct MessageSearchProps {
+    pub lang: Lang,
+}
+
+/// The search box (in the inspector's summary).
+#[function_component(MessageSearch)]
+pub fn message_search(props: &MessageSearchProps) -> Html {
+    let lang = props.lang;
+    let ui = use_context::<UiContext>();
+    let input = use_node_ref();
+    let submit = {
+        let input = input.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let text = input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            if let (Some(ui), false) = (&ui, text.trim().is_empty()) {
+                ui.dispatch(UiAction::ShowMessage(Some(text.trim().to_string())));
+            }
+        })
+    };
+    html! {
+        <form class="message-search" id="message-search" onsubmit={submit}>
+            <input ref={input} id="message-search-input" type="search"
+                   placeholder={tr(lang, "msgId, offset msgId or key", "msgId、offsetMsgId 或 Key")} />
+            <button type="submit">{ tr(lang, "Find message", "查找消息") }</button>
+        </form>
+    }
+}
+
+fn describe(lang: Lang, event: &FateEvent) -> (String, &'static str) {
+    match event {
+        FateEvent::Requested { seq, business_key, resend } => (
+            format!(
+                "{} #{seq}{}{}",
+                tr(lang, "application asks to send", "应用请求发送"),
+                business_key.as_ref().map(|k| format!(" key={k}")).unwrap_or_default(),
+                if *resend > 0 { format!(" ({} {resend})", tr(lang, "resend", "重发")) } else { String::new() }
+            ),
+            "send",
+        ),
+        FateEvent::Attempt { attempt, queue, broker_addr } => {
+            (format!("{} {attempt} → {queue} @ {broker_addr}", tr(lang, "attempt", "第几次尝试")), "send")
+        }
+        FateEvent::Stored { topic, queue_id, queue_offset, commit_log_offset, .. } => (
+            format!(
+                "{} {topic}/{queue_id} queueOffset {queue_offset}, CommitLog {commit_log_offset}",
+                tr(lang, "stored in the page cache:", "已写入页缓存：")
+            ),
+            "store",
+        ),
+        FateEvent::Acknowledged { status } => (format!("{} {status:?}", tr(lang, "producer got", "生产者收到")), "ack"),
+        FateEvent::SendFailed { exception } => {
+            (format!("{} {exception}", tr(lang, "send failed:", "发送失败：")), "bad")
+        }
+        FateEvent::Durable { how } => (format!("{} ({how})", tr(lang, "durable", "已持久化")), "store"),
+        FateEvent::Pulled { group } => (format!("{} {group}", tr(lang, "pulled by", "被拉取：")), "consume"),
+        FateEvent::ConsumeStarted { group, reconsume_times } => (
+            format!("{} {group} (reconsumeTimes {reconsume_times})", tr(lang, "listener started in", "开始消费：")),
+            "consume",
+        ),
+        FateEvent::ConsumeFinished { group, outcome, discarded } => (
+            format!(
+                "{} {group}: {outcome:?}{}",
+                tr(lang, "listener finished in", "消费结束："),
+                if *discarded {
+                    tr(lang, " — result discarded (queue dropped)", " —— 结果被丢弃（队列已移走）")
+                } else {
+                    ""
+                }
+            ),
+            if *discarded { "bad" } else { "consume" },
+        ),
+        FateEvent::BackgroundWork { group, ok } => (
+            format!("{} {group}: {}", tr(lang, "background work in", "后台处理："), if *ok { "ok" } else { "FAILED" }),
+            "consume",
+        ),
+        FateEvent::OffsetCommitted { group, offset } => (
+            format!("{} {group} → {offset}", tr(lang, "offset committed on the broker:", "Broker 上位点已提交：")),
+            "ack",
+        ),
+        FateEvent::SentBack { group, to, reconsume_times } => (
+            match to {
+                SentBackTo::Retry { delay_level } => format!(
+                    "{} {group} (delay level {delay_level}, reconsumeTimes {reconsume_times})",
+                    tr(lang, "sent back to %RETRY% of", "发回重试队列：")
+                ),
+                SentBackTo::DeadLetterQueue => {
+                    format!("{} {group}", tr(lang, "dead-lettered (%DLQ%) for", "进入死信队列："))
+                }
+            },
+            "bad",
+        ),
+        FateEvent::DelayedDelivered { topic, queue_id, queue_offset } => (
+            format!("{} {topic}/{queue_id} @ {queue_offset}", tr(lang, "delay over, delivered to", "延迟到期，投递到")),
+            "store",
+        ),
+        FateEvent::BrokerCrashed { kind } => {
+            (format!("{} {kind}", tr(lang, "its broker crashed:", "所在 Broker 故障：")), "bad")
+        }
+        FateEvent::Verdict { text } => (format!("{} {text}", tr(lang, "verdict:", "结论：")), "verdict"),
+    }
+}
+
+fn entry(lang: Lang, e: &FateEntry) -> Html {
+    let (text, class) = describe(lang, &e.event);
+    html! {
+        <li class={classes!("fate-entry", class)}>
+            <time>{ e.at.time.to_string() }</time>
+            <span class="node">{ &e.node }</span>
+            <span class="text">{ text }</span>
+        </li>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct MessageFateProps {
+    pub lang: Lang,
+    pub search: AttrValue,
+}
+
+/// The fate overlay for `search`.
+#[function_component(MessageFatePanel)]
+pub fn message_fate_panel(props: &MessageFateProps) -> Html {
+    let lang = props.lang;
+    let sim = use_sim();
+    let ui = use_context::<UiContext>();
+    let fate = sim.handle.borrow().timeline().simulation().message_fate(&props.search);
+    let close = Callback::from(move |_: MouseEvent| {
+        if let Some(ui) = &ui {
+            ui.dispatch(UiAction::ShowMessage(None));
+        }
+    });
+    let verdict = fate.entries.as_ref().and_then(|es| {
+        es.iter().rev().find_map(|e| match &e.event {
+            FateEvent::Verdict { text } => Some(text.clone()),
+            _ => None,
+        })
+    });
+    html! {
+        <div class="xray-overlay" id="message-fate" data-search={props.search.clone()}>
+            <div class="xray-panel narrow">
+                <div class="xray-header">
+                    <h2>{ tr(lang, "Message fate", "消息命运") }</h2>
+                    <code class="small">{ props.search.clone() }</code>
+                    <button class="icon-button" id="fate-close" title={tr(lang, "Close", "关闭")} onclick={close}>{ "×" }</button>
+                </div>
+                <div class="xray-body">
+                    <MessageSearch lang={lang} />
+                    if let Some(id) = &fate.msg_id {
+                        <p>{ tr(lang, "msgId (UNIQ_KEY): ", "msgId（UNIQ_KEY）：") }<code id="fate-msg-id">{ id }</code></p>
+                    }
+                    <div class="fate-verdict" id="fate-verdict">
+                        { match &verdict {
+                            Some(v) => html! { <strong>{ v }</strong> },
+                            None => html! { <span class="muted">{ tr(lang,
+                                "No verdict yet: the checkers give one at the end of the run; the steps so far are below.",
+                                "尚无结论：检查器在运行结束时给出结论；以下是目前为止的步骤。") }</span> },
+                        } }
+                    </div>
+                    {
+                        match &fate.entries {
+                            Some(entries) => html! {
+                                <ol class="fate-ledger" id="fate-ledger" data-count={entries.len().to_string()}>
+                                    { for entries.iter().map(|e| entry(lang, e)) }
+                                </ol>
+                            },
+                            None => html! { <p class="muted" id="fate-none">{ tr(lang,
+                                "The fate ledger does not follow this message.", "命运账本没有跟踪这条消息。") }</p> },
+                        }
+                    }
+                    if !fate.matches.is_empty() {
+                        <h3 class="section">{ tr(lang, "Found in the brokers", "在 Broker 中找到") }</h3>
+                        <table class="table compact" id="fate-matches">
+                            <thead><tr><th>{ "broker" }</th><th>{ "topic / queue / offset" }</th><th>{ "keys" }</th><th>{ "msgId" }</th></tr></thead>
+                            <tbody>
+                                { for fate.matches.iter().take(20).map(|m| html! {
+                                    <tr><td>{ &m.broker_name }</td><td>{ format!("{} / {} / {}", m.topic, m.queue_id, m.queue_offset) }</td>
+                                        <td>{ m.keys.clone().unwrap_or_default() }</td>
+                                        <td><code class="small">{ m.msg_id.clone().unwrap_or_default() }</code></td></tr>
+                                }) }
+                            </tbody>
+                        </table>
+                    }
+                    <ul class="muted small notes">{ for fate.notes.iter().map(|n| html! { <li>{ n }</li> }) }</ul>
+                </div>
+            </div>
+        </div>
+    }
+}
