@@ -52,8 +52,21 @@ pub const MAX_IDENTITIES: usize = 64;
 /// Chart samples: one per virtual second, at most 4 096 kept (then halved).
 const SERIES_INTERVAL: Duration = Duration::from_secs(1);
 const SERIES_MAX_SAMPLES: u32 = 4_096;
-/// The series [`Checks::series`] samples, in order.
-pub const SERIES: [&str; 6] = ["acknowledged/s", "consumed/s", "backlog", "at_risk", "send_p99_ms", "delivery_p99_ms"];
+/// The series [`Checks::series`] samples, in order; then one `backlog:<group>` per consumer group.
+/// `duplicates` and `out_of_order` are running counts (per queue and per key); lost acknowledged
+/// messages are only known from the end-of-run audit, so they are not a series.
+pub const SERIES: [&str; 10] = [
+    "acknowledged/s",
+    "consumed/s",
+    "backlog",
+    "at_risk",
+    "send_p99_ms",
+    "delivery_p99_ms",
+    "send_p50_ms",
+    "delivery_p50_ms",
+    "duplicates",
+    "out_of_order",
+];
 
 /// Where and when something happened: the simulation step (as in the trace), its virtual time and node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -335,7 +348,8 @@ impl Checks {
                 identities: ids,
             });
         }
-        let series_names: Vec<String> = SERIES.iter().map(|s| s.to_string()).collect();
+        let series_names: Vec<String> =
+            SERIES.iter().map(|s| s.to_string()).chain(groups.iter().map(|g| format!("backlog:{}", g.name))).collect();
         Checks {
             node_names,
             broker_group_of,
@@ -490,15 +504,25 @@ impl Checks {
 
     fn record_sample(&mut self) {
         let seconds = (self.series.interval.as_micros() / 1_000_000).max(1);
-        let backlog = self.backlog_estimate();
-        let values = [
+        let per_group: Vec<u64> = (0..self.groups.len()).map(|g| self.backlog_of(g)).collect();
+        let (mut duplicates, mut out_of_order) = (0u64, 0u64);
+        for identity in &self.identities {
+            duplicates += identity.counters.duplicates;
+            out_of_order += identity.counters.out_of_order_queue + identity.counters.out_of_order_key;
+        }
+        let mut values = vec![
             (self.interval_acknowledged / seconds) as i64,
             (self.interval_consumed / seconds) as i64,
-            backlog as i64,
+            per_group.iter().sum::<u64>() as i64,
             self.at_risk.total() as i64,
             (self.interval_send.quantile(990) / 1_000) as i64,
             (self.interval_delivery.quantile(990) / 1_000) as i64,
+            (self.interval_send.quantile(500) / 1_000) as i64,
+            (self.interval_delivery.quantile(500) / 1_000) as i64,
+            duplicates as i64,
+            out_of_order as i64,
         ];
+        values.extend(per_group.iter().map(|b| *b as i64));
         self.series.record(&values);
         self.interval_acknowledged = 0;
         self.interval_consumed = 0;
@@ -508,9 +532,9 @@ impl Checks {
 
     /// Messages stored in each active identity's topics that it has not processed yet (a chart's
     /// approximation: the end-of-run verdict tells lost from waiting).
-    fn backlog_estimate(&self) -> u64 {
+    fn backlog_of(&self, group_index: usize) -> u64 {
         let mut backlog = 0u64;
-        for identity in self.identities.iter().filter(|i| i.active) {
+        for identity in self.identities.iter().filter(|i| i.active && i.group as usize == group_index) {
             let group = &self.groups[identity.group as usize];
             let stored: u64 = group.topics.iter().map(|t| self.stored_per_topic.get(t).copied().unwrap_or(0)).sum();
             let done = identity.counters.consumed + identity.counters.dlq + identity.counters.skipped;

@@ -443,7 +443,8 @@ mod tests {
     fn each_tab_takes_its_series_from_the_checkers() {
         let names: Vec<String> = rmqsim_core::check::SERIES.iter().map(|s| s.to_string()).collect();
         let mut checks = Metrics::new(rmqsim_core::time::Duration::from_secs(1), &names, 64);
-        checks.record(&[1, 2, 3, 4, 5, 6]);
+        let values: Vec<i64> = (1..=names.len() as i64).collect();
+        checks.record(&values);
         let id = "consumer-backlog";
         let scenario =
             rmqsim_core::scenario::Scenario::parse(id, rmqsim_core::scenario::library::find(id).unwrap()).unwrap();
@@ -452,7 +453,8 @@ mod tests {
         let plot = Plot::of(ChartKind::Throughput, &view, &checks, texts);
         assert_eq!(plot.lines.iter().map(|(_, v)| v[0]).collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(Plot::of(ChartKind::AtRisk, &view, &checks, texts).lines[0].1, vec![4]);
-        assert_eq!(Plot::of(ChartKind::Latency, &view, &checks, texts).lines.len(), 2);
+        assert_eq!(Plot::of(ChartKind::Latency, &view, &checks, texts).lines.len(), 4);
+        assert_eq!(Plot::of(ChartKind::Violations, &view, &checks, texts).lines.len(), 2);
         assert_eq!(Plot::of(ChartKind::Backlog, &view, &checks, texts).lines[0].1, vec![3]);
     }
 
