@@ -681,6 +681,12 @@ pub fn check_action(names: &[String], action: &ActionSpec) -> Result<(), String>
         {
             Err("a partition needs nodes on both sides".into())
         }
+        ActionSpec::DependencyDown { timeout, .. } => {
+            crate::consumer::live::parse_dependency_timeout(timeout).map(|_| ()).map_err(|e| e.to_string())
+        }
+        ActionSpec::UpdateConsumerConfig { key, value, .. } => {
+            crate::consumer::live::LiveConsumerKnob::parse(key, value).map(|_| ()).map_err(|e| e.to_string())
+        }
         _ => Ok(()),
     }
 }
@@ -878,6 +884,17 @@ mod properties {
             (name(), name()).prop_map(|(from, to)| ActionSpec::Release { from, to }),
             (name(), name(), name()).prop_map(|(from, to, extra)| ActionSpec::Clog { from, to, extra }),
             (name(), any::<u64>()).prop_map(|(node, factor)| ActionSpec::SlowDisk { node, factor }),
+            name().prop_map(|group| ActionSpec::AddConsumer { group }),
+            name().prop_map(|node| ActionSpec::RemoveConsumer { node }),
+            (name(), name(), name()).prop_map(|(group, topic, to)| ActionSpec::ResetOffset { group, topic, to }),
+            (name(), any::<u32>()).prop_map(|(topic, queues)| ActionSpec::UpdateTopicQueues { topic, queues }),
+            (name(), name()).prop_map(|(group, timeout)| ActionSpec::DependencyDown { group, timeout }),
+            name().prop_map(|group| ActionSpec::DependencyUp { group }),
+            (name(), name(), name()).prop_map(|(group, key, value)| ActionSpec::UpdateConsumerConfig {
+                group,
+                key,
+                value
+            }),
         ]
     }
 

@@ -146,7 +146,12 @@ impl Simulation {
             ActionSpec::Shutdown { node } | ActionSpec::RemoveConsumer { node } | ActionSpec::Seek { node, .. } => {
                 return Err(format!("`shutdown` of `{node}` is a node action, not a fault; use Simulation::inject"))
             }
-            ActionSpec::AddConsumer { .. } | ActionSpec::ResetOffset { .. } | ActionSpec::UpdateTopicQueues { .. } => {
+            ActionSpec::AddConsumer { .. }
+            | ActionSpec::ResetOffset { .. }
+            | ActionSpec::UpdateTopicQueues { .. }
+            | ActionSpec::DependencyDown { .. }
+            | ActionSpec::DependencyUp { .. }
+            | ActionSpec::UpdateConsumerConfig { .. } => {
                 return Err("consumer and admin actions are node actions, not faults; use Simulation::inject".into())
             }
         })
@@ -200,9 +205,39 @@ impl Simulation {
                     self.kernel.schedule_action(at, id(&broker)?, NodeAction::Admin(admin.clone()));
                 }
             }
+            ActionSpec::DependencyDown { group, .. } | ActionSpec::DependencyUp { group } => {
+                let down = match action {
+                    ActionSpec::DependencyDown { timeout, .. } => {
+                        Some(crate::consumer::live::parse_dependency_timeout(timeout).map_err(|e| e.to_string())?)
+                    }
+                    _ => None,
+                };
+                let change = crate::consumer::live::DependencyChange { at, down };
+                // The dependency is outside the processes: every member, running or not, boots with it
+                // from now on; the running ones learn it at `at`.
+                for name in self.consumer_group_nodes(group)? {
+                    let node = id(&name)?;
+                    if let NodeSpec::Consumer(spec) = self.kernel.spec_mut(node) {
+                        spec.workload.add_dependency_change(change);
+                    }
+                    self.kernel.schedule_action(at, node, NodeAction::Dependency(change));
+                }
+            }
+            ActionSpec::UpdateConsumerConfig { group, key, value } => {
+                let knob = crate::consumer::live::LiveConsumerKnob::parse(key, value).map_err(|e| e.to_string())?;
+                for name in self.consumer_group_nodes(group)? {
+                    self.kernel.schedule_action(at, id(&name)?, NodeAction::ConsumerConfig(knob));
+                }
+            }
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Every consumer node of a group (members and standby).
+    fn consumer_group_nodes(&self, group: &str) -> Result<Vec<String>, String> {
+        let spec = self.scenario.consumer_groups.iter().find(|g| g.group == group);
+        Ok(spec.ok_or_else(|| format!("unknown consumer group `{group}`"))?.node_names())
     }
 
     /// Schedule an action at `at` (or now, if `at` is None or already past).
@@ -458,7 +493,9 @@ impl Simulation {
                     })
                     .collect(),
             }),
-            Some(AnyNode::Consumer(c)) => NodeDetail::Consumer(crate::consumer::spec::consumer_view(c)),
+            Some(AnyNode::Consumer(c)) => {
+                NodeDetail::Consumer(crate::consumer::spec::consumer_view(c, self.kernel.now()))
+            }
             Some(AnyNode::Producer(p)) => {
                 let client = &p.client;
                 let app = p.application_stats().cloned().unwrap_or_default();

@@ -186,4 +186,11 @@ pub struct ConsumerView {
     pub duplicates_skipped: u64,
     pub dedup_table_size: u32,
     pub messages_polled: u64,
+    /// The settings an operator can change live (`consumer/live.rs`), as the process has them now.
+    pub pull_batch_size: u32,
+    pub pull_interval_ms: u64,
+    pub consume_message_batch_max_size: u32,
+    pub pull_threshold_for_queue: u32,
+    /// The group's business dependency is down at this instant (the scenario's outage or an operator's).
+    pub dependency_down: bool,
 }

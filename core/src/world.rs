@@ -106,6 +106,10 @@ pub enum NodeAction {
     Admin(AdminAction),
     /// The lite pull application seeks every assigned queue of a topic.
     Seek { topic: String, to: SeekTarget },
+    /// A consumer setter called while the process runs.
+    ConsumerConfig(crate::consumer::live::LiveConsumerKnob),
+    /// The consumer group's business dependency changed state.
+    Dependency(crate::consumer::live::DependencyChange),
 }
 
 #[derive(Clone, Debug)]
@@ -154,10 +158,21 @@ impl Node for AnyNode {
             (AnyNode::Consumer(c), Input::Action(NodeAction::Shutdown)) => c.on_shutdown(ctx),
             (AnyNode::Consumer(c), Input::Action(NodeAction::Seek { topic, to })) => c.on_seek(&topic, to, ctx),
             (AnyNode::Broker(b), Input::Action(NodeAction::Admin(action))) => b.on_admin_action(action, ctx),
+            (AnyNode::Consumer(c), Input::Action(NodeAction::ConsumerConfig(knob))) => c.on_live_config(knob),
+            (AnyNode::Consumer(c), Input::Action(NodeAction::Dependency(change))) => c.on_dependency_change(change),
             (node, Input::Timer { timer, .. }) => panic!("timer {timer:?} reached the wrong node kind: {node:?}"),
             (AnyNode::Broker(b), Input::DiskSynced { file, synced_len }) => b.on_disk_synced(file, synced_len, ctx),
             (_, Input::DiskSynced { .. }) => {}
-            (_, Input::Action(NodeAction::Shutdown | NodeAction::Admin(_) | NodeAction::Seek { .. })) => {}
+            (
+                _,
+                Input::Action(
+                    NodeAction::Shutdown
+                    | NodeAction::Admin(_)
+                    | NodeAction::Seek { .. }
+                    | NodeAction::ConsumerConfig(_)
+                    | NodeAction::Dependency(_),
+                ),
+            ) => {}
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod consume_concurrently;
 pub mod consume_orderly;
 pub mod lite_pull_consumer;
+pub mod live;
 pub mod offset_store;
 pub mod process_queue;
 pub mod pull_message_service;

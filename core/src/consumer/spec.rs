@@ -87,7 +87,7 @@ pub fn reset_offset_action(group: &str, topic: &str, to: &str) -> Result<AdminAc
 }
 
 /// What a UI shows of a consumer.
-pub fn consumer_view(client: &ConsumerClient) -> ConsumerView {
+pub fn consumer_view(client: &ConsumerClient, now: crate::time::Time) -> ConsumerView {
     let queues = client
         .process_queue_table
         .iter()
@@ -134,5 +134,10 @@ pub fn consumer_view(client: &ConsumerClient) -> ConsumerView {
         duplicates_skipped: app.duplicates_skipped,
         dedup_table_size: app.dedup_table_size,
         messages_polled: client.lite.messages_polled,
+        pull_batch_size: client.spec.config.pull_batch_size,
+        pull_interval_ms: client.spec.config.pull_interval,
+        consume_message_batch_max_size: client.spec.config.consume_message_batch_max_size,
+        pull_threshold_for_queue: client.spec.config.pull_threshold_for_queue,
+        dependency_down: client.app.spec.in_outage(now).is_some(),
     }
 }

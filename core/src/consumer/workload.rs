@@ -77,6 +77,10 @@ pub struct ConsumerWorkloadSpec {
     pub dedup_capacity: u32,
     /// Acknowledge first, work after (the lossy anti-pattern).
     pub commit_before_process: bool,
+    /// Operators' changes to the dependency (actions `dependency_down` / `dependency_up`), in time
+    /// order; not a scenario key.
+    #[serde(skip)]
+    pub dependency_changes: Vec<crate::consumer::live::DependencyChange>,
 }
 
 impl Default for ConsumerWorkloadSpec {
@@ -93,6 +97,7 @@ impl Default for ConsumerWorkloadSpec {
             dedup_key: DedupKey::MsgId,
             dedup_capacity: 100_000,
             commit_before_process: false,
+            dependency_changes: Vec::new(),
         }
     }
 }
@@ -132,10 +137,36 @@ impl ConsumerWorkloadSpec {
         problems
     }
 
-    fn in_outage(&self, now: Time) -> Option<Duration> {
-        let outage = self.outage.as_ref()?;
-        let (from, until) = (Time::ZERO + duration(&outage.from), Time::ZERO + duration(&outage.until));
-        (from <= now && now < until).then(|| duration(&outage.timeout))
+    /// Record an operator's change (kept in time order; equal times keep their order; a change
+    /// already known is not added twice).
+    pub fn add_dependency_change(&mut self, change: crate::consumer::live::DependencyChange) {
+        if self.dependency_changes.contains(&change) {
+            return;
+        }
+        let index = self.dependency_changes.partition_point(|c| c.at <= change.at);
+        self.dependency_changes.insert(index, change);
+    }
+
+    /// Whether the dependency is down at `now`, and then how long a call takes to fail: the latest of
+    /// the scenario window's edges and the operators' changes at or before `now` decides (an
+    /// operator's change wins a tie).
+    pub fn in_outage(&self, now: Time) -> Option<Duration> {
+        let mut latest: Option<(Time, Option<Duration>)> = None;
+        if let Some(outage) = &self.outage {
+            let (from, until) = (Time::ZERO + duration(&outage.from), Time::ZERO + duration(&outage.until));
+            if from < until && from <= now {
+                latest = Some((from, Some(duration(&outage.timeout))));
+                if until <= now {
+                    latest = Some((until, None));
+                }
+            }
+        }
+        if let Some(change) = self.dependency_changes.iter().rev().find(|c| c.at <= now) {
+            if latest.is_none_or(|(at, _)| change.at >= at) {
+                latest = Some((change.at, change.down));
+            }
+        }
+        latest.and_then(|(_, down)| down)
     }
 
     /// One message's work: how long, and whether it fails.

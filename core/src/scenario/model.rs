@@ -336,6 +336,30 @@ pub enum ActionSpec {
         topic: String,
         queues: u32,
     },
+    /// The consumer group's business dependency (its database) goes down: every listener call fails
+    /// after `timeout` (RECONSUME_LATER) until `dependency_up`. It lives outside the consumers, so a
+    /// restarted consumer finds it down too.
+    DependencyDown {
+        group: String,
+        #[serde(default = "three_seconds")]
+        timeout: String,
+    },
+    /// The consumer group's business dependency is back.
+    DependencyUp {
+        group: String,
+    },
+    /// A consumer setter RocketMQ applies while running (`pullBatchSize`, `pullInterval`,
+    /// `consumeMessageBatchMaxSize`, `pullThresholdForQueue`; see `consumer/live.rs`), called on every
+    /// running member of the group. A restarted member starts from its configured value again.
+    UpdateConsumerConfig {
+        group: String,
+        key: String,
+        value: String,
+    },
+}
+
+fn three_seconds() -> String {
+    "3s".into()
 }
 
 fn yes() -> bool {
@@ -538,9 +562,19 @@ impl Scenario {
                     problems.push(format!("{at}.extra: {e}"));
                 }
             }
-            if let ActionSpec::AddConsumer { group } | ActionSpec::ResetOffset { group, .. } = &action.action {
-                if !self.consumer_groups.iter().any(|g| &g.group == group) {
+            if let Some(group) = action.action.consumer_group() {
+                if !self.consumer_groups.iter().any(|g| g.group == group) {
                     problems.push(format!("{at}: unknown consumer group `{group}`"));
+                }
+            }
+            if let ActionSpec::DependencyDown { timeout, .. } = &action.action {
+                if let Err(e) = crate::consumer::live::parse_dependency_timeout(timeout) {
+                    problems.push(format!("{at}.{e}"));
+                }
+            }
+            if let ActionSpec::UpdateConsumerConfig { key, value, .. } = &action.action {
+                if let Err(e) = crate::consumer::live::LiveConsumerKnob::parse(key, value) {
+                    problems.push(format!("{at}.{e}"));
                 }
             }
             if let ActionSpec::ResetOffset { to, .. } = &action.action {
@@ -569,6 +603,18 @@ impl Scenario {
 }
 
 impl ActionSpec {
+    /// The consumer group an action names, if it names one.
+    pub fn consumer_group(&self) -> Option<&str> {
+        match self {
+            ActionSpec::AddConsumer { group }
+            | ActionSpec::ResetOffset { group, .. }
+            | ActionSpec::DependencyDown { group, .. }
+            | ActionSpec::DependencyUp { group }
+            | ActionSpec::UpdateConsumerConfig { group, .. } => Some(group),
+            _ => None,
+        }
+    }
+
     pub fn node_names(&self) -> Vec<&str> {
         match self {
             ActionSpec::Crash { node, .. }
@@ -577,9 +623,12 @@ impl ActionSpec {
             | ActionSpec::Shutdown { node }
             | ActionSpec::RemoveConsumer { node }
             | ActionSpec::Seek { node, .. } => vec![node],
-            ActionSpec::AddConsumer { .. } | ActionSpec::ResetOffset { .. } | ActionSpec::UpdateTopicQueues { .. } => {
-                vec![]
-            }
+            ActionSpec::AddConsumer { .. }
+            | ActionSpec::ResetOffset { .. }
+            | ActionSpec::UpdateTopicQueues { .. }
+            | ActionSpec::DependencyDown { .. }
+            | ActionSpec::DependencyUp { .. }
+            | ActionSpec::UpdateConsumerConfig { .. } => vec![],
             ActionSpec::Partition { from, to, .. } | ActionSpec::Heal { from, to, .. } => {
                 from.iter().chain(to).map(String::as_str).collect()
             }

@@ -223,6 +223,12 @@ impl<N: Node> Kernel<N> {
         &self.nodes[id.index()].spec
     }
 
+    /// Change what a node boots from next time (state outside the process that operators changed,
+    /// e.g. a dependency's outage). The running incarnation is not touched.
+    pub fn spec_mut(&mut self, id: NodeId) -> &mut N::Spec {
+        &mut self.nodes[id.index()].spec
+    }
+
     /// Messages held on links, per link.
     pub fn held_messages(&self) -> impl Iterator<Item = (&(NodeId, NodeId), usize)> {
         self.held.iter().map(|(k, v)| (k, v.len()))
