@@ -5,6 +5,7 @@
 //! Time travel (checkpoints, replay, fork) and the shareable run encoding live in core
 //! (`timeline`, `action_log`), where they are tested natively.
 
+mod action_texts;
 mod app;
 mod browser;
 mod components;

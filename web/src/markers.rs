@@ -81,6 +81,14 @@ pub enum Verb {
     Release,
     Clog,
     SlowDisk,
+    AddConsumer,
+    RemoveConsumer,
+    ResetOffset,
+    Seek,
+    UpdateTopicQueues,
+    DependencyDown,
+    DependencyUp,
+    UpdateConsumerConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -161,6 +169,18 @@ pub fn action_words(action: &ActionSpec) -> Result<Words, String> {
         ActionSpec::Release { from, to } => words(Verb::Release, format!("{from} → {to}")),
         ActionSpec::Clog { from, to, extra } => words(Verb::Clog, format!("{from} → {to} +{extra}")),
         ActionSpec::SlowDisk { node, factor } => words(Verb::SlowDisk, format!("{node} ×{factor}")),
+        ActionSpec::AddConsumer { group } => words(Verb::AddConsumer, group.clone()),
+        ActionSpec::RemoveConsumer { node } => words(Verb::RemoveConsumer, node.clone()),
+        ActionSpec::ResetOffset { group, topic, to } => words(Verb::ResetOffset, format!("{group} {topic} → {to}")),
+        ActionSpec::Seek { node, topic, to } => words(Verb::Seek, format!("{node} {topic} → {to}")),
+        ActionSpec::UpdateTopicQueues { topic, queues } => {
+            words(Verb::UpdateTopicQueues, format!("{topic} = {queues}"))
+        }
+        ActionSpec::DependencyDown { group, timeout } => words(Verb::DependencyDown, format!("{group} ({timeout})")),
+        ActionSpec::DependencyUp { group } => words(Verb::DependencyUp, group.clone()),
+        ActionSpec::UpdateConsumerConfig { group, key, value } => {
+            words(Verb::UpdateConsumerConfig, format!("{group} {key} = {value}"))
+        }
         other => Err(serde_json::to_string(other).unwrap_or_default()),
     }
 }
