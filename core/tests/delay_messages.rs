@@ -270,3 +270,45 @@ fn a_timer_message_beyond_the_2_day_window_is_rolled_once_and_delivered_on_time(
     assert_eq!(deliveries.len(), 1);
     assert!(deliveries[0].0 >= Time::from_secs(60 * 3600) && deliveries[0].0 < Time::from_secs(60 * 3600 + 10));
 }
+
+/// Two 90 s timer messages a second apart, and `actions` (crashes and restarts of broker-a).
+fn timer_restart_body(actions: &str) -> String {
+    let body = timer_body("90s", true).replace("max_messages = 1", "max_messages = 2");
+    format!("{body}rate = [{{ at = \"0s\", per_second = 1 }}]\n{actions}")
+}
+
+fn crash_and_restart(kind: &str, crash_at: &str, restart_at: &str) -> String {
+    format!(
+        "[[actions]]\nat = \"{crash_at}\"\ndo = \"crash\"\nnode = \"broker-a\"\nkind = \"{kind}\"\n\
+         [[actions]]\nat = \"{restart_at}\"\ndo = \"restart\"\nnode = \"broker-a\"\n"
+    )
+}
+
+#[test]
+fn timer_messages_still_fire_on_time_after_the_broker_restarts_while_they_wait() {
+    for kind in ["process_kill", "power_loss"] {
+        let mut sim = sim(&timer_restart_body(&crash_and_restart(kind, "30s", "40s")));
+        sim.run_until(Time::from_secs(150));
+        let stored = scheduled(&sim);
+        assert_eq!(stored.len(), 2, "{kind}: both timer messages were stored before the crash");
+        let deliveries = timer_deliveries(&sim);
+        assert_eq!(deliveries.len(), 2, "{kind}: each fires exactly once: {deliveries:?}");
+        for ((at, timer_out), (_, stored_ms)) in deliveries.iter().zip(&stored) {
+            assert_eq!(*timer_out, stored_ms + 90_000 - 1_000, "{kind}: the rebuilt wheel keeps the due time");
+            let late = wall_ms(*at) - (timer_out + 1_000);
+            assert!((0..100).contains(&late), "{kind}: delivered {late} ms after its second");
+        }
+    }
+}
+
+#[test]
+fn a_timer_due_while_the_broker_is_down_fires_once_it_is_back_and_one_fired_before_the_crash_does_not_fire_again() {
+    // Due at about 91 s and 92 s; the broker dies between the two deliveries and comes back at 100 s.
+    let mut sim = sim(&timer_restart_body(&crash_and_restart("process_kill", "91500ms", "100s")));
+    sim.run_until(Time::from_secs(150));
+    let deliveries = timer_deliveries(&sim);
+    assert_eq!(deliveries.len(), 2, "one before the crash, one after the restart, none twice: {deliveries:?}");
+    assert!(deliveries[0].0 < Time::from_millis(91_500), "{deliveries:?}");
+    assert!(deliveries[1].0 >= Time::from_secs(100), "the overdue one fires after the restart: {deliveries:?}");
+    assert_ne!(deliveries[0].1, deliveries[1].1);
+}

@@ -3,10 +3,10 @@
 //! what `rmqsim sweep` found).
 //!
 //! A single fault hits one running node or link somewhere between 10 % and 50 % of the run and is
-//! repaired 5 to 30 s later: a process kill or a power loss followed by a restart, a partition between
-//! two nodes (both ways) then healed, a clogged link then unclogged, or a slow disk then restored.
-//! Disk loss is left out: losing one replica's disk for good is not a fault a two-copy cluster recovers
-//! from without an operator. Faults are scheduled as ordinary scenario actions.
+//! repaired 5 to 30 s later: a process kill, a power loss or a disk loss followed by a restart (a node
+//! whose disk is lost restarts empty: a broker replica must get its data back from the others), a
+//! partition between two nodes (both ways) then healed, a clogged link then unclogged, or a slow disk
+//! then restored. Faults are scheduled as ordinary scenario actions.
 
 use crate::prng::{Concern, Prng, StreamOwner};
 use crate::scenario::duration::parse_duration;
@@ -97,7 +97,8 @@ pub fn random_single(scenario: &Scenario, seed: u64) -> Vec<TimedAction> {
     match rng.below(5) {
         0 | 1 => {
             let node = pick(&mut rng, &nodes);
-            let kind = if rng.below(2) == 0 { CrashKindSpec::ProcessKill } else { CrashKindSpec::PowerLoss };
+            let kind =
+                [CrashKindSpec::ProcessKill, CrashKindSpec::PowerLoss, CrashKindSpec::DiskLoss][rng.below(3) as usize];
             vec![timed(start, ActionSpec::Crash { node: node.clone(), kind }), timed(end, ActionSpec::Restart { node })]
         }
         2 if nodes.len() > 1 => {
@@ -160,6 +161,14 @@ mod tests {
         let distinct: std::collections::BTreeSet<String> =
             (0..40).map(|s| describe(&random_single(&scenario, s))).collect();
         assert!(distinct.len() > 30);
+        let kinds: std::collections::BTreeSet<String> = (0..200)
+            .flat_map(|s| random_single(&scenario, s))
+            .filter_map(|a| match a.action {
+                ActionSpec::Crash { kind, .. } => Some(format!("{kind:?}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds.len(), 3, "kills, power losses and disk losses are all drawn: {kinds:?}");
         for seed in 0..40 {
             let with = FaultPlan::RandomSingle.apply(&scenario, seed);
             assert!(crate::Simulation::new(&with, seed).is_ok(), "seed {seed}: {}", describe(&with.actions));

@@ -28,6 +28,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("order-timeout-delay", include_str!("../../../scenarios/order-timeout-delay.toml")),
     ("transaction-payment-check", include_str!("../../../scenarios/transaction-payment-check.toml")),
     ("tag-filter-consistency", include_str!("../../../scenarios/tag-filter-consistency.toml")),
+    ("backlog-8-brokers-20-consumers", include_str!("../../../scenarios/backlog-8-brokers-20-consumers.toml")),
 ];
 
 /// The TOML text of a built-in scenario.
