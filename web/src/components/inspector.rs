@@ -9,6 +9,7 @@ use rmqsim_core::sim::kernel::NodeStatus;
 use rmqsim_core::view::{NodeDetail, NodeView};
 use yew::prelude::*;
 
+use crate::components::action_panel::ActionPanel;
 use crate::components::broker_detail::BrokerDetail;
 use crate::components::client_xray::{ConsumerXrayPanel, ProducerXrayPanel};
 use crate::components::fault_panel::FaultPanel;
@@ -124,6 +125,8 @@ fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Opti
             <FaultPanel lang={props.lang} node={node.clone()} nodes={props.snapshot.view.nodes.clone()}
                         peer={props.peer.clone()} forks={props.snapshot.forks_if_acting}
                         on_act={props.on_act.clone()} on_peer={props.on_peer.clone()} />
+            <ActionPanel lang={props.lang} node={node.clone()} scenario={props.snapshot.scenario.clone()}
+                         forks={props.snapshot.forks_if_acting} on_act={props.on_act.clone()} />
             <h3 class="section">{ texts.details }</h3>
             { detail }
         </div>

@@ -1,5 +1,6 @@
 //! UI components, one per file, each with its `...Props`.
 
+pub mod action_panel;
 pub mod broker_detail;
 pub mod chart;
 pub mod client_xray;
