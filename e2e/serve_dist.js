@@ -6,7 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-export const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+// RMQSIM_DIST: another build directory (a helper testing its own build while dist/ is in use).
+export const DIST = process.env.RMQSIM_DIST
+  ? path.resolve(process.env.RMQSIM_DIST)
+  : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',

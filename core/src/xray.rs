@@ -55,6 +55,8 @@ pub const MAX_LANES: usize = 128;
 pub const MAX_SEGMENTS: usize = 64;
 /// Key lookups ask the index for at most this many messages (`maxMsgsNumBatch`).
 pub const INDEX_LOOKUP_MAX: u32 = 64;
+/// Records read at most to find the last page when no ConsumeQueue knows a record start.
+const LAST_PAGE_WALK: u32 = 4_096;
 
 /// One CommitLog record (or the blank marker that ends a file) as the X-ray lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -283,6 +285,36 @@ pub struct MessageFate {
     pub notes: Vec<String>,
 }
 
+/// One row of a NameServer's `brokerLiveTable`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LiveBrokerRow {
+    pub broker_addr: String,
+    pub cluster_name: String,
+    pub broker_name: String,
+    /// `lastUpdateTimestamp` (virtual ms).
+    pub last_update_timestamp_ms: u64,
+    /// The broker's `DataVersion` of its topic config as last registered: (timestamp, counter).
+    pub data_version: (u64, u64),
+    pub ha_server_addr: String,
+    /// `lastUpdateTimestamp + brokerChannelExpiredTime`: from then on the next scan removes it.
+    pub expires_at_ms: u64,
+}
+
+/// A NameServer's tables: live brokers, clusters, broker addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NameServerXray {
+    pub node: String,
+    /// `brokerChannelExpiredTime` (120 000 ms in RocketMQ).
+    pub broker_channel_expired_ms: u64,
+    /// `scanNotActiveBrokerInterval`: how often the NameServer looks for expired brokers.
+    pub scan_interval_ms: u64,
+    pub live: Vec<LiveBrokerRow>,
+    /// `clusterAddrTable`: cluster → broker names.
+    pub clusters: Vec<(String, Vec<String>)>,
+    /// `brokerAddrTable`: broker name → (broker id, address).
+    pub broker_addrs: Vec<(String, Vec<(u64, String)>)>,
+}
+
 fn broker_node<'a>(sim: &'a Simulation, node: &str) -> Result<(NodeId, &'a BrokerController), String> {
     let entry = sim.directory().by_name(node).ok_or_else(|| format!("no node named `{node}`"))?;
     if entry.kind != NodeKind::Broker {
@@ -381,12 +413,14 @@ impl Simulation {
     pub fn storage_xray(&self, node: &str, records_from: Option<i64>, limit: u32) -> Result<StorageXray, String> {
         let (id, broker) = broker_node(self, node)?;
         let disk = self.kernel().disk(id);
-        let store = broker.store.store_view(disk, 0);
         let limit = limit.clamp(1, MAX_PAGE);
+        let mut store = broker.store.store_view(disk, if records_from.is_none() { limit } else { 0 });
         let from = match records_from {
             Some(from) => from,
-            None => last_page_start(broker, disk, limit),
+            None => last_page_start(broker, disk, &store, limit),
         };
+        // The units were only wanted to find the page; the ConsumeQueue page shows units.
+        store.consume_queues.iter_mut().for_each(|q| q.last_units.clear());
         let records = record_page(broker, disk, from, limit);
         let replication = crate::replication_metrics::group_views(self)
             .into_iter()
@@ -601,6 +635,44 @@ impl Simulation {
         (None, None)
     }
 
+    /// NameServer node `node`'s tables, with each live broker's data version and expiry.
+    pub fn name_server_xray(&self, node: &str) -> Result<NameServerXray, String> {
+        let entry = self.directory().by_name(node).ok_or_else(|| format!("no node named `{node}`"))?;
+        let Some(AnyNode::NameServer(ns)) = self.kernel().node(entry.id) else {
+            return Err(format!("`{node}` is not a running NameServer"));
+        };
+        let expiry = ns.config.broker_channel_expired_time;
+        let routes = &ns.route_info;
+        Ok(NameServerXray {
+            node: node.to_string(),
+            broker_channel_expired_ms: expiry,
+            scan_interval_ms: ns.config.scan_not_active_broker_interval,
+            live: routes
+                .broker_live_table
+                .iter()
+                .map(|(addr, live)| LiveBrokerRow {
+                    broker_addr: addr.clone(),
+                    cluster_name: live.cluster_name.clone(),
+                    broker_name: live.broker_name.clone(),
+                    last_update_timestamp_ms: live.last_update_timestamp_ms,
+                    data_version: (live.data_version.timestamp, live.data_version.counter),
+                    ha_server_addr: live.ha_server_addr.clone(),
+                    expires_at_ms: live.last_update_timestamp_ms + expiry,
+                })
+                .collect(),
+            clusters: routes
+                .cluster_addr_table
+                .iter()
+                .map(|(cluster, names)| (cluster.clone(), names.iter().cloned().collect()))
+                .collect(),
+            broker_addrs: routes
+                .broker_addr_table
+                .iter()
+                .map(|(name, data)| (name.clone(), data.broker_addrs.iter().map(|(id, a)| (*id, a.clone())).collect()))
+                .collect(),
+        })
+    }
+
     /// Who held which queue of `group` over the run so far.
     pub fn rebalance_swimlane(&self, group: &str) -> Swimlane {
         swimlane(self, group)
@@ -616,28 +688,40 @@ fn queue_label(mq: &MessageQueue) -> String {
     format!("{} {}/{}", mq.topic, mq.broker_name, mq.queue_id)
 }
 
-/// The start of the last page: walk back file by file is not possible (records have no back links),
-/// so walk forward from the start of the last file, keeping the last `limit` offsets.
-fn last_page_start(broker: &BrokerController, disk: &NodeDisk, limit: u32) -> i64 {
+/// The start of the last page. Records have no back links, so the candidates are the record starts the
+/// ConsumeQueues know (their last `limit` units each, from `store`): the `limit`-th latest of them, from
+/// which the page reads forward (through anything written since). Without any unit (nothing dispatched
+/// yet), walk the last file from its start, a bounded number of records.
+fn last_page_start(broker: &BrokerController, disk: &NodeDisk, store: &StoreView, limit: u32) -> i64 {
+    let mut starts: Vec<i64> = store
+        .consume_queues
+        .iter()
+        .flat_map(|q| q.last_units.iter().map(|u| u.commit_log_offset))
+        .filter(|o| *o >= store.commit_log.min_offset)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    if let Some(start) = starts.iter().rev().nth(limit as usize - 1).or(starts.first()) {
+        return *start;
+    }
     let commit_log = broker.store.commit_log();
-    let max = commit_log.max_offset();
     let Some(last) = commit_log.mapped_file_queue().files().last() else { return 0 };
-    let mut starts = std::collections::VecDeque::with_capacity(limit as usize + 1);
     let mut offset = last.file_from_offset().max(commit_log.min_offset());
-    // Bounded: a file holds at most mapped_file_size / (smallest record) records; cap the walk.
-    let mut budget = 200_000u32;
-    while offset < max && budget > 0 {
-        budget -= 1;
-        starts.push_back(offset);
-        if starts.len() > limit as usize {
-            starts.pop_front();
+    let mut walked = std::collections::VecDeque::with_capacity(limit as usize + 1);
+    for _ in 0..LAST_PAGE_WALK {
+        if offset >= commit_log.max_offset() {
+            break;
+        }
+        walked.push_back(offset);
+        if walked.len() > limit as usize {
+            walked.pop_front();
         }
         match read_record(broker, disk, offset) {
             Ok(row) if !row.blank => offset += i64::from(row.size),
             _ => break,
         }
     }
-    starts.front().copied().unwrap_or(offset)
+    walked.front().copied().unwrap_or(offset)
 }
 
 /// Per queue: the closed segments, and the open ones (client id -> (from, node name)).

@@ -167,3 +167,23 @@ fn a_message_found_by_offset_msg_id_or_key_shows_its_fate_from_request_to_consum
     let nothing = sim.message_fate("no-such-key-anywhere");
     assert!(nothing.entries.is_none() && nothing.matches.is_empty() && !nothing.notes.is_empty());
 }
+
+#[test]
+fn the_name_server_shows_each_live_broker_with_its_data_version_and_expiry_120_s_after_its_last_registration() {
+    let sim = run("producer-broker-down", 45);
+    let ns = sim.name_server_xray("namesrv-0").unwrap();
+    assert_eq!(ns.broker_channel_expired_ms, 120_000);
+    assert_eq!(ns.scan_interval_ms, 5_000);
+    assert_eq!(ns.live.len(), 2, "broker-b lost power at 30 s but is not expired yet: {ns:?}");
+    for live in &ns.live {
+        assert_eq!(live.expires_at_ms, live.last_update_timestamp_ms + 120_000);
+    }
+    let b = ns.live.iter().find(|l| l.broker_name == "broker-b").unwrap();
+    let a = ns.live.iter().find(|l| l.broker_name == "broker-a").unwrap();
+    assert!(b.last_update_timestamp_ms < a.last_update_timestamp_ms, "broker-b stopped registering");
+    assert_eq!(ns.clusters.len(), 1);
+    assert_eq!(ns.broker_addrs.len(), 2);
+    let later = run("producer-broker-down", 140);
+    let ns = later.name_server_xray("namesrv-0").unwrap();
+    assert!(ns.live.iter().all(|l| l.broker_name != "broker-b"), "the scan removed broker-b: {ns:?}");
+}

@@ -82,7 +82,7 @@ fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Opti
     let detail = match &node.detail {
         NodeDetail::Down => html! { <p class="muted">{ texts.down_memory_gone }</p> },
         NodeDetail::NameServer(ns) => {
-            html! { <NameServerDetail lang={props.lang} now_ms={now_ms} detail={ns.clone()} /> }
+            html! { <NameServerDetail lang={props.lang} now_ms={now_ms} detail={ns.clone()} node={node.name.clone()} /> }
         }
         NodeDetail::Broker(broker) => {
             let name = node.name.clone();
