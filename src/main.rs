@@ -43,6 +43,8 @@ enum Command {
     Explain(commands::explain::ExplainCommand),
     /// Run a scenario to an instant, then query messages (by id, key, topic and time) or a group's progress
     Query(commands::query::QueryArgs),
+    /// Run a scenario once and report wall time, events/s, messages/s and peak memory
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() {
@@ -56,6 +58,7 @@ fn main() {
         Command::List(args) => commands::list::list(&args),
         Command::Explain(command) => commands::explain::explain(&command),
         Command::Query(args) => commands::query::run(&args),
+        Command::Bench(args) => commands::bench::bench(&args),
     };
     if let Err(failure) = outcome {
         eprintln!("error: {}", failure.message);
