@@ -103,3 +103,32 @@ fn check_says_why_a_group_with_inconsistent_subscriptions_skipped_messages() {
     );
     assert!(stdout.contains("stored subscription `Paid` while ship-0 subscribes `Shipped`"), "{stdout}");
 }
+
+#[test]
+fn a_sandbox_run_string_reproduces_its_run_with_the_user_actions() {
+    use rmqsim_core::action_log::{encode, RunLink, ScenarioRef, UserAction};
+    use rmqsim_core::scenario::model::CrashKindSpec;
+    use rmqsim_core::scenario::{ActionSpec, Scenario};
+    use rmqsim_core::time::Time;
+    let id = "consumer-database-outage";
+    let actions = vec![
+        UserAction {
+            at: Time::from_secs(5),
+            action: ActionSpec::Crash { node: "broker-a".into(), kind: CrashKindSpec::ProcessKill },
+        },
+        UserAction { at: Time::from_secs(8), action: ActionSpec::Restart { node: "broker-a".into() } },
+        UserAction { at: Time::from_secs(8), action: ActionSpec::DependencyUp { group: "PaymentGroup".into() } },
+    ];
+    let link = RunLink { scenario: ScenarioRef::builtin(id).unwrap(), seed: 4, at: Time::from_secs(40), actions };
+    let scenario = Scenario::parse(id, rmqsim_core::scenario::library::find(id).unwrap()).unwrap();
+    let expected = rmqsim_core::timeline::replay(&scenario, 4, &link.actions, Time::from_secs(40)).unwrap().digest();
+    let (code, stdout, stderr) = rmqsim(&["digest", &encode(&link)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), rmqsim_core::sim::trace::format_digest(expected), "the sandbox's digest");
+    let plain = rmqsim_core::timeline::replay(&scenario, 4, &[], Time::from_secs(40)).unwrap().digest();
+    assert_ne!(expected, plain, "the actions changed the run");
+
+    let (code, _, stderr) = rmqsim(&["run", "v1.broker-heartbeats~00000000.1.0s"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("another version of scenario `broker-heartbeats`"), "{stderr}");
+}

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use clap::Args;
+use rmqsim_core::action_log::{self, UserAction};
 use rmqsim_core::scenario::duration::parse_duration;
 use rmqsim_core::sim::kernel::Stepped;
 use rmqsim_core::sim::trace::format_digest;
@@ -15,7 +16,8 @@ use crate::scenario_file;
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// A scenario file, or the id of a built-in scenario (see `rmqsim list`)
+    /// A scenario file, the id of a built-in scenario (see `rmqsim list`), or a sandbox run string
+    /// (`v1.…`, from a share link or the error panel: its scenario, seed, actions and instant)
     scenario: String,
     /// The seed (default: the scenario's own)
     #[arg(long)]
@@ -33,7 +35,7 @@ pub struct RunArgs {
 
 #[derive(Args)]
 pub struct DigestArgs {
-    /// A scenario file, or the id of a built-in scenario
+    /// A scenario file, the id of a built-in scenario, or a sandbox run string (`v1.…`)
     scenario: String,
     /// The seed (default: the scenario's own)
     #[arg(long)]
@@ -46,7 +48,17 @@ pub struct DigestArgs {
 /// Records are written out in chunks of this many steps, so `--trace` needs bounded memory.
 const TRACE_CHUNK: usize = 50_000;
 
-fn prepare(scenario: &str, seed: Option<u64>, until: Option<&str>) -> Result<(Simulation, Time), Failure> {
+/// A run to make: the simulation, where to stop, and the user actions of a run string (in time order).
+struct Prepared {
+    simulation: Simulation,
+    until: Time,
+    actions: Vec<UserAction>,
+}
+
+fn prepare(scenario: &str, seed: Option<u64>, until: Option<&str>) -> Result<Prepared, Failure> {
+    if scenario.starts_with(&format!("{}.", action_log::VERSION_PREFIX)) {
+        return prepare_link(scenario, seed, until);
+    }
     let scenario = scenario_file::load(scenario)?;
     let seed = seed.unwrap_or(scenario.seed);
     let until = match until {
@@ -56,10 +68,46 @@ fn prepare(scenario: &str, seed: Option<u64>, until: Option<&str>) -> Result<(Si
         None => Time::ZERO + scenario.run_for(),
     };
     let simulation = Simulation::new(&scenario, seed).map_err(|e| Failure::new(INVALID_SCENARIO, e.to_string()))?;
-    Ok((simulation, until))
+    Ok(Prepared { simulation, until, actions: Vec::new() })
 }
 
-fn run_to(simulation: &mut Simulation, until: Time, mut trace: Option<&mut dyn Write>) -> Result<Stepped, Failure> {
+/// A sandbox run string: decoded strictly and resolved like the web app does; it runs to its own
+/// instant unless `--until` says otherwise, and `--seed` replaces its seed.
+fn prepare_link(text: &str, seed: Option<u64>, until: Option<&str>) -> Result<Prepared, Failure> {
+    let link = action_log::decode(text).map_err(|e| Failure::new(BAD_ARGUMENTS, format!("the run string: {e}")))?;
+    let scenario = link.scenario().map_err(|e| Failure::new(INVALID_SCENARIO, e.to_string()))?;
+    link.check_actions(&scenario).map_err(|e| Failure::new(INVALID_SCENARIO, e.to_string()))?;
+    let until = match until {
+        Some(text) => {
+            Time::ZERO + parse_duration(text).map_err(|e| Failure::new(BAD_ARGUMENTS, format!("--until: {e}")))?
+        }
+        None => link.at,
+    };
+    let simulation = Simulation::new(&scenario, seed.unwrap_or(link.seed))
+        .map_err(|e| Failure::new(INVALID_SCENARIO, e.to_string()))?;
+    Ok(Prepared { simulation, until, actions: link.actions })
+}
+
+/// Run to `until`, injecting each user action when every event at or before its instant has run
+/// (the rule of `rmqsim_core::timeline`, so the digest is the sandbox's).
+fn run_with_actions(prepared: &mut Prepared, mut trace: Option<&mut (dyn Write + '_)>) -> Result<Stepped, Failure> {
+    for user in prepared.actions.iter().filter(|u| u.at <= prepared.until) {
+        if run_to(&mut prepared.simulation, user.at, trace.as_deref_mut())? == Stepped::Halted {
+            return Ok(Stepped::Halted);
+        }
+        prepared
+            .simulation
+            .inject(Some(user.at), &user.action)
+            .map_err(|e| Failure::new(INVALID_SCENARIO, format!("action at {}: {e}", user.at)))?;
+    }
+    run_to(&mut prepared.simulation, prepared.until, trace)
+}
+
+fn run_to(
+    simulation: &mut Simulation,
+    until: Time,
+    mut trace: Option<&mut (dyn Write + '_)>,
+) -> Result<Stepped, Failure> {
     if trace.is_some() {
         simulation.kernel_mut().trace_mut().set_recent_capacity(TRACE_CHUNK);
     }
@@ -94,7 +142,7 @@ fn run_to(simulation: &mut Simulation, until: Time, mut trace: Option<&mut dyn W
 }
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    let (mut simulation, until) = prepare(&args.scenario, args.seed, args.until.as_deref())?;
+    let mut prepared = prepare(&args.scenario, args.seed, args.until.as_deref())?;
     let mut trace_file = match &args.trace {
         Some(path) => Some(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -102,7 +150,8 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         )),
         None => None,
     };
-    let outcome = run_to(&mut simulation, until, trace_file.as_mut().map(|f| f as &mut dyn Write))?;
+    let outcome = run_with_actions(&mut prepared, trace_file.as_mut().map(|f| f as &mut dyn Write))?;
+    let simulation = prepared.simulation;
     if let Some(mut file) = trace_file {
         file.flush().map_err(|e| Failure::new(IO_ERROR, format!("writing the trace: {e}")))?;
     }
@@ -161,8 +210,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
 }
 
 pub fn digest(args: &DigestArgs) -> Result<(), Failure> {
-    let (mut simulation, until) = prepare(&args.scenario, args.seed, args.until.as_deref())?;
-    let outcome = run_to(&mut simulation, until, None)?;
+    let mut prepared = prepare(&args.scenario, args.seed, args.until.as_deref())?;
+    let outcome = run_with_actions(&mut prepared, None)?;
+    let simulation = prepared.simulation;
     println!("{}", format_digest(simulation.digest()));
     if outcome == Stepped::Halted {
         return Err(Failure::new(LIMIT_REACHED, simulation.view().halted.unwrap_or_default()));

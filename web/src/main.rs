@@ -20,4 +20,5 @@ mod trace_lines;
 fn main() {
     panic_panel::install();
     yew::Renderer::<app::App>::new().render();
+    panic_panel::maybe_force_panic();
 }

@@ -165,7 +165,8 @@ impl SimHandle {
         let scenario = Scenario::parse(origin, text).map_err(|e| e.to_string())?;
         let seed = seed.unwrap_or(scenario.seed);
         let timeline = Timeline::with_actions(&scenario, seed, &config(), actions).map_err(|e| e.to_string())?;
-        crate::panic_panel::set_current_run(source.builtin_id().unwrap_or("imported"), seed);
+        let run = RunLink { scenario: source.clone(), seed, at: Time::ZERO, actions: timeline.log().to_vec() };
+        crate::panic_panel::set_current_run(run, timeline.end());
         Ok(SimHandle {
             timeline,
             scenario: Rc::new(scenario),
@@ -358,6 +359,7 @@ impl SimHandle {
         }
         if self.log_published.as_slice() != self.timeline.log() {
             self.log_published = Rc::new(self.timeline.log().to_vec());
+            crate::panic_panel::set_current_run(self.link(), self.timeline.end());
         }
         // Keep the same Rc while the content is the same, so components keyed on it skip their render.
         let checkpoints = self.timeline.checkpoint_times();
