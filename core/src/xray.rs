@@ -880,8 +880,22 @@ fn message_fate(sim: &Simulation, search: &str) -> MessageFate {
     }
     if fate.entries.is_none() && decode_message_id(search).is_ok() {
         let outcome = query::query(sim, &MessageQuery::ById { msg_id: search.to_string(), topic: None });
-        fate.notes.extend(outcome.notes);
-        fate.matches = outcome.messages;
+        if !outcome.messages.is_empty() {
+            fate.notes.extend(outcome.notes);
+            fate.matches = outcome.messages;
+        }
+    }
+    let hex_id = search.len() == 32 && search.chars().all(|c| c.is_ascii_hexdigit());
+    if fate.entries.is_none() && fate.matches.is_empty() && hex_id {
+        // A UNIQ_KEY the ledger does not follow: queryMessageByUniqKey in each topic.
+        for topic in user_topics(sim) {
+            let outcome = query::query(sim, &MessageQuery::ById { msg_id: search.to_string(), topic: Some(topic) });
+            if !outcome.messages.is_empty() {
+                fate.notes.push(format!("found as a UNIQ_KEY in {}", outcome.messages[0].topic));
+                fate.matches = outcome.messages;
+                break;
+            }
+        }
     }
     if fate.entries.is_none() && fate.matches.is_empty() {
         // The ledger's own messages with this business key (its Requested entry), in run order.

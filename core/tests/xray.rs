@@ -187,3 +187,16 @@ fn the_name_server_shows_each_live_broker_with_its_data_version_and_expiry_120_s
     let ns = later.name_server_xray("namesrv-0").unwrap();
     assert!(ns.live.iter().all(|l| l.broker_name != "broker-b"), "the scan removed broker-b: {ns:?}");
 }
+
+#[test]
+fn a_message_the_ledger_does_not_follow_is_still_found_by_its_msg_id_and_says_so() {
+    let sim = run("ordering-by-order-id", 20);
+    let last = sim.storage_xray("broker-a", None, 1).unwrap();
+    let record = last.records.records.last().unwrap();
+    let msg_id = record.msg_id.clone().unwrap();
+    let fate = sim.message_fate(&msg_id);
+    assert!(fate.entries.is_none(), "a late message is not followed");
+    assert_eq!(fate.matches.len(), 1, "{:?}", fate.notes);
+    assert_eq!(fate.matches[0].commit_log_offset, record.commit_log_offset);
+    assert!(fate.notes.iter().any(|n| n.contains("not followed")), "{:?}", fate.notes);
+}

@@ -53,9 +53,13 @@ fn describe(lang: Lang, event: &FateEvent) -> (String, &'static str) {
             ),
             "send",
         ),
-        FateEvent::Attempt { attempt, queue, broker_addr } => {
-            (format!("{} {attempt} → {queue} @ {broker_addr}", tr(lang, "attempt", "第几次尝试")), "send")
-        }
+        FateEvent::Attempt { attempt, queue, broker_addr } => (
+            match lang {
+                Lang::En => format!("attempt {attempt} → {queue} @ {broker_addr}"),
+                Lang::Zh => format!("第 {attempt} 次尝试 → {queue} @ {broker_addr}"),
+            },
+            "send",
+        ),
         FateEvent::Stored { topic, queue_id, queue_offset, commit_log_offset, .. } => (
             format!(
                 "{} {topic}/{queue_id} queueOffset {queue_offset}, CommitLog {commit_log_offset}",
@@ -140,6 +144,7 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
     let sim = use_sim();
     let ui = use_context::<UiContext>();
     let fate = sim.handle.borrow().timeline().simulation().message_fate(&props.search);
+    let ui_for_rows = ui.clone();
     let close = Callback::from(move |_: MouseEvent| {
         if let Some(ui) = &ui {
             ui.dispatch(UiAction::ShowMessage(None));
@@ -185,13 +190,19 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
                     }
                     if !fate.matches.is_empty() {
                         <h3 class="section">{ tr(lang, "Found in the brokers", "在 Broker 中找到") }</h3>
-                        <table class="table compact" id="fate-matches">
+                        <table class="table compact xray-table" id="fate-matches">
                             <thead><tr><th>{ "broker" }</th><th>{ "topic / queue / offset" }</th><th>{ "keys" }</th><th>{ "msgId" }</th></tr></thead>
                             <tbody>
-                                { for fate.matches.iter().take(20).map(|m| html! {
-                                    <tr><td>{ &m.broker_name }</td><td>{ format!("{} / {} / {}", m.topic, m.queue_id, m.queue_offset) }</td>
+                                { for fate.matches.iter().take(20).map(|m| {
+                                    let open = m.msg_id.clone().and_then(|id| {
+                                        let ui = ui_for_rows.clone()?;
+                                        Some(Callback::from(move |_: MouseEvent| ui.dispatch(UiAction::ShowMessage(Some(id.clone())))))
+                                    });
+                                    html! {
+                                    <tr class="clickable" onclick={open}><td>{ &m.broker_name }</td><td>{ format!("{} / {} / {}", m.topic, m.queue_id, m.queue_offset) }</td>
                                         <td>{ m.keys.clone().unwrap_or_default() }</td>
                                         <td><code class="small">{ m.msg_id.clone().unwrap_or_default() }</code></td></tr>
+                                    }
                                 }) }
                             </tbody>
                         </table>

@@ -109,40 +109,59 @@ pub fn storage_xray_panel(props: &StorageXrayProps) -> Html {
 /// page-cache numbers beside it.
 fn pointers(lang: Lang, x: &StorageXray) -> Html {
     let log = &x.store.commit_log;
-    let marks = [
-        ("write", tr(lang, "write (wrotePosition)", "写入 (wrotePosition)"), log.max_offset),
-        ("commit", tr(lang, "commit (committedWhere)", "提交 (committedWhere)"), log.committed_where),
-        ("flush", tr(lang, "flush (flushedWhere)", "刷盘 (flushedWhere)"), log.flushed_where),
-        ("dispatch", tr(lang, "dispatch (reputFromOffset)", "分发 (reputFromOffset)"), log.dispatched_offset),
+    // Without transientStorePoolEnable nothing is committed separately (writes go straight to the mapped
+    // file), and RocketMQ leaves committedWhere at 0: drawn as a note, not as a pointer.
+    let commit_used = log.committed_where > 0;
+    let mut marks = vec![
+        ("write", tr(lang, "write (wrotePosition)", "写入 (wrotePosition)"), log.max_offset, 14.0),
+        ("flush", tr(lang, "flush (flushedWhere)", "刷盘 (flushedWhere)"), log.flushed_where, 32.0),
+        ("dispatch", tr(lang, "dispatch (reputFromOffset)", "分发 (reputFromOffset)"), log.dispatched_offset, 90.0),
     ];
+    if commit_used {
+        marks.push((
+            "commit",
+            tr(lang, "commit (committedWhere)", "提交 (committedWhere)"),
+            log.committed_where,
+            108.0,
+        ));
+    }
     // Zoom on the pointers: from the lowest pointer (minus a margin) to the write position.
     let low = marks.iter().map(|m| m.2).min().unwrap_or(0);
     let high = log.max_offset.max(low + 1);
     let span = (high - low).max(1);
-    let start = (low - span / 4).max(log.files.first().map_or(0, |f| f.file_from_offset));
+    let start = (low - span / 3).max(log.files.first().map_or(0, |f| f.file_from_offset)).min(low);
     let width = (high - start).max(1);
     let x_of = |offset: i64| 20.0 + 940.0 * ((offset - start) as f64 / width as f64);
     let pc = &x.store.page_cache;
     html! {
         <section class="xray-section" id="xray-pointers">
             <h3 class="section">{ tr(lang, "CommitLog pointers", "CommitLog 指针") }</h3>
-            <svg class="pointer-bar" viewBox="0 0 1000 92" preserveAspectRatio="none" role="img">
-                <rect x="20" y="34" width="940" height="22" class="bar-bg" />
-                <rect x="20" y="34" width={format!("{:.1}", x_of(log.flushed_where) - 20.0)} height="22" class="bar-durable" />
-                <rect x={format!("{:.1}", x_of(log.flushed_where))} y="34"
-                      width={format!("{:.1}", (x_of(log.max_offset) - x_of(log.flushed_where)).max(0.0))} height="22" class="bar-dirty" />
-                { for marks.iter().enumerate().map(|(i, (class, label, offset))| {
+            <svg class="pointer-bar" viewBox="0 0 1000 116" role="img">
+                <rect x="20" y="42" width="940" height="24" class="bar-bg" />
+                <rect x="20" y="42" width={format!("{:.1}", x_of(log.flushed_where) - 20.0)} height="24" class="bar-durable" />
+                <rect x={format!("{:.1}", x_of(log.flushed_where))} y="42"
+                      width={format!("{:.1}", (x_of(log.max_offset) - x_of(log.flushed_where)).max(0.0))} height="24" class="bar-dirty" />
+                <text x="20" y="80" class="bar-edge">{ start }</text>
+                { for marks.iter().map(|(class, label, offset, y)| {
                     let px = x_of(*offset);
-                    let y = if i % 2 == 0 { 14 } else { 80 };
-                    let anchor = if px > 700.0 { "end" } else { "start" };
+                    let anchor = if px > 640.0 { "end" } else { "start" };
+                    let (y1, y2) = if *y < 40.0 { (*y + 4.0, 68.0) } else { (40.0, *y - 12.0) };
                     html! {
                         <g class={classes!("pointer", *class)} data-pointer={*class} data-offset={offset.to_string()}>
-                            <line x1={format!("{px:.1}")} x2={format!("{px:.1}")} y1="26" y2="64" />
+                            <line x1={format!("{px:.1}")} x2={format!("{px:.1}")} y1={y1.to_string()} y2={y2.to_string()} />
                             <text x={format!("{px:.1}")} y={y.to_string()} text-anchor={anchor}>{ format!("{label} {offset}") }</text>
                         </g>
                     }
                 }) }
             </svg>
+            if !commit_used {
+                <p class="muted small" data-pointer="commit" data-offset={log.committed_where.to_string()}>{ tr(lang,
+                    "committedWhere = 0: without transientStorePoolEnable messages are written straight into the mapped file, so there is no separate commit step.",
+                    "committedWhere = 0：未开启 transientStorePoolEnable 时消息直接写入映射文件，没有单独的 commit 步骤。") }</p>
+            }
+            <p class="muted small">{ tr(lang,
+                "Green: flushed to disk. Orange: only in the page cache (lost on power loss, kept on a process kill).",
+                "绿色：已刷盘。橙色：只在页缓存中（断电丢失，进程被杀不丢）。") }</p>
             <dl class="facts" id="xray-page-cache">
                 <dt>{ "flushDiskType" }</dt><dd><code>{ format!("{:?}", x.store.flush_disk_type) }</code>{ " · " }<code>{ format!("{:?}", x.store.broker_role) }</code></dd>
                 <dt>{ tr(lang, "not yet flushed", "尚未刷盘") }</dt>
@@ -334,7 +353,7 @@ fn consume_queue(
                     }) }
                 </select>
                 if let Some(p) = page {
-                    <button onclick={page_to(Some(p.min_offset))}>{ tr(lang, "⇤ first", "⇤ 最早") }</button>
+                    <button id="cq-first" onclick={page_to(Some(p.min_offset))}>{ tr(lang, "⇤ first", "⇤ 最早") }</button>
                     <button id="cq-next" disabled={p.next.is_none()} onclick={page_to(p.next)}>{ tr(lang, "next →", "下一页 →") }</button>
                     <button onclick={page_to(None)}>{ tr(lang, "last ⇥", "最新 ⇥") }</button>
                 }
