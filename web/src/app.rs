@@ -25,6 +25,7 @@ use crate::components::inspector::Inspector;
 use crate::components::library::Library;
 use crate::components::narrative::Narrative;
 use crate::components::perf_meter::PerfMeter;
+use crate::components::quiz::Quiz;
 use crate::components::scrubber::Scrubber;
 use crate::components::share_dialog::ShareDialog;
 use crate::components::toast::Toast;
@@ -181,6 +182,7 @@ fn shell() -> Html {
                         <Guide lang={lang} on_dismiss={cb.guide.clone()} />
                     }
                     <Narrative lang={lang} scenario={Rc::clone(&snapshot.scenario)} />
+                    <Quiz lang={lang} scenario={Rc::clone(&snapshot.scenario)} />
                 </aside>
                 <main class="center">
                     <section class="panel topology-panel">

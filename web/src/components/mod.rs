@@ -19,6 +19,7 @@ pub mod message_fate;
 pub mod name_server_detail;
 pub mod narrative;
 pub mod perf_meter;
+pub mod quiz;
 pub mod scrubber;
 pub mod share_dialog;
 pub mod storage_xray;

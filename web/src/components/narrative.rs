@@ -14,7 +14,7 @@ pub struct NarrativeProps {
 }
 
 /// Paragraphs of a narrative text (blank lines separate them; single newlines are wrapping).
-fn paragraphs(text: &str) -> Html {
+pub fn paragraphs(text: &str) -> Html {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
