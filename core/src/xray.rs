@@ -560,11 +560,17 @@ impl Simulation {
             return Err(format!("`{node}` is not a running consumer"));
         };
         let mut last: BTreeMap<String, RebalanceSeen> = BTreeMap::new();
-        for observed in self.observations().iter().filter(|o| o.node == entry.id) {
+        // The latest rebalance of each subscribed topic: read the record backwards and stop once every
+        // topic is seen (the record can be long; the answer is near its end).
+        let topics = c.subscription_inner.len();
+        for observed in self.observations().iter().rev().filter(|o| o.node == entry.id) {
+            if last.len() >= topics {
+                break;
+            }
             if let Observation::RebalanceAllocated { client_id, topic, cid_all, mq_all, allocated, .. } =
                 &observed.observation
             {
-                if *client_id == c.client_id {
+                if *client_id == c.client_id && !last.contains_key(topic) {
                     last.insert(
                         topic.clone(),
                         RebalanceSeen {

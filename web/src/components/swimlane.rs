@@ -25,7 +25,16 @@ pub struct SwimlaneProps {
 pub fn swimlane_chart(props: &SwimlaneProps) -> Html {
     let lang = props.lang;
     let sim = use_sim();
-    let lanes = sim.handle.borrow().timeline().simulation().rebalance_swimlane(&props.group);
+    // The swimlane reads the whole observation record: rebuild it when virtual time moved by 200 ms, the
+    // action log changed (a fork) or the group changed, not on every frame.
+    let key = (
+        props.group.clone(),
+        sim.snapshot.view.time.as_millis() / 200,
+        sim.snapshot.log.len(),
+        sim.snapshot.view.events_processed == 0,
+    );
+    let handle = sim.handle.clone();
+    let lanes = use_memo(key, move |(group, ..)| handle.borrow().timeline().simulation().rebalance_swimlane(group));
     if lanes.lanes.is_empty() {
         return html! { <p class="muted" id="swimlane-empty">{ tr(lang, "No queue held yet.", "尚无队列被持有。") }</p> };
     }
