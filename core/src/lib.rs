@@ -6,6 +6,7 @@ pub mod action_log;
 pub mod broker;
 pub mod check;
 pub mod consumer;
+pub mod controller;
 pub mod explain;
 pub mod filter;
 pub mod java;

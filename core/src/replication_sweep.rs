@@ -28,12 +28,17 @@ pub enum SweepMode {
     AsyncMasterAsyncFlush,
     /// A 3-node DLedger group: must never lose a committed (acknowledged) message.
     DLedger,
+    /// 5.x controller mode, 3 replicas, `allAckInSyncStateSet` and SYNC_FLUSH: must never lose an
+    /// acknowledged message. (With ASYNC_FLUSH a master that loses power and restarts before the controller
+    /// notices stays master of its epoch with only its flushed log; its slaves find no consistent point and
+    /// stop following it, stranding the acknowledged tail on them.)
+    ControllerAllAckSyncFlush,
 }
 
 impl SweepMode {
     pub fn nodes(self) -> &'static [&'static str] {
         match self {
-            SweepMode::DLedger => &["broker-a", "broker-a-s1", "broker-a-s2"],
+            SweepMode::DLedger | SweepMode::ControllerAllAckSyncFlush => &["broker-a", "broker-a-s1", "broker-a-s2"],
             _ => &["broker-a", "broker-a-s1"],
         }
     }
@@ -47,13 +52,17 @@ impl SweepMode {
                 "slaves = 1\n[topology.broker_groups.store]\nbrokerRole = \"ASYNC_MASTER\"\nflushDiskType = \"ASYNC_FLUSH\"\n"
             }
             SweepMode::DLedger => "[topology.broker_groups.store]\nenableDLegerCommitLog = true\n",
+            SweepMode::ControllerAllAckSyncFlush => {
+                "slaves = 2\n[topology.broker_groups.config]\nenableControllerMode = true\n\
+                 [topology.broker_groups.store]\nallAckInSyncStateSet = true\nflushDiskType = \"SYNC_FLUSH\"\n"
+            }
         }
     }
 
     /// When the producer starts: after the slave connected (5 s) or the first leader was elected.
     fn start_ms(self) -> u64 {
         match self {
-            SweepMode::DLedger => 2_000,
+            SweepMode::DLedger | SweepMode::ControllerAllAckSyncFlush => 2_000,
             _ => 5_500,
         }
     }
@@ -62,6 +71,7 @@ impl SweepMode {
     pub fn run_for(self) -> Time {
         match self {
             SweepMode::DLedger => Time::from_secs(25),
+            SweepMode::ControllerAllAckSyncFlush => Time::from_secs(30),
             _ => Time::from_secs(18),
         }
     }
@@ -157,6 +167,7 @@ explanation = "-"
 fidelity = "-"
 [topology]
 name_servers = 1
+controllers = {controllers}
 [[topology.broker_groups]]
 name = "broker-a"
 {topology}
@@ -172,6 +183,7 @@ max_messages = 20
 {actions}"#,
         run_for = mode.run_for().as_millis(),
         topology = mode.topology(),
+        controllers = u32::from(mode == SweepMode::ControllerAllAckSyncFlush),
     );
     let scenario = Scenario::parse("replication-sweep", &text).expect("sweep scenarios are valid");
     (scenario, fault)

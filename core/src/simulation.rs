@@ -33,6 +33,8 @@ use crate::world::{AnyNode, Directory, NodeAction, NodeKind, NodeSpec};
 pub const NAMESRV_PORT: u16 = 9876;
 pub const BROKER_PORT: u16 = 10911;
 pub const BROKER_HA_PORT: u16 = 10912;
+/// The 5.x controller's port (`controllerDLegerPeers` examples use 9878).
+pub const CONTROLLER_PORT: u16 = 9878;
 /// The local port of every client connection (an ephemeral port; each client has its own IP).
 pub const CLIENT_PORT: u16 = 40_000;
 /// A graceful shutdown ends the process this long after it began (unregistering takes one round trip).
@@ -451,6 +453,7 @@ impl Simulation {
                         .collect(),
                 })
             }
+            Some(AnyNode::Controller(c)) => NodeDetail::Controller(crate::controller::view(c)),
             Some(AnyNode::Broker(b)) => NodeDetail::Broker(BrokerView {
                 broker_name: b.spec.broker_name.clone(),
                 broker_id: b.spec.broker_id,
@@ -573,6 +576,9 @@ fn build_directory(scenario: &Scenario) -> Directory {
     for i in 0..scenario.topology.name_servers {
         directory.add(&format!("namesrv-{i}"), NodeKind::NameServer, NAMESRV_PORT);
     }
+    for i in 0..scenario.topology.controllers {
+        directory.add(&format!("controller-{i}"), NodeKind::Controller, CONTROLLER_PORT);
+    }
     for group in &scenario.topology.broker_groups {
         for name in group.node_names() {
             directory.add(&name, NodeKind::Broker, BROKER_PORT);
@@ -593,6 +599,9 @@ fn node_spec(scenario: &Scenario, directory: &Rc<Directory>, id: NodeId) -> Node
         NodeKind::NameServer => {
             NodeSpec::NameServer(NameServerSpec { config: scenario.topology.namesrv_config.clone() })
         }
+        NodeKind::Controller => NodeSpec::Controller(Box::new(crate::controller::ControllerSpec {
+            config: scenario.topology.controller_config.clone(),
+        })),
         NodeKind::Broker => {
             let (group, broker_id) = broker_group_of(scenario, &entry.name);
             let name_servers = directory

@@ -48,6 +48,8 @@ pub enum NodeDetail {
     Broker(BrokerView),
     Producer(ProducerView),
     Consumer(ConsumerView),
+    /// The 5.x controller: each broker set's master, epochs and SyncStateSet.
+    Controller(crate::controller::ControllerView),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -14,6 +14,7 @@ use crate::broker::admin_broker_processor::AdminAction;
 use crate::broker::controller::{BrokerController, BrokerSpec, BrokerTimer};
 use crate::consumer::client::{ConsumerClient, ConsumerSpec, ConsumerTimer};
 use crate::consumer::lite_pull_consumer::SeekTarget;
+use crate::controller::{ControllerNode, ControllerSpec, ControllerTimer};
 use crate::name_server::controller::{NameServerSpec, NameServerTimer, NamesrvController};
 use crate::observation::Observation;
 use crate::producer::client::ProducerTimer;
@@ -30,6 +31,8 @@ pub enum NodeKind {
     Broker,
     Producer,
     Consumer,
+    /// The 5.x controller (controller mode only).
+    Controller,
 }
 
 /// One node's place in the topology: its name, kind and RocketMQ address.
@@ -86,6 +89,7 @@ pub enum NodeSpec {
     Broker(Box<BrokerSpec>),
     Producer(Box<ProducerNodeSpec>),
     Consumer(Box<ConsumerSpec>),
+    Controller(Box<ControllerSpec>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +98,7 @@ pub enum Timer {
     Broker(BrokerTimer),
     Producer(ProducerTimer),
     Consumer(ConsumerTimer),
+    Controller(ControllerTimer),
 }
 
 /// Operator actions aimed at one node.
@@ -118,6 +123,7 @@ pub enum AnyNode {
     Broker(Box<BrokerController>),
     Producer(Box<ProducerNode>),
     Consumer(Box<ConsumerClient>),
+    Controller(Box<ControllerNode>),
 }
 
 impl Node for AnyNode {
@@ -133,6 +139,7 @@ impl Node for AnyNode {
             NodeSpec::Broker(spec) => AnyNode::Broker(Box::new(BrokerController::boot(spec))),
             NodeSpec::Producer(spec) => AnyNode::Producer(Box::new(ProducerNode::boot(spec))),
             NodeSpec::Consumer(spec) => AnyNode::Consumer(Box::new(ConsumerClient::boot(spec))),
+            NodeSpec::Controller(spec) => AnyNode::Controller(Box::new(ControllerNode::boot(spec))),
         }
     }
 
@@ -160,6 +167,10 @@ impl Node for AnyNode {
             (AnyNode::Broker(b), Input::Action(NodeAction::Admin(action))) => b.on_admin_action(action, ctx),
             (AnyNode::Consumer(c), Input::Action(NodeAction::ConsumerConfig(knob))) => c.on_live_config(knob),
             (AnyNode::Consumer(c), Input::Action(NodeAction::Dependency(change))) => c.on_dependency_change(change),
+            (AnyNode::Controller(c), Input::Start) => c.on_start(ctx),
+            (AnyNode::Controller(c), Input::Message { from, message }) => c.on_message(from, message, ctx),
+            (AnyNode::Controller(c), Input::Timer { timer: Timer::Controller(t), .. }) => c.on_timer(t, ctx),
+            (AnyNode::Controller(c), Input::ConnectionClosed { peer }) => c.on_connection_closed(peer, ctx),
             (node, Input::Timer { timer, .. }) => panic!("timer {timer:?} reached the wrong node kind: {node:?}"),
             (AnyNode::Broker(b), Input::DiskSynced { file, synced_len }) => b.on_disk_synced(file, synced_len, ctx),
             (_, Input::DiskSynced { .. }) => {}

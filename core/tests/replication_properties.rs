@@ -31,6 +31,12 @@ fn a_dledger_group_loses_no_committed_message_under_any_single_failure() {
 }
 
 #[test]
+fn controller_mode_with_all_ack_and_sync_flush_loses_no_acknowledged_message_under_any_single_failure() {
+    // 5.x: a controller, three replicas, every SyncStateSet member acknowledges, the master flushes first.
+    sweep(SweepMode::ControllerAllAckSyncFlush, 200, 0);
+}
+
+#[test]
 fn async_master_with_async_flush_does_lose_messages_when_the_master_loses_its_disk() {
     // The contrast: some schedules of the same sweep lose acknowledged messages in ASYNC mode.
     let losing = (0..200u64).filter(|seed| !run_case(SweepMode::AsyncMasterAsyncFlush, *seed).lost.is_empty()).count();
@@ -49,4 +55,5 @@ fn cli_scale_sweep_of_every_mode_that_must_not_lose() {
     let count = cases();
     sweep(SweepMode::SyncMasterSyncFlush, count, 1_000_000);
     sweep(SweepMode::DLedger, count, 1_000_000);
+    sweep(SweepMode::ControllerAllAckSyncFlush, count, 1_000_000);
 }

@@ -190,6 +190,21 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
                     "{} sends: {} SEND_OK, {} stored not OK, {} failed ({} attempts)",
                     p.sends_started, p.send_ok, p.send_not_ok, p.send_failed, p.attempts
                 ),
+                NodeDetail::Controller(c) => format!(
+                    "5.x controller, {} elections; {}",
+                    c.elections,
+                    c.broker_sets
+                        .iter()
+                        .map(|set| format!(
+                            "{}: master {} epoch {}, SyncStateSet {:?}",
+                            set.broker_name,
+                            set.master_id.map_or_else(|| "none".to_string(), |id| id.to_string()),
+                            set.master_epoch,
+                            set.sync_state_set
+                        ))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
                 NodeDetail::Consumer(c) => format!(
                     "{} {} queues, {} consumed, {} failed, {} sent back, {} rebalances",
                     c.group,

@@ -71,6 +71,10 @@ pub struct BrokerConfig {
     pub slave_read_enable: bool,
     /// Create a consumer group's subscription config on first use.
     pub auto_create_subscription_group: bool,
+    /// 5.x controller mode: roles come from the controller (`broker/ha/auto_switch.rs`).
+    pub enable_controller_mode: bool,
+    /// 5.x: among equally up-to-date replicas the controller elects the smallest.
+    pub broker_election_priority: u32,
     /// Transactions (`transaction/`): how often half messages are checked (4.9: 60 s; 5.x: 30 s), how old
     /// a half message must be before its first check, how many checks before it is discarded, and
     /// whether transactional sends are refused.
@@ -109,6 +113,8 @@ impl Default for BrokerConfig {
             flush_consumer_offset_interval: 5_000,
             slave_read_enable: false,
             auto_create_subscription_group: true,
+            enable_controller_mode: false,
+            broker_election_priority: i32::MAX as u32,
             transaction_check_interval: 60_000,
             transaction_time_out: 6_000,
             transaction_check_max: 15,

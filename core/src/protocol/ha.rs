@@ -211,8 +211,10 @@ pub enum ControllerRequest {
         confirm_offset: i64,
         election_priority: u32,
     },
-    /// CONTROLLER_REGISTER_BROKER / APPLY_BROKER_ID (1003, 5.1's three steps folded into one).
-    RegisterBroker { cluster_name: String, broker_name: String, broker_id: u64, broker_addr: String },
+    /// CONTROLLER_REGISTER_BROKER (1003) with 5.1's GET_NEXT_BROKER_ID / APPLY_BROKER_ID folded in: a
+    /// broker that kept its id on disk registers with it (`apply = false`); one without asks for
+    /// `broker_id` if that id is free, else for the next one.
+    RegisterBroker { cluster_name: String, broker_name: String, broker_id: u64, broker_addr: String, apply: bool },
     /// CONTROLLER_GET_REPLICA_INFO (1004).
     GetReplicaInfo { broker_name: String },
     /// CONTROLLER_ELECT_MASTER (1002), sent by a broker that finds no master.
@@ -243,6 +245,11 @@ pub struct ReplicaInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ControllerResponse {
     Ack,
+    /// A registration's answer: the broker's controller id and its set.
+    Registered {
+        broker_id: u64,
+        info: ReplicaInfo,
+    },
     ReplicaInfo(ReplicaInfo),
     /// CONTROLLER_MASTER_NOT_AVAILABLE / ELECT_MASTER_FAILED etc.: the reason.
     Refused(String),

@@ -29,6 +29,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("transaction-payment-check", include_str!("../../../scenarios/transaction-payment-check.toml")),
     ("tag-filter-consistency", include_str!("../../../scenarios/tag-filter-consistency.toml")),
     ("backlog-8-brokers-20-consumers", include_str!("../../../scenarios/backlog-8-brokers-20-consumers.toml")),
+    ("ha-async-master-loss", include_str!("../../../scenarios/ha-async-master-loss.toml")),
+    ("ha-read-from-slave", include_str!("../../../scenarios/ha-read-from-slave.toml")),
+    ("dledger-leader-failover", include_str!("../../../scenarios/dledger-leader-failover.toml")),
+    ("controller-failover-5x", include_str!("../../../scenarios/controller-failover-5x.toml")),
 ];
 
 /// The TOML text of a built-in scenario.

@@ -177,6 +177,12 @@ pub struct Topology {
     pub broker_groups: Vec<BrokerGroupSpec>,
     #[serde(default)]
     pub topics: Vec<TopicSpec>,
+    /// 5.x controller mode: how many controllers (`controller-0`, ...; one is modelled, more are refused).
+    #[serde(default)]
+    pub controllers: u32,
+    /// 5.x `ControllerConfig` keys (`enableElectUncleanMaster`, ...).
+    #[serde(default)]
+    pub controller_config: crate::controller::ControllerConfig,
 }
 
 /// One broker group (`brokerName`): a master and its slaves, named `<name>` and `<name>-s<id>`.
@@ -220,6 +226,8 @@ impl BrokerGroupSpec {
     pub fn replication_mode(&self) -> crate::broker::ha::ReplicationMode {
         if self.store.enable_dleger_commit_log {
             crate::broker::ha::ReplicationMode::DLedger
+        } else if self.config.enable_controller_mode {
+            crate::broker::ha::ReplicationMode::Controller
         } else {
             crate::broker::ha::ReplicationMode::Classic
         }
@@ -399,6 +407,7 @@ impl Scenario {
     /// Names of every node the topology defines, in node-id order.
     pub fn node_names(&self) -> Vec<String> {
         let mut names: Vec<String> = (0..self.topology.name_servers).map(|i| format!("namesrv-{i}")).collect();
+        names.extend((0..self.topology.controllers).map(|i| format!("controller-{i}")));
         for group in &self.topology.broker_groups {
             names.extend(group.node_names());
         }
@@ -433,6 +442,10 @@ impl Scenario {
         }
         if let Err(e) = parse_duration(&self.run_for) {
             problems.push(format!("run_for: {e}"));
+        }
+        if self.topology.controllers > 1 {
+            problems
+                .push("topology.controllers: one 5.x controller is modelled (not a replicated group of them)".into());
         }
         if self.topology.name_servers == 0 {
             problems.push("topology.name_servers must be at least 1: brokers and clients need a NameServer".into());
@@ -480,6 +493,18 @@ impl Scenario {
                 for e in errors {
                     problems.push(format!("broker group `{}` store: {e}", group.name));
                 }
+            }
+            if group.config.enable_controller_mode && self.topology.controllers == 0 {
+                problems.push(format!(
+                    "broker group `{}`: enableControllerMode (5.x) needs topology.controllers = 1",
+                    group.name
+                ));
+            }
+            if group.config.enable_controller_mode && group.store.enable_dleger_commit_log {
+                problems.push(format!(
+                    "broker group `{}`: choose enableControllerMode (5.x) or enableDLegerCommitLog, not both",
+                    group.name
+                ));
             }
             if group.store.broker_role == BrokerRole::Slave {
                 problems.push(format!(

@@ -737,7 +737,12 @@ impl BrokerController {
     }
 
     pub(crate) fn observe_broker_role(&mut self, ctx: &mut Ctx<'_>) {
-        let term = self.store.dledger.as_deref().map(|s| s.member.curr_term);
+        let term = self
+            .store
+            .dledger
+            .as_deref()
+            .map(|s| s.member.curr_term)
+            .or_else(|| self.replication.auto_switch.as_deref().map(|a| i64::from(a.master_epoch)));
         ctx.observe(Observation::BrokerRoleChanged {
             broker_name: self.spec.broker_name.clone(),
             broker_addr: self.spec.broker_addr.clone(),

@@ -88,8 +88,6 @@ pub enum ReplicationTimer {
 pub(crate) enum Pending {
     SlaveSync,
     DLedger(crate::broker::dledger::DLedgerCall),
-    // Built by 5.x controller mode (auto_switch.rs), whose wiring is still in progress.
-    #[allow(dead_code)]
     Controller(auto_switch::ControllerCall),
 }
 
@@ -152,6 +150,26 @@ impl Replication {
     }
 }
 
+/// `PullMessageProcessor`'s `suggestWhichBrokerId` (4.9.8; the last of its assignments wins): with
+/// `slaveReadEnable`, the subscription group's `whichBrokerWhenConsumeSlowly` (default 1) when the store
+/// set `suggestPullingFromSlave` (the consumer is more than `accessMessageInMemoryMaxRatio` of RAM behind),
+/// else the group's `brokerId` (default 0); without it, always the master (0). For the pull path: the
+/// client keeps the suggestion per queue for its next pull (`pullFromWhichNodeTable`).
+pub fn suggest_which_broker_id(
+    slave_read_enable: bool,
+    suggest_pulling_from_slave: bool,
+    which_broker_when_consume_slowly: u64,
+    group_broker_id: u64,
+) -> u64 {
+    if !slave_read_enable {
+        0
+    } else if suggest_pulling_from_slave {
+        which_broker_when_consume_slowly
+    } else {
+        group_broker_id
+    }
+}
+
 /// A broker node's replication spec from its group in the scenario: the broker id it starts with and
 /// what it needs to know. DLedger members start as slaves (`n<i>` gets broker id i + 1) and flush their
 /// log within 10 ms of each change, as DLedger's `FlushDataService` does (whatever `flushDiskType` says).
@@ -180,8 +198,12 @@ pub fn replication_spec(
             (broker_id + 1, spec)
         }
         ReplicationMode::Controller => {
-            spec.controllers = Vec::new();
-            (broker_id, spec)
+            // 5.x: the replica's controller id is its place in the group (1, 2, ...); the controller decides
+            // who is master.
+            spec.controllers =
+                directory.entries.iter().filter(|e| e.kind == NodeKind::Controller).map(|e| e.id).collect();
+            store.broker_role = BrokerRole::Slave;
+            (broker_id + 1, spec)
         }
     }
 }
@@ -300,7 +322,7 @@ impl BrokerController {
                 self.on_dledger_response(from, call, response, ctx)
             }
             (Pending::Controller(call), ReplicationResponse::Controller(response)) => {
-                self.on_controller_response(from, call, response, ctx)
+                self.on_controller_response(call, response, ctx)
             }
             _ => {}
         }
@@ -311,7 +333,9 @@ impl BrokerController {
             ReplicationTimer::HaClient { generation } => {
                 if generation == self.replication.ha_client.generation {
                     self.replication.ha_client.timer = None;
-                    self.run_ha_client(ctx);
+                    if !self.run_auto_switch_client(ctx) {
+                        self.run_ha_client(ctx);
+                    }
                 }
             }
             ReplicationTimer::HaWrite { slave, generation } => {
@@ -320,7 +344,11 @@ impl BrokerController {
                     return;
                 }
                 conn.write_timer = None;
-                self.pump_ha_connection(slave, ctx);
+                if self.replication.mode == ReplicationMode::Controller {
+                    self.pump_auto_switch(slave, ctx);
+                } else {
+                    self.pump_ha_connection(slave, ctx);
+                }
             }
             ReplicationTimer::HaHousekeeping { slave, generation } => {
                 let timing = HaTiming::of(&self.store);
@@ -408,7 +436,9 @@ impl BrokerController {
         let urgent = !self.store.transfer.requests.is_empty();
         let slaves: Vec<NodeId> = self.replication.ha_service.connections.keys().copied().collect();
         for slave in slaves {
-            if urgent {
+            if urgent && self.replication.mode == ReplicationMode::Controller {
+                self.pump_auto_switch(slave, ctx);
+            } else if urgent {
                 self.pump_ha_connection(slave, ctx);
             } else {
                 let at = self.replication.ha_service.connections[&slave].next_tick_after(now);
@@ -436,6 +466,10 @@ impl BrokerController {
     // ---- HA frames ----
 
     fn on_ha_frame(&mut self, from: NodeId, frame: HaFrame, ctx: &mut Ctx<'_>) {
+        if self.replication.mode == ReplicationMode::Controller {
+            self.on_auto_switch_frame(from, frame, ctx);
+            return;
+        }
         match frame {
             HaFrame::Connect => self.accept_ha_connection(from, ctx),
             HaFrame::SlaveReport { max_offset } => self.on_slave_report(from, max_offset, ctx),
@@ -453,6 +487,11 @@ impl BrokerController {
             ctx.close_connection(slave);
             return;
         }
+        self.accept_ha_connection_any_mode(slave, ctx);
+    }
+
+    /// Accept a slave's HA connection (classic, or 5.x before its handshake).
+    pub(crate) fn accept_ha_connection_any_mode(&mut self, slave: NodeId, ctx: &mut Ctx<'_>) {
         if self.replication.ha_service.connections.contains_key(&slave) {
             // The slave reconnected: its old socket is gone.
             self.remove_ha_connection(slave, ctx);
@@ -509,6 +548,10 @@ impl BrokerController {
     }
 
     /// Keep the connection's write timer at the earliest wanted wake.
+    pub(crate) fn arm_ha_write_pub(&mut self, slave: NodeId, at: Time, ctx: &mut Ctx<'_>) {
+        self.arm_ha_write(slave, at, ctx);
+    }
+
     fn arm_ha_write(&mut self, slave: NodeId, at: Time, ctx: &mut Ctx<'_>) {
         let Some(conn) = self.replication.ha_service.connections.get_mut(&slave) else { return };
         if let Some((timer, current)) = conn.write_timer {
@@ -732,5 +775,17 @@ impl BrokerController {
                 ctx.write(file, 0, json.as_bytes());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lagging_consumer_is_sent_to_the_slave_only_with_slave_read_enable() {
+        assert_eq!(suggest_which_broker_id(false, true, 1, 0), 0);
+        assert_eq!(suggest_which_broker_id(true, true, 1, 0), 1);
+        assert_eq!(suggest_which_broker_id(true, false, 1, 0), 0);
     }
 }
