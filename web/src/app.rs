@@ -26,6 +26,7 @@ use crate::components::library::Library;
 use crate::components::narrative::Narrative;
 use crate::components::perf_meter::PerfMeter;
 use crate::components::quiz::Quiz;
+use crate::components::sandbox_editor::SandboxEditor;
 use crate::components::scrubber::Scrubber;
 use crate::components::share_dialog::ShareDialog;
 use crate::components::toast::Toast;
@@ -178,6 +179,7 @@ fn shell() -> Html {
                 <aside class="left">
                     <Library lang={lang} current={snapshot.builtin_id.clone().map(AttrValue::from)} imported_title={imported_title}
                              on_open={cb.open.clone()} on_import={cb.import.clone()} on_export={cb.export.clone()} />
+                    <SandboxEditor lang={lang} scenario={Rc::clone(&snapshot.scenario)} on_run={cb.import.clone()} />
                     if ui.guide_open {
                         <Guide lang={lang} on_dismiss={cb.guide.clone()} />
                     }

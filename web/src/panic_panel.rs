@@ -20,8 +20,11 @@ pub fn set_current_run(link: RunLink, end: Time) {
     CURRENT_RUN.with(|run| *run.borrow_mut() = Some((link, end)));
 }
 
+/// Install the hook. Through Yew: `Renderer::render` replaces any hook set with `std::panic::set_hook`
+/// by its console-only default unless one was set with `yew::set_custom_panic_hook` (which is why the
+/// panel never showed before this was found by `e2e/actions.test.js`).
 pub fn install() {
-    std::panic::set_hook(Box::new(|info| {
+    yew::set_custom_panic_hook(Box::new(|info| {
         let message = info.to_string();
         web_sys::console::error_1(&message.clone().into());
         // `try_borrow`: a panic while the run was being recorded must still show the panel.
