@@ -87,11 +87,39 @@ fn producer(lang: Lang, x: &ProducerXray) -> Html {
 
 #[function_component(ConsumerXrayPanel)]
 pub fn consumer_xray_panel(props: &ClientXrayProps) -> Html {
+    let lang = props.lang;
     let sim = use_sim();
+    let open = use_state(|| false);
     let handle = sim.handle.borrow();
-    match handle.timeline().simulation().consumer_xray(&props.node) {
-        Ok(x) => consumer(props.lang, &x),
-        Err(e) => html! { <p class="muted">{ e }</p> },
+    let x = match handle.timeline().simulation().consumer_xray(&props.node) {
+        Ok(x) => x,
+        Err(e) => return html! { <p class="muted">{ e }</p> },
+    };
+    let toggle = |to: bool| {
+        let open = open.clone();
+        Callback::from(move |_: MouseEvent| open.set(to))
+    };
+    html! {
+        <>
+            <div class="client-xray" id="consumer-xray">
+                <button id="open-consumer-xray" class="primary xray-open" onclick={toggle(true)}>
+                    { tr(lang, "Open consumer view and rebalance swimlane", "打开消费者视图与重平衡泳道") }
+                </button>
+                { rebalances(lang, &x) }
+            </div>
+            if *open {
+                <div class="xray-overlay" id="consumer-overlay" data-node={props.node.clone()}>
+                    <div class="xray-panel">
+                        <div class="xray-header">
+                            <h2>{ tr(lang, "Consumer view", "消费者视图") }{ " · " }<code>{ props.node.clone() }</code></h2>
+                            <span class="muted small">{ format!("{} · {}", x.group, x.client_id) }</span>
+                            <button class="icon-button" id="consumer-close" title={tr(lang, "Close", "关闭")} onclick={toggle(false)}>{ "×" }</button>
+                        </div>
+                        <div class="xray-body">{ consumer(lang, &x) }</div>
+                    </div>
+                </div>
+            }
+        </>
     }
 }
 
@@ -99,9 +127,9 @@ fn offset(o: Option<i64>) -> String {
     o.map_or_else(|| "—".to_string(), |o| o.to_string())
 }
 
-fn consumer(lang: Lang, x: &ConsumerXray) -> Html {
+fn rebalances(lang: Lang, x: &ConsumerXray) -> Html {
     html! {
-        <div class="client-xray" id="consumer-xray">
+        <>
             <h4>{ tr(lang, "What the last rebalance saw", "最近一次重平衡看到的") }</h4>
             if x.last_rebalance.is_empty() {
                 <p class="muted">{ tr(lang, "No rebalance yet.", "尚未重平衡。") }</p>
@@ -118,6 +146,14 @@ fn consumer(lang: Lang, x: &ConsumerXray) -> Html {
                     <dt>{ tr(lang, "allocated", "分配到") }</dt><dd>{ format!("{} / {}: {}", r.allocated.len(), r.mq_all, r.allocated.join(", ")) }</dd>
                 </dl>
             }) }
+        </>
+    }
+}
+
+fn consumer(lang: Lang, x: &ConsumerXray) -> Html {
+    html! {
+        <div class="client-xray wide">
+            { rebalances(lang, x) }
             <h4>{ tr(lang, "ProcessQueues and offsets", "处理队列与位点") }</h4>
             <table class="table compact" id="process-queues">
                 <thead><tr>

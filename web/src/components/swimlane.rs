@@ -11,9 +11,9 @@ use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 
 const COLORS: [&str; 8] = ["#2563eb", "#15803d", "#7c3aed", "#b45309", "#0f766e", "#be185d", "#4d7c0f", "#1e3a8a"];
-const LABEL_W: f64 = 150.0;
-const WIDTH: f64 = 640.0;
-const LANE_H: f64 = 20.0;
+const LABEL_W: f64 = 200.0;
+const WIDTH: f64 = 1000.0;
+const LANE_H: f64 = 22.0;
 
 #[derive(Properties, PartialEq)]
 pub struct SwimlaneProps {
@@ -66,10 +66,10 @@ pub fn swimlane_chart(props: &SwimlaneProps) -> Html {
                             { for lane.segments.iter().enumerate().map(|(k, s)| {
                                 let end = s.to.unwrap_or(lanes.now);
                                 // Overlapping holders share the lane height.
-                                let off = if k % 2 == 1 { 8.0 } else { 0.0 };
+                                let off = if k % 2 == 1 { 9.0 } else { 0.0 };
                                 html! {
                                     <rect class="held" fill={color(&s.client_id)} x={format!("{:.1}", x(s.from))}
-                                          y={format!("{:.1}", y + off)} width={format!("{:.1}", (x(end) - x(s.from)).max(1.5))} height="8">
+                                          y={format!("{:.1}", y + off)} width={format!("{:.1}", (x(end) - x(s.from)).max(1.5))} height="9">
                                         <title>{ format!("{} {} → {}", s.client_id, s.from, s.to.map_or_else(|| tr(lang, "now", "现在").to_string(), |t| t.to_string())) }</title>
                                     </rect>
                                 }
