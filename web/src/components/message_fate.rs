@@ -143,7 +143,10 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
     let lang = props.lang;
     let sim = use_sim();
     let ui = use_context::<UiContext>();
-    let fate = sim.handle.borrow().timeline().simulation().message_fate(&props.search);
+    // Index queries and the ledger: recomputed when virtual time moved 100 ms or the action log changed.
+    let key = (props.search.clone(), sim.snapshot.view.time.as_millis() / 100, sim.snapshot.log.len());
+    let handle = sim.handle.clone();
+    let fate = use_memo(key, move |(search, ..)| handle.borrow().timeline().simulation().message_fate(search));
     let ui_for_rows = ui.clone();
     let close = Callback::from(move |_: MouseEvent| {
         if let Some(ui) = &ui {
