@@ -1,0 +1,298 @@
+// Operator actions by click (web/src/components/action_panel.rs) and the panic panel, end to end
+// against the release build in ../dist (or RMQSIM_DIST): each action is clicked, its effect is seen
+// (topology, the consumer's own view, counters, the action log), bad field values are shown next to the
+// field, rewinding undoes an action's effect, and the share link reproduces the digest. Screenshots go
+// to e2e/artifacts/actions-*.png (look at them).
+//
+// Test contract (ids): #action-panel  #dependency-state  #dependency-timeout  #act-dependency-down|up
+//   #err-dependency-timeout  #act-add-consumer  #act-remove-consumer  #reset-topic  #reset-to  #act-reset
+//   #act-skip-backlog  #err-reset-to  #config-key  #config-value  #act-config  #err-config-value
+//   #live-config  #queues-topic  #queues-count  #act-queues  #err-queues
+//   #panic-panel  #panic-seed  #panic-command  (?debug=panic forces a panic)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveDist, launchChromium } from './serve_dist.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..');
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const TIMEOUT = { timeout: 120_000 };
+
+let server;
+let browser;
+
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  server = await serveDist();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function openPage(suffix = '', { width = 1280, height = 1000 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.errors = [];
+  page.on('pageerror', (error) => page.errors.push(`page error: ${error}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') page.errors.push(`console error: ${message.text()}`);
+  });
+  await page.goto(server.base + suffix);
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `actions-${name}.png`), fullPage: true });
+}
+
+const timeUs = async (page) => Number(await page.getAttribute('#virtual-time', 'data-time-us'));
+const digest = (page) => page.textContent('#digest');
+const nodeStatus = (page, name) => page.getAttribute(`#topology g.node[data-node="${name}"]`, 'data-status');
+
+async function settled(page) {
+  await page.waitForFunction(() => document.querySelector('#virtual-time')?.dataset.seeking === 'false');
+}
+
+async function pause(page) {
+  if ((await page.getAttribute('#play-pause', 'data-playing')) === 'true') {
+    await page.click('#play-pause');
+    await page.waitForFunction(() => document.querySelector('#play-pause')?.dataset.playing === 'false');
+  }
+}
+
+async function seekTo(page, seconds) {
+  const box = await page.locator('#scrubber').boundingBox();
+  const endUs = Number(await page.getAttribute('#scrubber', 'data-end-us'));
+  const x = box.x + (box.width * seconds * 1e6) / endUs;
+  await page.mouse.click(x, box.y + box.height / 2);
+  await settled(page);
+}
+
+/** Select a node in the topology and wait until the inspector shows it. */
+async function select(page, name) {
+  await page.click(`#topology g.node[data-node="${name}"]`);
+  await page.waitForFunction((n) => document.querySelector('#inspected-name')?.textContent === n, name);
+}
+
+/** The user actions listed in the run summary (nothing selected). */
+async function userActions(page) {
+  await page.click('#inspector .icon-button');
+  await page.locator('#user-actions, #user-actions-empty').first().waitFor();
+  return page.$$eval('#user-actions li', (items) => items.map((li) => li.textContent.trim()));
+}
+
+async function shareRun(page) {
+  await page.click('#share');
+  await page.locator('#share-link').waitFor();
+  const link = await page.inputValue('#share-link');
+  await page.click('#share-close');
+  return link.split('#run=')[1];
+}
+
+/** consumer-rebalance-join without its scripted scale-out: the standby consumer is ours to add. */
+function sandboxScenario() {
+  const text = fs.readFileSync(path.join(REPO, 'scenarios', 'consumer-rebalance-join.toml'), 'utf8');
+  const edited = text
+    .replace(/^id = ".*"$/m, 'id = "actions-by-click"')
+    .replace(/\[\[actions\]\]\nat = "20s"\ndo = "add_consumer"\ngroup = "OrderProcessing"\n/, '')
+    .replace(/^stop_at = "50s"$/m, 'stop_at = "200s"');
+  assert.ok(!edited.includes('do = "add_consumer"'), 'the scripted add_consumer was removed');
+  return edited;
+}
+
+async function importScenario(page) {
+  await page.locator('#virtual-time').waitFor();
+  await pause(page);
+  await page.setInputFiles('#import-file', {
+    name: 'actions-by-click.toml',
+    mimeType: 'text/plain',
+    buffer: Buffer.from(sandboxScenario()),
+  });
+  await page.locator('#topology g.node[data-node="consumer-1"]').waitFor();
+}
+
+async function playUntil(page, seconds) {
+  await page.click('#play-pause');
+  await page.waitForFunction((us) => Number(document.querySelector('#virtual-time').dataset.timeUs) > us, seconds * 1e6);
+  await pause(page);
+}
+
+test('consumer group actions by click: database down/up, members, live settings, offsets, queues; rewind; share', TIMEOUT, async () => {
+  const page = await openPage();
+  await importScenario(page);
+  await playUntil(page, 10);
+
+  // The business dependency goes down: the consumer's view says so.
+  await select(page, 'consumer-0');
+  await page.locator('#action-panel').waitFor();
+  assert.equal((await page.textContent('#dependency-state')).trim(), 'up');
+  // A bad timeout is refused next to its field, and nothing is logged.
+  await page.fill('#dependency-timeout', 'soon');
+  await page.click('#act-dependency-down');
+  await page.locator('#err-dependency-timeout').waitFor();
+  assert.match(await page.textContent('#err-dependency-timeout'), /`soon` is not a duration/);
+  await page.fill('#config-value', '5000');
+  await page.click('#act-config');
+  await page.locator('#err-config-value').waitFor();
+  assert.match(await page.textContent('#err-config-value'), /1\.\.=1024/);
+  await page.fill('#reset-to', 'yesterday');
+  await page.click('#act-reset');
+  await page.locator('#err-reset-to').waitFor();
+  await shot(page, '01-field-errors');
+  assert.deepEqual(await userActions(page), [], 'refused forms log nothing');
+
+  await select(page, 'consumer-0');
+  await page.fill('#dependency-timeout', '2s');
+  await page.click('#act-dependency-down');
+  await page.waitForFunction(() => document.querySelector('#dependency-state')?.textContent.trim() === 'down');
+  assert.equal(await page.locator('#err-dependency-timeout').count(), 0, 'the error went away');
+  const downAt = await timeUs(page);
+
+  // A live setting RocketMQ applies at runtime.
+  await page.selectOption('#config-key', 'pullBatchSize');
+  await page.fill('#config-value', '4');
+  await page.click('#act-config');
+  await page.waitForFunction(() => document.querySelector('#live-config')?.textContent.includes('pullBatchSize=4'));
+
+  // Scale out: the standby consumer starts.
+  assert.equal(await nodeStatus(page, 'consumer-1'), 'down', 'the standby consumer is not running');
+  await page.click('#act-add-consumer');
+  await page.waitForFunction(() => document.querySelector('#topology g.node[data-node="consumer-1"]')?.dataset.status === 'up');
+  await playUntil(page, 18);
+  await select(page, 'consumer-1');
+  assert.equal((await page.textContent('#dependency-state')).trim(), 'down', 'the new consumer finds the database down too');
+  assert.match(await page.textContent('#live-config'), /pullBatchSize=32/, 'a new process starts from its configured value');
+  await shot(page, '02-database-down-scaled-out');
+
+  // Database up again, then skip the backlog the outage left.
+  await page.click('#act-dependency-up');
+  await page.waitForFunction(() => document.querySelector('#dependency-state')?.textContent.trim() === 'up');
+  await page.click('#act-skip-backlog');
+  // Remove the added consumer: graceful shutdown, its process ends a second later.
+  await page.click('#act-remove-consumer');
+  await playUntil(page, 21);
+  assert.equal(await nodeStatus(page, 'consumer-1'), 'down');
+
+  // On a broker: change the topic's queue numbers.
+  await select(page, 'broker-a');
+  await page.fill('#queues-count', '0');
+  await page.click('#act-queues');
+  await page.locator('#err-queues').waitFor();
+  await page.fill('#queues-count', '8');
+  await page.click('#act-queues');
+  await page.waitForFunction(() => !document.querySelector('#err-queues'));
+  await shot(page, '03-broker-queues');
+
+  const actions = await userActions(page);
+  const expected = [/database down for OrderProcessing \(2s\)/, /set OrderProcessing pullBatchSize = 4/,
+    /add consumer to OrderProcessing/, /database up for OrderProcessing/, /reset offsets OrderProcessing TopicTest → latest/,
+    /remove consumer consumer-1/, /change queues TopicTest = 8/];
+  assert.equal(actions.length, expected.length, JSON.stringify(actions));
+  expected.forEach((re, i) => assert.match(actions[i], re));
+  await shot(page, '04-action-log');
+
+  // Rewind before the outage: the database is up; forward again: the logged outage replays.
+  await seekTo(page, 5);
+  await select(page, 'consumer-0');
+  assert.equal((await page.textContent('#dependency-state')).trim(), 'up');
+  assert.equal(await nodeStatus(page, 'consumer-1'), 'down');
+  await seekTo(page, downAt / 1e6 + 2);
+  assert.equal((await page.textContent('#dependency-state')).trim(), 'down', 'the outage replays after a rewind');
+
+  // The share link reproduces the run with every action, digest for digest.
+  await seekTo(page, 25);
+  const run = await shareRun(page);
+  assert.match(run, /^v1\.T~/);
+  assert.equal((run.match(/~json~/g) ?? []).length, 7, 'the seven actions travel in the link');
+  const senderDigest = await digest(page);
+  const senderTime = await timeUs(page);
+  const receiver = await openPage(`#run=${run}`);
+  await receiver.locator('#virtual-time').waitFor();
+  await settled(receiver);
+  assert.equal(await timeUs(receiver), senderTime);
+  assert.equal(await digest(receiver), senderDigest);
+  assert.equal(await nodeStatus(receiver, 'consumer-1'), 'down');
+  await shot(receiver, '05-share-link');
+  for (const p of [page, receiver]) {
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
+});
+
+test('the free sandbox editor: validation next to the field, then run the cluster it builds', TIMEOUT, async () => {
+  const page = await openPage();
+  await page.locator('#virtual-time').waitFor();
+  await pause(page);
+  await page.click('#sandbox-editor > summary');
+  await page.locator('#editor-status').waitFor();
+  assert.equal(await page.getAttribute('#editor-status', 'data-valid'), 'true', 'the basic cluster is valid');
+  // A queue count out of range: the core's validation, shown next to the queues field; Run is disabled.
+  await page.fill('#topic-0-queues', '2000');
+  await page.locator('.field-error[data-for="topic-0-queues"]').waitFor();
+  assert.match(await page.textContent('.field-error[data-for="topic-0-queues"]'), /out of range 1\.\.=1024/);
+  assert.equal(await page.isDisabled('#editor-run'), true);
+  // Not a number at all: the parser's error, at the same field.
+  await page.fill('#topic-0-queues', 'many');
+  await page.waitForFunction(() => /expected u32/.test(document.querySelector('.field-error[data-for="topic-0-queues"]')?.textContent ?? ''));
+  // A subscription to a bad SQL92 expression is located at its consumer group.
+  await page.fill('#topic-0-queues', '8');
+  await page.fill('#consumer-0-group', 'bad group!');
+  await page.locator('.field-error[data-for="consumer-0-group"]').waitFor();
+  await shot(page, '08-editor-errors');
+  await page.fill('#consumer-0-group', 'Orders');
+  // Build: a second broker group (SYNC_MASTER + SYNC_FLUSH), broadcasting consumers.
+  await page.click('#add-broker');
+  await page.selectOption('#broker-1-role', 'SYNC_MASTER');
+  await page.selectOption('#broker-1-flush', 'SYNC_FLUSH');
+  await page.fill('#broker-1-slaves', '1');
+  await page.selectOption('#consumer-0-model', 'BROADCASTING');
+  await page.waitForFunction(() => document.querySelector('#editor-status')?.dataset.valid === 'true');
+  assert.match(await page.textContent('#editor-toml'), /brokerRole = "SYNC_MASTER"/);
+  await page.click('#editor-run');
+  await page.locator('#topology g.node[data-node="broker-b-s1"]').waitFor();
+  assert.equal(await page.locator('#topology g.node[data-node^="Orders-"]').count(), 3, 'two consumers and a standby');
+  await playUntil(page, 5);
+  assert.equal(await nodeStatus(page, 'broker-b'), 'up');
+  await shot(page, '09-editor-ran');
+  // Edit the running scenario: the form shows what runs.
+  await page.click('#editor-edit-current');
+  assert.equal(await page.inputValue('#broker-1-name'), 'broker-b');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the operator panel speaks Chinese too', TIMEOUT, async () => {
+  const page = await openPage();
+  await importScenario(page);
+  await page.click('#lang-toggle');
+  await page.waitForFunction(() => document.querySelector('#lang-toggle')?.dataset.lang === 'zh');
+  await select(page, 'consumer-0');
+  await page.locator('#action-panel').waitFor();
+  assert.match(await page.textContent('#action-panel'), /操作消费组/);
+  assert.match(await page.textContent('#act-dependency-down'), /数据库宕机/);
+  await shot(page, '06-chinese');
+  await page.click('#lang-toggle');
+  await page.waitForFunction(() => document.querySelector('#lang-toggle')?.dataset.lang === 'en');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a panic shows the error panel with the seed and the command that reproduces the run', TIMEOUT, async () => {
+  const page = await openPage('?debug=panic#run=v1.broker-heartbeats');
+  // The link above is cut short: the app says so, opens the default scenario, then panics on purpose.
+  await page.locator('#panic-panel').waitFor();
+  const command = await page.textContent('#panic-command');
+  assert.match(command, /^rmqsim run 'v1\.broker-heartbeats~[0-9a-f]{8}\.1\.\d+[a-z]+'$/);
+  assert.equal((await page.textContent('#panic-seed')).trim(), '1');
+  assert.match(await page.textContent('#panic-message'), /forced by \?debug=panic/);
+  assert.ok(page.errors.some((e) => e.includes('forced by ?debug=panic')), 'the panic reached the console');
+  await shot(page, '07-panic-panel');
+  await page.context().close();
+});
