@@ -34,6 +34,8 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Run a scenario over many seeds on every core; print the failing ones with a reproduce command
     Sweep(commands::sweep::SweepArgs),
+    /// Random single-failure schedules for one HA mode: list the ones that lost acknowledged messages
+    ReplicationSweep(commands::replication_sweep::ReplicationSweepArgs),
     /// Draw a run's throughput, backlog, latency and at-risk series as an SVG
     Plot(commands::plot::PlotArgs),
     /// List the built-in scenarios
@@ -54,6 +56,7 @@ fn main() {
         Command::Digest(args) => commands::run::digest(&args),
         Command::Check(args) => commands::check::check(&args),
         Command::Sweep(args) => commands::sweep::sweep(&args),
+        Command::ReplicationSweep(args) => commands::replication_sweep::replication_sweep(&args),
         Command::Plot(args) => commands::plot::plot(&args),
         Command::List(args) => commands::list::list(&args),
         Command::Explain(command) => commands::explain::explain(&command),

@@ -36,6 +36,31 @@ pub enum SweepMode {
 }
 
 impl SweepMode {
+    /// Every mode, with the name the CLI knows it by.
+    pub const ALL: [(SweepMode, &'static str); 4] = [
+        (SweepMode::SyncMasterSyncFlush, "sync-master-sync-flush"),
+        (SweepMode::AsyncMasterAsyncFlush, "async-master-async-flush"),
+        (SweepMode::DLedger, "dledger"),
+        (SweepMode::ControllerAllAckSyncFlush, "controller-all-ack-sync-flush"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        SweepMode::ALL.iter().find(|(mode, _)| *mode == self).map_or("?", |(_, name)| name)
+    }
+
+    /// The mode called `name`, or an error listing the names.
+    pub fn from_name(name: &str) -> Result<SweepMode, String> {
+        SweepMode::ALL.iter().find(|(_, n)| *n == name).map(|(mode, _)| *mode).ok_or_else(|| {
+            let names: Vec<&str> = SweepMode::ALL.iter().map(|(_, n)| *n).collect();
+            format!("unknown replication mode `{name}`: one of {}", names.join(", "))
+        })
+    }
+
+    /// Whether the mode promises that no acknowledged message is lost under a single failure.
+    pub fn must_not_lose(self) -> bool {
+        self != SweepMode::AsyncMasterAsyncFlush
+    }
+
     pub fn nodes(self) -> &'static [&'static str] {
         match self {
             SweepMode::DLedger | SweepMode::ControllerAllAckSyncFlush => &["broker-a", "broker-a-s1", "broker-a-s2"],

@@ -1,7 +1,10 @@
-//! "No acknowledged message is lost under any single-node failure": SYNC_MASTER + SYNC_FLUSH and
-//! DLedger groups, each over random single-fault schedules (`replication_sweep.rs`). The CI runs a
-//! thousand small SYNC_MASTER cases and three hundred DLedger ones; `RMQSIM_REPLICATION_CASES=100000 cargo test --release -p rmqsim-core
-//! --test replication_properties -- --ignored` runs the CLI-scale variant.
+//! "No acknowledged message is lost under any single-node failure": SYNC_MASTER + SYNC_FLUSH, DLedger and
+//! 5.x controller-mode (allAckInSyncStateSet) groups, each over random single-fault schedules
+//! (`replication_sweep.rs`). The CI runs a thousand SYNC_MASTER schedules, three hundred DLedger and two
+//! hundred controller-mode ones (about two minutes in a debug build on two busy cores). More from the CLI:
+//! `rmqsim replication-sweep --mode <mode> --seeds 0..100000` (every core, exit 1 on a loss), or
+//! `RMQSIM_REPLICATION_CASES=100000 cargo test --release -p rmqsim-core --test replication_properties --
+//! --ignored`.
 
 use rmqsim_core::replication_sweep::{run_case, SweepMode};
 

@@ -43,7 +43,7 @@ pub struct SweepArgs {
 }
 
 /// `A..B` or `A..=B` as an inclusive range.
-fn parse_seeds(text: &str) -> Result<(u64, u64), Failure> {
+pub(crate) fn parse_seeds(text: &str) -> Result<(u64, u64), Failure> {
     let bad = || Failure::new(BAD_ARGUMENTS, format!("--seeds `{text}`: write A..B (B excluded) or A..=B"));
     let (from, to, inclusive) = match text.split_once("..=") {
         Some((a, b)) => (a, b, true),
