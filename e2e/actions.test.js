@@ -268,6 +268,40 @@ test('the free sandbox editor: validation next to the field, then run the cluste
   await page.context().close();
 });
 
+test('link and disk faults by click: hold and release, clog and unclog, slow and normal disk, all logged', TIMEOUT, async () => {
+  const page = await openPage();
+  await page.locator('#virtual-time').waitFor();
+  await pause(page);
+  // The default scenario plays on arrival: go back to 3 s, before broker-a's 10 s heartbeat.
+  await seekTo(page, 3);
+  await select(page, 'broker-a');
+  await page.selectOption('#peer', 'namesrv-0');
+  await page.click('#net-hold');
+  await page.locator('#topology g.link.held').waitFor();
+  // Held messages wait on the link: broker-a's next heartbeat (every 30 s) piles up there.
+  await playUntil(page, 35);
+  assert.match(await page.textContent('#topology g.link.held'), /⏸ [1-9]/);
+  await shot(page, '10-held-link');
+  await select(page, 'broker-a');
+  await page.selectOption('#peer', 'namesrv-0');
+  await page.click('#net-release');
+  await page.waitForFunction(() => !document.querySelector('#topology g.link.held'));
+  await page.click('#net-clog');
+  await page.locator('#topology g.link.clog').waitFor();
+  assert.match(await page.textContent('#topology g.link.clog'), /\+500 ms/);
+  await page.click('#net-unclog');
+  await page.waitForFunction(() => !document.querySelector('#topology g.link.clog'));
+  await page.click('#fault-slow-disk');
+  await page.click('#fault-normal-disk');
+  const actions = await userActions(page);
+  const expected = [/hold broker-a → namesrv-0/, /release broker-a → namesrv-0/, /clog broker-a → namesrv-0 \+500ms/,
+    /clog broker-a → namesrv-0 \+0ms/, /slow disk broker-a ×10/, /slow disk broker-a ×1/];
+  assert.equal(actions.length, expected.length, JSON.stringify(actions));
+  expected.forEach((re, i) => assert.match(actions[i], re));
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('the operator panel speaks Chinese too', TIMEOUT, async () => {
   const page = await openPage();
   await importScenario(page);
