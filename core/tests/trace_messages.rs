@@ -151,3 +151,61 @@ fn the_timeline_of_a_checked_transaction_tells_its_whole_story() {
     let consumed = steps.iter().find(|s| s.step == "consumed").unwrap();
     assert!(consumed.cost_ms.is_some(), "the listener's cost");
 }
+
+/// TRACED with a consumer group of two, its tracing on or off.
+fn traced_consumers(enable: bool) -> String {
+    format!(
+        "{TRACED}\n[[consumer_groups]]\ngroup = \"Shipping\"\nmembers = 2\nsubscriptions = [{{ topic = \"Orders\" }}]\n\
+         [consumer_groups.config]\nenableMsgTrace = {enable}\n[consumer_groups.workload]\nprocessing_time = \"30ms\"\n"
+    )
+}
+
+fn consumed(sim: &Simulation) -> Vec<(String, String)> {
+    let mut consumed: Vec<(String, String)> = sim
+        .observations()
+        .iter()
+        .filter_map(|o| match &o.observation {
+            Observation::ConsumeFinished { client_id, msg_id, .. } => Some((msg_id.clone(), client_id.clone())),
+            _ => None,
+        })
+        .collect();
+    consumed.sort();
+    consumed
+}
+
+#[test]
+fn a_traced_push_consumer_leaves_sub_before_and_sub_after_records_for_each_message() {
+    let mut sim = Simulation::new(&scenario(&traced_consumers(true)), 1).unwrap();
+    sim.run_until(Time::from_secs(40));
+    let orders = stored(&sim, "Orders");
+    assert_eq!(orders.len(), 12);
+    for (_, msg_id, _) in &orders {
+        let records = message_trace(&sim, "RMQ_SYS_TRACE_TOPIC", msg_id).unwrap();
+        let of = |t: TraceType| records.iter().filter(|r| r.trace_type == t).collect::<Vec<_>>();
+        let (before, after) = (of(TraceType::SubBefore), of(TraceType::SubAfter));
+        assert_eq!((of(TraceType::Pub).len(), before.len(), after.len()), (1, 1, 1), "{msg_id}: {records:?}");
+        let (before, after) = (before[0], after[0]);
+        assert_eq!(before.group_name, "Shipping");
+        assert_eq!(after.group_name, "Shipping");
+        assert_eq!(before.request_id, after.request_id, "one listener call: one request id");
+        assert!(after.success && after.context_code == 0);
+        assert_eq!(after.cost_time, 30, "the call's time per message");
+        assert!(after.time_stamp >= before.time_stamp + 30);
+        assert_eq!(before.beans[0].retry_times, 0);
+        assert_eq!(before.beans[0].msg_id, *msg_id);
+    }
+}
+
+#[test]
+fn tracing_a_consumer_changes_nothing_it_consumes() {
+    let mut traced = Simulation::new(&scenario(&traced_consumers(true)), 1).unwrap();
+    traced.run_until(Time::from_secs(40));
+    let mut plain = Simulation::new(&scenario(&traced_consumers(false)), 1).unwrap();
+    plain.run_until(Time::from_secs(40));
+    let ids = |c: Vec<(String, String)>| c.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    assert_eq!(ids(consumed(&traced)), ids(consumed(&plain)), "every message consumed once either way");
+    for (_, msg_id, _) in &stored(&plain, "Orders") {
+        let records = message_trace(&plain, "RMQ_SYS_TRACE_TOPIC", msg_id).unwrap();
+        assert!(records.iter().all(|r| r.trace_type == TraceType::Pub), "no consumer records without enableMsgTrace");
+    }
+}

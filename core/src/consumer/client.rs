@@ -167,6 +167,8 @@ pub enum ConsumerTimer {
     },
     /// The lite pull application finished processing a polled batch.
     AppBatchDone,
+    /// The trace dispatcher's time threshold (`trace.rs`).
+    TraceFlush,
 }
 
 /// What a pending call was for.
@@ -300,6 +302,8 @@ pub struct ConsumerClient {
     pub(crate) resets: VecDeque<PendingReset>,
     pub(crate) reset_running: bool,
     pub lite: LitePullState,
+    /// Message trace (`enableMsgTrace`, `trace.rs`).
+    pub trace: Option<crate::consumer::trace::ConsumerTrace>,
 }
 
 fn ip_string(ip: [u8; 4]) -> String {
@@ -387,6 +391,7 @@ impl ConsumerClient {
             resets: VecDeque::new(),
             reset_running: false,
             lite: LitePullState::default(),
+            trace: None,
         }
     }
 
@@ -480,6 +485,8 @@ impl ConsumerClient {
         if self.startup_routes_pending == 0 {
             self.after_startup_routes(ctx);
         }
+        // `traceDispatcher.start()`, after the consumer's own start.
+        self.trace_start(ctx);
     }
 
     fn after_startup_routes(&mut self, ctx: &mut Ctx<'_>) {
@@ -553,7 +560,8 @@ impl ConsumerClient {
         }
         match t {
             ConsumerTimer::PollNameServer => {
-                let topics: Vec<String> = self.subscription_inner.keys().cloned().collect();
+                let mut topics: Vec<String> = self.subscription_inner.keys().cloned().collect();
+                topics.extend(self.trace.as_ref().map(|t| t.dispatcher.trace_topic.clone()));
                 for topic in topics {
                     self.request_route_update(topic, false, ctx);
                 }
@@ -613,6 +621,7 @@ impl ConsumerClient {
             ConsumerTimer::LitePullTask { pq_id, task } => self.lite_pull_task(pq_id, task, ctx),
             ConsumerTimer::AppPollTimeout { poll } => self.lite_poll_timeout(poll, ctx),
             ConsumerTimer::AppBatchDone => self.lite_batch_done(ctx),
+            ConsumerTimer::TraceFlush => self.trace_flush(ctx),
         }
     }
 
@@ -842,7 +851,11 @@ impl ConsumerClient {
         self.route_in_flight = None;
         if let Ok(response) = result {
             if let (ResponseCode::SUCCESS, ResponseBody::TopicRoute(route)) = (response.code, response.body) {
-                self.install_route(topic, route, ctx);
+                if self.is_trace_topic(topic) {
+                    self.trace_route(route);
+                } else {
+                    self.install_route(topic, route, ctx);
+                }
             }
         }
         self.route_done(topic, startup, ctx);

@@ -64,6 +64,11 @@ pub struct ConsumerConfig {
     pub consume_max_span: u32,
     pub broker_suspend_max_time_millis: u64,
     pub consumer_timeout_millis_when_suspend: u64,
+    /// `new DefaultMQPushConsumer(group, enableMsgTrace, customizedTraceTopic)`: SubBefore/SubAfter records
+    /// (`consumer/trace.rs`).
+    pub enable_msg_trace: bool,
+    /// The trace topic (`RMQ_SYS_TRACE_TOPIC` when absent).
+    pub customized_trace_topic: Option<String>,
 }
 
 /// DefaultLitePullConsumer's defaults where they differ from the push consumer's.
@@ -106,6 +111,8 @@ impl Default for ConsumerConfig {
             consume_max_span: 2_000,
             broker_suspend_max_time_millis: 20_000,
             consumer_timeout_millis_when_suspend: 30_000,
+            enable_msg_trace: false,
+            customized_trace_topic: None,
         }
     }
 }

@@ -160,6 +160,7 @@ impl ConsumerClient {
                 for msg in &mut msgs {
                     reset_retry_topic(msg, &group);
                 }
+                self.trace_before(&msgs, ctx);
                 let call = self.app.consume(&msgs, ctx.now(), ctx.workload_rng());
                 for msg in &msgs {
                     ctx.observe(Observation::ConsumeStarted {
@@ -201,6 +202,7 @@ impl ConsumerClient {
         ctx: &mut Ctx<'_>,
     ) {
         let status = consume_outcome(&call.outcome);
+        self.trace_after(msgs, call, ctx);
         for msg in msgs {
             ctx.observe(Observation::ConsumeFinished {
                 group: self.spec.group.clone(),

@@ -108,6 +108,7 @@ impl ConsumerClient {
             ext.reconsume_times = cached.reconsume_times;
             reset_retry_topic(ext, &group);
         }
+        self.trace_before(&exts, ctx);
         let call = self.app.consume(&exts, ctx.now(), ctx.workload_rng());
         for ext in &exts {
             ctx.observe(Observation::ConsumeStarted {

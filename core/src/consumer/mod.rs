@@ -16,6 +16,7 @@ pub mod pull_message_service;
 pub mod rebalance;
 pub mod remoting;
 pub mod spec;
+pub mod trace;
 pub mod workload;
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 //! (send, store, transaction and delay steps, each pull and consumption with status and cost).
 //!
 //! Modelled producers trace their sends (Pub, for sends that got a result) and their transactions
-//! (EndTransaction, after the local transaction and for each check answer). Consumer records
-//! (SubBefore/SubAfter) are not emitted yet; the timeline covers consumption.
+//! (EndTransaction, after the local transaction and for each check answer); push consumers trace each
+//! listener call (SubBefore when it starts, SubAfter when it returns: `consumer/trace.rs`).
 
 pub mod dispatcher;
 pub mod encoding;
