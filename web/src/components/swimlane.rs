@@ -11,7 +11,7 @@ use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 
 const COLORS: [&str; 8] = ["#2563eb", "#15803d", "#7c3aed", "#b45309", "#0f766e", "#be185d", "#4d7c0f", "#1e3a8a"];
-const LABEL_W: f64 = 200.0;
+const LABEL_W: f64 = 270.0;
 const WIDTH: f64 = 1000.0;
 const LANE_H: f64 = 22.0;
 
@@ -59,7 +59,7 @@ pub fn swimlane_chart(props: &SwimlaneProps) -> Html {
                                   height={(LANE_H - 4.0).to_string()} class="lane-bg" />
                             { for lane.unowned.iter().map(|a| html! {
                                 <rect class="unowned" x={format!("{:.1}", x(a.from))} y={format!("{y:.1}")}
-                                      width={format!("{:.1}", (x(a.to) - x(a.from)).max(1.5))} height={(LANE_H - 4.0).to_string()}>
+                                      width={format!("{:.1}", (x(a.to) - x(a.from)).max(3.0))} height={(LANE_H - 4.0).to_string()}>
                                     <title>{ format!("{} {} → {}", tr(lang, "nobody held it", "无人持有"), a.from, a.to) }</title>
                                 </rect>
                             }) }
