@@ -11,7 +11,7 @@
 //   #consumer-close  #process-queues  #consumer-progress
 //   #swimlane[data-lanes][data-double][data-unowned] g.lane[data-queue][data-segments]
 //   #message-search #message-search-input  #message-fate[data-search]  #fate-ledger[data-count]
-//   #fate-msg-id  #fate-close  #event-log li.line.has-message  #broker-addr-table  .data-version
+//   #fate-msg-id  #fate-close  #fate-replay  #fate-ledger[data-replayed]  #event-log li.line.has-message  #broker-addr-table  .data-version
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -228,6 +228,10 @@ test('a message is found by key from the inspector and by clicking a SEND_MESSAG
   await page.locator('#message-fate').waitFor();
   const search = await page.getAttribute('#message-fate', 'data-search');
   assert.match(search, /^[0-9A-F]{32}$/, `a msgId: ${search}`);
+  // A recent send is past the messages the ledger follows from the start: replay the run to follow it.
+  await page.click('#fate-replay');
+  await page.locator('#fate-ledger[data-replayed="true"]').waitFor();
+  assert.match(await page.textContent('#fate-ledger'), /stored|CommitLog/);
   await shot(page, '10-fate-from-log');
   assert.deepEqual(page.errors, []);
   await page.context().close();

@@ -856,6 +856,26 @@ fn push_merged(alerts: &mut Vec<LaneAlert>, alert: LaneAlert) {
     }
 }
 
+/// The life of `msg_id` up to `until` for a message the ledger did not follow: the run replayed from its
+/// start (scenario, seed, the user's actions, as [`crate::timeline::replay`] does) with the ledger asked to
+/// follow it first. Checkers only read, so the replay is the same run; it costs a run from the start.
+pub fn follow_by_replay(
+    scenario: &crate::scenario::Scenario,
+    seed: u64,
+    actions: &[crate::action_log::UserAction],
+    until: Time,
+    msg_id: &str,
+) -> Result<Vec<FateEntry>, String> {
+    let mut simulation = Simulation::new(scenario, seed).map_err(|e| e.to_string())?;
+    simulation.checks_mut().follow(msg_id);
+    for user in actions.iter().filter(|u| u.at <= until) {
+        simulation.run_until(user.at);
+        simulation.inject(Some(user.at), &user.action)?;
+    }
+    simulation.run_until(until);
+    simulation.checks().fate(msg_id).map(<[FateEntry]>::to_vec).ok_or_else(|| format!("{msg_id} was not followed"))
+}
+
 fn user_topics(sim: &Simulation) -> Vec<String> {
     let mut topics: Vec<String> = Vec::new();
     for entry in sim.directory().entries.iter().filter(|e| e.kind == NodeKind::Broker) {

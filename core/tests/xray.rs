@@ -200,3 +200,23 @@ fn a_message_the_ledger_does_not_follow_is_still_found_by_its_msg_id_and_says_so
     assert_eq!(fate.matches[0].commit_log_offset, record.commit_log_offset);
     assert!(fate.notes.iter().any(|n| n.contains("not followed")), "{:?}", fate.notes);
 }
+
+#[test]
+fn replaying_the_run_follows_a_message_the_ledger_missed_and_finds_where_it_was_stored() {
+    let scenario = Scenario::parse("ordering-by-order-id", library::find("ordering-by-order-id").unwrap()).unwrap();
+    let until = Time::ZERO + Duration::from_secs(20);
+    let sim = run("ordering-by-order-id", 20);
+    let record = sim.storage_xray("broker-a", None, 1).unwrap().records.records.last().unwrap().clone();
+    let msg_id = record.msg_id.clone().unwrap();
+    assert!(sim.checks().fate(&msg_id).is_none());
+    let entries = rmqsim_core::xray::follow_by_replay(&scenario, scenario.seed, &[], until, &msg_id).unwrap();
+    let stored = entries.iter().find_map(|e| match &e.event {
+        rmqsim_core::check::fate::FateEvent::Stored { commit_log_offset, .. } => Some(*commit_log_offset),
+        _ => None,
+    });
+    assert_eq!(stored, Some(record.commit_log_offset), "{entries:?}");
+    let mut following = Simulation::new(&scenario, scenario.seed).unwrap();
+    following.checks_mut().follow(&msg_id);
+    following.run_until(until);
+    assert_eq!(following.digest(), sim.digest(), "following a message does not change the run");
+}

@@ -131,6 +131,41 @@ fn entry(lang: Lang, e: &FateEntry) -> Html {
     }
 }
 
+/// A life found by replay: (msg id, the instant, the entries or why not).
+type Replayed = (String, u64, Result<Vec<FateEntry>, String>);
+
+/// What the replay button needs: where to put the result, the simulation handle, the instant.
+struct ReplayState {
+    state: UseStateHandle<Option<Replayed>>,
+    handle: std::rc::Rc<std::cell::RefCell<crate::sim_context::SimHandle>>,
+    now_us: u64,
+}
+
+/// Replay the run from its start with the ledger following `id` (costs a run from the start).
+fn replay_button(lang: Lang, id: String, replay: &ReplayState) -> Html {
+    let state = replay.state.clone();
+    let handle = replay.handle.clone();
+    let now_us = replay.now_us;
+    let onclick = Callback::from(move |_: MouseEvent| {
+        let result = {
+            let handle = handle.borrow();
+            let timeline = handle.timeline();
+            let simulation = timeline.simulation();
+            rmqsim_core::xray::follow_by_replay(
+                simulation.scenario(),
+                simulation.seed(),
+                timeline.log(),
+                rmqsim_core::time::Time::from_micros(now_us),
+                &id,
+            )
+        };
+        state.set(Some((id.clone(), now_us, result)));
+    });
+    html! {
+        <button id="fate-replay" {onclick}>{ tr(lang, "Replay the run from the start to follow it", "从头重放本次运行以跟踪它") }</button>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct MessageFateProps {
     pub lang: Lang,
@@ -153,6 +188,12 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
             ui.dispatch(UiAction::ShowMessage(None));
         }
     });
+    // A life found by replaying the run from its start with the ledger following this message:
+    // (msg id, the instant it was computed for, the entries).
+    let replayed = use_state(|| None::<(String, u64, Result<Vec<FateEntry>, String>)>);
+    let now_us = sim.snapshot.view.time.as_micros();
+    let replayed_now = (*replayed).clone().filter(|(id, at, _)| Some(id) == fate.msg_id.as_ref() && *at == now_us);
+    let replayed = ReplayState { state: replayed, handle: sim.handle.clone(), now_us };
     let verdict = fate.entries.as_ref().and_then(|es| {
         es.iter().rev().find_map(|e| match &e.event {
             FateEvent::Verdict { text } => Some(text.clone()),
@@ -187,9 +228,27 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
                                     { for entries.iter().map(|e| entry(lang, e)) }
                                 </ol>
                             },
-                            None => html! { <p class="muted" id="fate-none">{ tr(lang,
-                                "The fate ledger does not follow this message.", "命运账本没有跟踪这条消息。") }</p> },
+                            None => html! {
+                                <>
+                                    <p class="muted" id="fate-none">{ tr(lang,
+                                        "The fate ledger follows the first messages of a run, not this one.",
+                                        "命运账本只跟踪一次运行中最早的一批消息，不包括这条。") }</p>
+                                    if let Some(id) = fate.msg_id.clone() {
+                                        { replay_button(lang, id, &replayed) }
+                                    }
+                                </>
+                            },
                         }
+                    }
+                    if let Some((_, _, result)) = &replayed_now {
+                        { match result {
+                            Ok(entries) => html! {
+                                <ol class="fate-ledger" id="fate-ledger" data-count={entries.len().to_string()} data-replayed="true">
+                                    { for entries.iter().map(|e| entry(lang, e)) }
+                                </ol>
+                            },
+                            Err(e) => html! { <p class="warn-text">{ e }</p> },
+                        } }
                     }
                     if !fate.matches.is_empty() {
                         <h3 class="section">{ tr(lang, "Found in the brokers", "在 Broker 中找到") }</h3>
