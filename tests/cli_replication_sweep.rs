@@ -1,4 +1,5 @@
-//! `rmqsim replication-sweep`: the replication property at CLI scale, with its exit codes.
+//! Replication at the command line: `rmqsim replication-sweep` (the no-loss property at CLI scale, with
+//! its exit codes) and the RTO / RPO / lag section of `rmqsim run`.
 
 use std::process::Command;
 
@@ -32,4 +33,17 @@ fn an_unknown_mode_exits_2_naming_the_modes() {
     let (code, _, err) = rmqsim(&["replication-sweep", "--mode", "raft"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown replication mode `raft`") && err.contains("dledger"), "{err}");
+}
+
+#[test]
+fn run_reports_each_replica_s_lag_and_the_rto_and_rpo_of_each_failure() {
+    let (code, out, err) = rmqsim(&["run", "controller-failover-5x"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("broker-a (5.x controller), master: broker-a-s"), "{out}");
+    let failure = out.lines().find(|l| l.contains("power_loss of broker-a at 00:30.000")).expect(&out);
+    assert!(failure.contains("the master") && failure.contains("RTO ") && failure.contains("RPO 0 of"), "{failure}");
+    let (_, json, _) = rmqsim(&["run", "controller-failover-5x", "--json"]);
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(summary["replication"]["failures"][0]["lost"].as_array().unwrap().len(), 0);
+    assert!(summary["replication"]["failures"][0]["rto"].as_u64().is_some_and(|us| us > 10_000_000), "{json}");
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use clap::Args;
 use rmqsim_core::action_log::{self, UserAction};
 use rmqsim_core::scenario::duration::parse_duration;
+use rmqsim_core::scenario::model::ActionSpec;
 use rmqsim_core::sim::kernel::Stepped;
 use rmqsim_core::sim::trace::format_digest;
 use rmqsim_core::time::Time;
@@ -151,11 +152,23 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         None => None,
     };
     let outcome = run_with_actions(&mut prepared, trace_file.as_mut().map(|f| f as &mut dyn Write))?;
+    let failed_something = prepared
+        .simulation
+        .scenario()
+        .actions
+        .iter()
+        .map(|a| &a.action)
+        .chain(prepared.actions.iter().map(|u| &u.action))
+        .any(|a| matches!(a, ActionSpec::Crash { .. } | ActionSpec::Shutdown { .. }));
     let simulation = prepared.simulation;
     if let Some(mut file) = trace_file {
         file.flush().map_err(|e| Failure::new(IO_ERROR, format!("writing the trace: {e}")))?;
     }
     let view = simulation.view();
+    // RTO, RPO and lag (issue 4/8): for replicated groups, or when a node failed. The RPO reads the
+    // replicas' logs, so a run without either skips it.
+    let replication = (failed_something || view.replication.iter().any(|g| g.replicas.len() > 1))
+        .then(|| simulation.replication_report());
     if args.json {
         let summary = serde_json::json!({
             "scenario": view.scenario_id,
@@ -165,6 +178,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             "events": view.events_processed,
             "halted": view.halted,
             "nodes": view.nodes,
+            "replication": replication,
         });
         println!("{}", serde_json::to_string_pretty(&summary).expect("plain JSON"));
     } else {
@@ -217,6 +231,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             };
             println!("  {:<14} {:<18} {}", node.name, node.addr, detail);
         }
+        if let Some(report) = &replication {
+            print_replication(report);
+        }
     }
     if outcome == Stepped::Halted {
         return Err(Failure::new(LIMIT_REACHED, view.halted.unwrap_or_default()));
@@ -233,4 +250,37 @@ pub fn digest(args: &DigestArgs) -> Result<(), Failure> {
         return Err(Failure::new(LIMIT_REACHED, simulation.view().halted.unwrap_or_default()));
     }
     Ok(())
+}
+
+/// Each replicated group (mode, master, every replica's lag) and each failure's RTO and RPO.
+fn print_replication(report: &rmqsim_core::replication_metrics::ReplicationReport) {
+    println!();
+    println!("replication");
+    for group in report.groups.iter().filter(|g| g.replicas.len() > 1) {
+        println!("  {} ({}), master: {}", group.broker_name, group.mode, group.master.as_deref().unwrap_or("none"));
+        for replica in &group.replicas {
+            println!(
+                "    {:<14} {:<12} {:<4} max offset {:>10}  lag {} bytes, {} ms",
+                replica.node,
+                replica.role,
+                if replica.up { "up" } else { "down" },
+                replica.max_offset,
+                replica.lag_bytes,
+                replica.lag_ms
+            );
+        }
+    }
+    for failure in &report.failures {
+        println!(
+            "  {} of {} at {} ({}{}): RTO {}, RPO {} of {} acknowledged",
+            failure.kind,
+            failure.node,
+            failure.at,
+            failure.mode,
+            if failure.master_lost { ", the master" } else { "" },
+            failure.rto.map_or_else(|| "none yet".to_string(), |rto| rto.to_string()),
+            failure.lost.len(),
+            failure.acknowledged_before
+        );
+    }
 }
