@@ -302,6 +302,27 @@ test('link and disk faults by click: hold and release, clog and unclog, slow and
   await page.context().close();
 });
 
+test('a lite pull consumer seeks by click', TIMEOUT, async () => {
+  const page = await openPage();
+  await page.locator('#virtual-time').waitFor();
+  await pause(page);
+  await page.click('[data-scenario="consumer-lite-pull"]');
+  await page.locator('#topology g.node[data-node="poll-0"]').waitFor();
+  await playUntil(page, 8);
+  await select(page, 'poll-0');
+  await page.fill('#seek-to', 'start');
+  await page.click('#act-seek');
+  await page.locator('#err-seek-to').waitFor();
+  await page.fill('#seek-to', 'begin');
+  await page.click('#act-seek');
+  await page.waitForFunction(() => !document.querySelector('#err-seek-to'));
+  const actions = await userActions(page);
+  assert.equal(actions.length, 1, JSON.stringify(actions));
+  assert.match(actions[0], /seek poll-0 TopicTest → begin/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('the operator panel speaks Chinese too', TIMEOUT, async () => {
   const page = await openPage();
   await importScenario(page);

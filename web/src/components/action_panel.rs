@@ -99,6 +99,8 @@ pub struct ConsumerActionsProps {
     pub up: bool,
     pub group: AttrValue,
     pub standby: u32,
+    /// A `DefaultLitePullConsumer` (its application can seek).
+    pub lite_pull: bool,
     pub topics: Vec<String>,
     pub view: Option<ConsumerView>,
     pub on_act: Callback<ActionSpec>,
@@ -112,6 +114,7 @@ impl ConsumerActionsProps {
             up: props.node.status == NodeStatus::Up,
             group: group.group.clone().into(),
             standby: group.standby,
+            lite_pull: group.kind == rmqsim_core::consumer::client::ConsumerKind::LitePull,
             topics: group.subscriptions.iter().map(|s| s.topic.clone()).collect(),
             view: match &props.node.detail {
                 NodeDetail::Consumer(view) => Some(view.clone()),
@@ -131,6 +134,9 @@ fn consumer_actions(props: &ConsumerActionsProps) -> Html {
     let reset_topic = use_state(|| props.topics.first().cloned().unwrap_or_default());
     let reset_to = use_state(|| "earliest".to_string());
     let reset_error = use_state(|| None::<String>);
+    let seek_topic = use_state(|| props.topics.first().cloned().unwrap_or_default());
+    let seek_to = use_state(|| "begin".to_string());
+    let seek_error = use_state(|| None::<String>);
     let key = use_state(|| LIVE_CONSUMER_KEYS[0].to_string());
     let value = use_state(String::new);
     let key_error = use_state(|| None::<String>);
@@ -162,6 +168,20 @@ fn consumer_actions(props: &ConsumerActionsProps) -> Html {
                 act.emit(ActionSpec::ResetOffset { group: group.clone(), topic: (*topic).clone(), to });
             } else {
                 reset_error.set(Some(bad.to_string()));
+            }
+        })
+    };
+    let seek = {
+        let (topic, to, error, act, node) =
+            (seek_topic.clone(), seek_to.clone(), seek_error.clone(), act.clone(), props.node.to_string());
+        let bad = texts.bad_seek_to;
+        Callback::from(move |_: MouseEvent| {
+            let target = to.trim().to_string();
+            if target == "begin" || target == "end" || target.parse::<u64>().is_ok() {
+                error.set(None);
+                act.emit(ActionSpec::Seek { node: node.clone(), topic: (*topic).clone(), to: target });
+            } else {
+                error.set(Some(bad.to_string()));
             }
         })
     };
@@ -244,6 +264,23 @@ fn consumer_actions(props: &ConsumerActionsProps) -> Html {
                     { texts.skip_backlog }</button>
             </div>
             { field_error("err-reset-to", &reset_error) }
+
+            if props.lite_pull {
+                <h4>{ texts.seek }</h4>
+                <p class="muted small">{ texts.seek_explain }</p>
+                <div class="form-row">
+                    <label for="seek-topic">{ texts.topic }</label>
+                    <select id="seek-topic" onchange={let t = seek_topic.clone(); Callback::from(move |e| t.set(select_value(e)))}>
+                        { for props.topics.iter().map(|t| html! { <option value={t.clone()} selected={*t == *seek_topic}>{ t }</option> }) }
+                    </select>
+                    <label for="seek-to">{ texts.reset_to }</label>
+                    <input id="seek-to" type="text" size="8" value={(*seek_to).clone()}
+                           class={classes!(seek_error.is_some().then_some("invalid"))}
+                           oninput={let s = seek_to.clone(); Callback::from(move |e| s.set(text_value(e)))} />
+                    <button id="act-seek" disabled={!props.up} onclick={seek}>{ texts.seek_apply }</button>
+                </div>
+                { field_error("err-seek-to", &seek_error) }
+            }
 
             <h4>{ texts.live_config }</h4>
             <p class="muted small">{ texts.live_config_explain }</p>
