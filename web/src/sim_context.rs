@@ -106,6 +106,8 @@ pub struct Snapshot {
     pub chart_checks: Rc<Metrics>,
     pub flashes: Rc<Vec<Flash>>,
     pub seeking: Option<Time>,
+    /// Where the seek in progress replays from (the checkpoint it restored).
+    pub seek_from: Time,
     pub forks_if_acting: bool,
     pub actions_after_now: usize,
     pub playing: bool,
@@ -146,6 +148,7 @@ pub struct SimHandle {
     checkpoints_published: Rc<Vec<Time>>,
     markers_published: Rc<Vec<Marker>>,
     pub seek_target: Option<Time>,
+    seek_from: Time,
     pub playing: bool,
     pub speed_milli: u64,
     pub lagging: bool,
@@ -184,6 +187,7 @@ impl SimHandle {
             checkpoints_published: Rc::default(),
             markers_published: Rc::default(),
             seek_target: None,
+            seek_from: Time::ZERO,
             playing: false,
             speed_milli: DEFAULT_SPEED_MILLI,
             lagging: false,
@@ -235,6 +239,7 @@ impl SimHandle {
     fn seek_to(&mut self, at: Time) {
         let at = at.min(self.timeline.end());
         self.timeline.rewind_to(at);
+        self.seek_from = self.timeline.now();
         self.seek_target = Some(at);
     }
 
@@ -400,6 +405,7 @@ impl SimHandle {
             lines: Rc::clone(&self.lines_published),
             flashes: Rc::new(flashes(simulation, window_us)),
             seeking: self.seek_target,
+            seek_from: self.seek_from,
             forks_if_acting: self.timeline.acting_now_forks(),
             actions_after_now: self.timeline.actions_after_now(),
             playing: self.playing,

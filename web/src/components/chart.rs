@@ -278,17 +278,18 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
     let frame: Rc<RefCell<Option<Frame>>> = use_mut_ref(|| None);
     // The pointer's sample: its x in CSS pixels over the canvas, and its index.
     let hover = use_state(|| None::<(f64, usize)>);
+    // What the drawing depends on: the tab, the series snapshots (new Rcs when new samples are
+    // published; the old ones are still alive then, so their addresses cannot be reused) and the language.
+    let key = (kind, Rc::as_ptr(&props.view) as usize, Rc::as_ptr(&props.checks) as usize, props.lang);
     let plot = {
         let (view, checks) = (Rc::clone(&props.view), Rc::clone(&props.checks));
-        use_memo((kind, Rc::as_ptr(&view) as usize, Rc::as_ptr(&checks) as usize, props.lang), move |_| {
-            Plot::of(kind, &view, &checks, texts)
-        })
+        use_memo(key, move |_| Plot::of(kind, &view, &checks, texts))
     };
     {
         let canvas = canvas.clone();
         let frame = Rc::clone(&frame);
         let plot = Rc::clone(&plot);
-        use_effect_with((Rc::as_ptr(&plot) as usize, props.lang), move |(_, lang)| {
+        use_effect_with(key, move |(_, _, _, lang)| {
             if let Some(element) = canvas.cast::<HtmlCanvasElement>() {
                 let width = element.parent_element().map_or(640, |p| p.client_width()).clamp(320, 1600);
                 element.set_width(width as u32);
@@ -317,9 +318,12 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
             let scale = f64::from(element.width()) / rect.width();
             let x = (f64::from(event.client_x()) - rect.left()) * scale;
             let inside = x >= f64::from(frame.x0) - 4.0 && x <= f64::from(frame.x1) + 4.0;
-            match nearest(&plot.times_ms, frame.time_at(x)).filter(|_| inside && !plot.lines.is_empty()) {
-                Some(index) => hover.set(Some((frame.x_of(plot.times_ms[index]) / scale, index))),
-                None => hover.set(None),
+            let under = nearest(&plot.times_ms, frame.time_at(x))
+                .filter(|_| inside && !plot.lines.is_empty())
+                .map(|index| (frame.x_of(plot.times_ms[index]) / scale, index));
+            // Re-render only when the pointer moves to another sample.
+            if under.map(|(_, i)| i) != hover.map(|(_, i)| i) {
+                hover.set(under);
             }
         })
     };
@@ -399,12 +403,16 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
             <div class="chart-tabs" role="group">{ for tabs }</div>
             <p class="muted small chart-note">{ texts.chart_note(kind) }</p>
             <div class="chart-box" onmousemove={onmousemove} onmouseleave={onmouseleave}>
-                <canvas id="chart" data-kind={kind.id()} data-samples={plot.times_ms.len().to_string()}
-                        ref={canvas} width="640" height={HEIGHT.to_string()}></canvas>
-                if plot.is_empty() {
-                    <div class="chart-empty">{ texts.chart_empty }</div>
-                }
-                { for tooltip }
+                // No width or height here: the effect sizes the canvas, and Yew setting either again
+                // (even to the same value) would clear the drawing. The overlay keeps the box's children
+                // the same two nodes, so the canvas is never replaced when the tooltip comes and goes.
+                <canvas id="chart" data-kind={kind.id()} data-samples={plot.times_ms.len().to_string()} ref={canvas}></canvas>
+                <div class="chart-overlay">
+                    if plot.is_empty() {
+                        <div class="chart-empty">{ texts.chart_empty }</div>
+                    }
+                    { for tooltip }
+                </div>
             </div>
         </section>
     }

@@ -81,7 +81,11 @@ pub fn clock_bar(props: &ClockBarProps) -> Html {
                 <span class="pill">{ texts.digest }{ " " }<code id="digest">{ &view.digest }</code></span>
                 <span class="pill muted" id="events" data-events={view.events_processed.to_string()}>{ format!("{} {}", view.events_processed, texts.events) }</span>
                 if let Some(target) = snapshot.seeking {
-                    <span class="pill busy" id="seeking">{ format!("{} → {}", texts.seeking, target) }</span>
+                    // Computed ahead in bounded slices, one per frame: the page stays responsive meanwhile.
+                    <span class="pill busy" id="seeking" data-percent={seek_percent(snapshot).to_string()}>
+                        { format!("{} → {} ({}%)", texts.seeking, target, seek_percent(snapshot)) }
+                        <span class="seek-bar"><span style={format!("width: {}%", seek_percent(snapshot))}></span></span>
+                    </span>
                 }
                 if snapshot.lagging && snapshot.playing {
                     <span class="pill warn">{ (texts.lagging)(&format!("{:.0}×", effective_speed(snapshot))) }</span>
@@ -114,4 +118,15 @@ fn effective_speed(snapshot: &Snapshot) -> f64 {
         let budget = crate::hooks::use_play_loop::frame_budget_ms(snapshot.perf.render_ms);
         chosen * (budget / snapshot.perf.work_ms).min(1.0)
     }
+}
+
+/// How far a seek in progress has come, from the checkpoint it replays from to its target, in percent.
+pub fn seek_percent(snapshot: &Snapshot) -> u64 {
+    let Some(target) = snapshot.seeking else { return 100 };
+    let from = snapshot.seek_from.as_micros();
+    let span = target.as_micros().saturating_sub(from);
+    if span == 0 {
+        return 100;
+    }
+    (snapshot.now().as_micros().saturating_sub(from) * 100 / span).min(100)
 }

@@ -32,11 +32,29 @@ pub fn frame_budget_ms(render_ms: f64) -> f64 {
 /// Longest wall-clock gap counted between two frames (a background tab comes back without a jump).
 const MAX_FRAME_GAP_MS: f64 = 100.0;
 
+/// Rendering a snapshot costs more than this (ms, measured): while playing, publish at most every
+/// `SLOW_PUBLISH_GAP_MS`, so the simulation keeps its frames and the DOM updates at about 30 Hz.
+const SLOW_RENDER_MS: f64 = 6.0;
+const SLOW_PUBLISH_GAP_MS: f64 = 30.0;
+
+/// Whether to publish this frame's snapshot: always when paused, seeking or rendering is cheap.
+pub fn publish_now(playing: bool, render_ms: f64, since_last_ms: f64) -> bool {
+    !playing || render_ms <= SLOW_RENDER_MS || since_last_ms >= SLOW_PUBLISH_GAP_MS
+}
+
 #[hook]
 pub fn use_play_loop(handle: Rc<RefCell<SimHandle>>, publish: Callback<()>) {
     use_effect_with((), move |_| {
+        let last_published = Cell::new(f64::NEG_INFINITY);
         let frames = FrameLoop::start(move |gap_ms| {
-            if tick(&mut handle.borrow_mut(), gap_ms) {
+            let (worked, playing, render_ms) = {
+                let mut handle = handle.borrow_mut();
+                let worked = tick(&mut handle, gap_ms);
+                (worked, handle.playing && handle.seek_target.is_none(), handle.perf.render_ms)
+            };
+            let now = browser::now_ms();
+            if worked && publish_now(playing, render_ms, now - last_published.get()) {
+                last_published.set(now);
                 publish.emit(());
             }
         });
@@ -137,4 +155,17 @@ impl FrameLoop {
 
 fn request_frame(closure: &Closure<dyn FnMut(f64)>) -> i32 {
     web_sys::window().and_then(|w| w.request_animation_frame(closure.as_ref().unchecked_ref()).ok()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_render_while_playing_is_published_about_thirty_times_a_second_and_otherwise_every_frame() {
+        assert!(publish_now(true, 2.0, 0.0), "cheap renders follow every frame");
+        assert!(!publish_now(true, 12.0, 16.0), "a slow render skips a frame");
+        assert!(publish_now(true, 12.0, 33.0), "but not two");
+        assert!(publish_now(false, 12.0, 0.0), "paused or seeking: every change is shown");
+    }
 }
