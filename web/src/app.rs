@@ -26,6 +26,7 @@ use crate::components::library::Library;
 use crate::components::narrative::Narrative;
 use crate::components::perf_meter::PerfMeter;
 use crate::components::quiz::Quiz;
+use crate::components::replication_panel::ReplicationPanel;
 use crate::components::sandbox_editor::SandboxEditor;
 use crate::components::scrubber::Scrubber;
 use crate::components::share_dialog::ShareDialog;
@@ -196,6 +197,7 @@ fn shell() -> Html {
                                   selected={ui.selected.clone().map(AttrValue::from)} peer={ui.peer.clone().map(AttrValue::from)}
                                   on_pick={cb.pick.clone()} />
                     </section>
+                    <ReplicationPanel lang={lang} snapshot={Rc::clone(&snapshot)} />
                     <MetricsChart lang={lang} view={Rc::clone(&snapshot.chart_view)} checks={Rc::clone(&snapshot.chart_checks)} />
                 </main>
                 <aside class="right">

@@ -16,6 +16,7 @@ use crate::components::fault_panel::FaultPanel;
 use crate::components::json_detail::JsonDetail;
 use crate::components::message_fate::{MessageFatePanel, MessageSearch};
 use crate::components::name_server_detail::NameServerDetail;
+use crate::components::replication_panel::ControllerDetail;
 use crate::components::storage_xray::StorageXrayPanel;
 use crate::components::xray_texts::tr;
 use crate::i18n::{Lang, Texts};
@@ -106,6 +107,9 @@ fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Opti
                 <ConsumerXrayPanel lang={props.lang} node={node.name.clone()} />
                 <JsonDetail lang={props.lang} value={serde_json::to_value(consumer).unwrap_or_default()} skip={vec!["allocations", "queues"]} />
             </>
+        },
+        NodeDetail::Controller(controller) => html! {
+            <ControllerDetail lang={props.lang} detail={controller.clone()} view={Rc::clone(&props.snapshot.view)} />
         },
         #[allow(unreachable_patterns)]
         other => html! { <JsonDetail lang={props.lang} value={serde_json::to_value(other).unwrap_or_default()} /> },

@@ -20,6 +20,7 @@ pub mod name_server_detail;
 pub mod narrative;
 pub mod perf_meter;
 pub mod quiz;
+pub mod replication_panel;
 pub mod sandbox_editor;
 pub mod scrubber;
 pub mod share_dialog;

@@ -1,10 +1,11 @@
-//! The cluster as an SVG picture: NameServers on top, broker groups (master and slaves) in the
+//! The cluster as an SVG picture: NameServers (and the 5.x controller beside them) on top, broker groups (master and slaves) in the
 //! middle, producers on the left, every other kind of node (consumers, ...) on the right.
 //!
 //! The layout is a pure function of the view and the scenario, so the same run always draws the
 //! same picture. Crashed nodes are greyed with their crash kind; partitioned, held and clogged links
 //! are drawn in red, orange and purple; recent messages flash along their link with a dot travelling
-//! from sender to receiver (red for drops). Click a node to inspect it; shift-click picks a peer.
+//! from sender to receiver (red for drops). A broker shows its role now (master/slave, DLedger
+//! leader/follower and term) with an M or L badge on the master or leader. Click a node to inspect it; shift-click picks a peer.
 
 use std::rc::Rc;
 
@@ -15,6 +16,8 @@ use rmqsim_core::view::{LinkView, NodeView};
 use rmqsim_core::world::NodeKind;
 use yew::prelude::*;
 
+use crate::components::replication_panel::live_role;
+use crate::components::xray_texts::tr;
 use crate::i18n::{Lang, Texts};
 use crate::sim_context::Snapshot;
 
@@ -41,6 +44,8 @@ pub struct Placed {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Role {
     NameServer,
+    /// The 5.x controller, a coordination service: drawn beside the NameServers.
+    Controller,
     Master,
     Slave(u32),
     Producer,
@@ -70,6 +75,7 @@ pub struct Layout {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Region {
     NameServers,
+    Controllers,
     Producers,
     Others,
 }
@@ -97,10 +103,13 @@ impl Slot {
 /// Where every node of `nodes` goes.
 pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
     let name_servers: Vec<&Slot> = nodes.iter().filter(|n| n.kind == NodeKind::NameServer).collect();
+    let controllers: Vec<&Slot> = nodes.iter().filter(|n| n.kind == NodeKind::Controller).collect();
     let producers: Vec<&Slot> = nodes.iter().filter(|n| n.kind == NodeKind::Producer).collect();
     let others: Vec<&Slot> = nodes
         .iter()
-        .filter(|n| !matches!(n.kind, NodeKind::NameServer | NodeKind::Broker | NodeKind::Producer))
+        .filter(|n| {
+            !matches!(n.kind, NodeKind::NameServer | NodeKind::Controller | NodeKind::Broker | NodeKind::Producer)
+        })
         .collect();
 
     // Broker groups from the scenario; a broker no group claims gets a group of its own.
@@ -132,13 +141,14 @@ pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
     let group_w = NODE_W + 2 * PAD;
     let group_h = |members: usize| TITLE + members as i32 * (NODE_H + MEMBER_GAP) - MEMBER_GAP + 2 * PAD;
     let per_row = groups.len().clamp(1, GROUPS_PER_ROW) as i32;
-    let center_w = (name_servers.len().max(1) as i32 * column_width - GAP).max(per_row * (group_w + GAP) - GAP);
+    let top_row = name_servers.len() + controllers.len();
+    let center_w = (top_row.max(1) as i32 * column_width - GAP).max(per_row * (group_w + GAP) - GAP);
     let center_x = MARGIN + if left_w > 0 { left_w + GAP } else { 0 };
     let mut placed = Vec::new();
     let mut captions = Vec::new();
 
     let ns_top = MARGIN + 18;
-    let ns_w = name_servers.len() as i32 * column_width - GAP;
+    let ns_w = top_row as i32 * column_width - GAP;
     let ns_x = center_x + (center_w - ns_w) / 2;
     if !name_servers.is_empty() {
         captions.push((ns_x, ns_top - 6, Region::NameServers));
@@ -150,6 +160,19 @@ pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
             x: ns_x + i as i32 * column_width,
             y: ns_top,
             role: Role::NameServer,
+        });
+    }
+    let controllers_x = ns_x + name_servers.len() as i32 * column_width;
+    if !controllers.is_empty() {
+        captions.push((controllers_x, ns_top - 6, Region::Controllers));
+    }
+    for (i, node) in controllers.iter().enumerate() {
+        placed.push(Placed {
+            id: node.id,
+            name: node.name.clone(),
+            x: controllers_x + i as i32 * column_width,
+            y: ns_top,
+            role: Role::Controller,
         });
     }
 
@@ -264,6 +287,7 @@ pub fn topology(props: &TopologyProps) -> Html {
     let captions = layout.captions.iter().map(|(x, y, region)| {
         let text = match region {
             Region::NameServers => texts.name_servers,
+            Region::Controllers => tr(props.lang, "Controller (5.x)", "Controller（5.x）"),
             Region::Producers => texts.producers,
             Region::Others => texts.clients,
         };
@@ -288,6 +312,7 @@ pub fn topology(props: &TopologyProps) -> Html {
 }
 
 fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyProps) -> Html {
+    let replica = props.snapshot.view.replication.iter().flat_map(|g| &g.replicas).find(|r| r.node == node.name);
     let (status_class, status_text) = match node.status {
         NodeStatus::Up => ("up", texts.up),
         NodeStatus::Down(CrashKind::ProcessKill) => ("down", texts.process_kill),
@@ -296,11 +321,28 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
     };
     let role = match &placed.role {
         Role::NameServer => texts.kind_name_server.to_string(),
+        Role::Controller => tr(props.lang, "Controller (5.x)", "Controller（5.x）").to_string(),
+        // A broker's role now (a slave may have been elected master, a DLedger follower leader).
+        Role::Master | Role::Slave(_) if replica.is_some() => {
+            let live = replica.map(|r| live_role(props.lang, r)).unwrap_or_default();
+            if replica.is_some_and(|r| r.dledger.is_some()) {
+                live
+            } else {
+                format!("{} · {live}", texts.kind_broker)
+            }
+        }
         Role::Master => format!("{} · {}", texts.kind_broker, texts.master),
         Role::Slave(id) => format!("{} · {} {id}", texts.kind_broker, texts.slave),
         Role::Producer => texts.kind_producer.to_string(),
         Role::Other(kind) => kind.clone(),
     };
+    // The badge in the corner: M for the master now, L for the DLedger leader.
+    let badge = replica.filter(|r| r.up && node.status == NodeStatus::Up).and_then(|r| match &r.dledger {
+        Some((_, role, ..)) if role == "LEADER" => Some("L"),
+        Some(_) => None,
+        None if r.role != "SLAVE" => Some("M"),
+        None => None,
+    });
     let selected = props.selected.as_deref() == Some(node.name.as_str());
     let peer = props.peer.as_deref() == Some(node.name.as_str());
     let class = classes!(
@@ -317,13 +359,20 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
     };
     let down = status_class == "down";
     html! {
-        <g class={class} data-node={node.name.clone()} data-status={status_class} transform={format!("translate({},{})", placed.x, placed.y)}
+        <g class={class} data-node={node.name.clone()} data-status={status_class} data-badge={badge} transform={format!("translate({},{})", placed.x, placed.y)}
            onclick={onclick} tabindex="0">
             <title>{ format!("{} · {} · {}", node.name, node.addr, status_text) }</title>
             <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="7" />
             <circle class="status-dot" cx="12" cy="14" r="4.5" />
             <text class="name" x="22" y="18">{ &node.name }</text>
             <text class="role" x="10" y="36">{ if down { status_text.to_string() } else { role } }</text>
+            if let Some(badge) = badge {
+                <g class="role-badge">
+                    <title>{ if badge == "L" { tr(props.lang, "DLedger leader", "DLedger 领导者") } else { tr(props.lang, "master now", "当前主节点") } }</title>
+                    <circle cx={(NODE_W - 13).to_string()} cy="13" r="9" fill="#2563eb" />
+                    <text x={(NODE_W - 13).to_string()} y="17" text-anchor="middle" fill="#fff" font-size="11" font-weight="700">{ badge }</text>
+                </g>
+            }
             if down {
                 <path class="cross" d={format!("M{} 6 l10 10 M{} 6 l-10 10", NODE_W - 18, NODE_W - 8)} />
             }
@@ -410,5 +459,16 @@ mod tests {
         assert!(ns < brokers);
         assert_eq!(layout.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["broker-a", "broker-b"]);
         assert!(layout.nodes.iter().any(|p| p.role == Role::Producer && p.x < layout.groups[0].x));
+    }
+
+    #[test]
+    fn the_controller_sits_beside_the_name_servers_not_among_the_clients() {
+        let (nodes, scenario) = view_of("controller-failover-5x");
+        let layout = layout(&nodes, &scenario);
+        let controller = layout.nodes.iter().find(|p| p.role == Role::Controller).expect("a controller is drawn");
+        let ns = layout.nodes.iter().find(|p| p.role == Role::NameServer).unwrap();
+        assert_eq!(controller.y, ns.y);
+        assert!(layout.captions.iter().any(|c| c.2 == Region::Controllers));
+        assert!(layout.nodes.iter().all(|p| !matches!(&p.role, Role::Other(kind) if kind == "Controller")));
     }
 }
