@@ -9,7 +9,7 @@ use rmqsim_core::xray::{ConsumerXray, ProducerXray};
 use yew::prelude::*;
 
 use crate::components::swimlane::SwimlaneChart;
-use crate::components::xray_texts::{bytes, tr};
+use crate::components::xray_texts::{bytes, refresh_key, tr};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 
@@ -90,8 +90,11 @@ pub fn consumer_xray_panel(props: &ClientXrayProps) -> Html {
     let lang = props.lang;
     let sim = use_sim();
     let open = use_state(|| false);
-    let handle = sim.handle.borrow();
-    let x = match handle.timeline().simulation().consumer_xray(&props.node) {
+    // Consumer progress asks every broker and consumer: a few times a second while playing.
+    let key = (props.node.clone(), refresh_key(&sim.snapshot, 6));
+    let handle = sim.handle.clone();
+    let computed = use_memo(key, move |(node, _)| handle.borrow().timeline().simulation().consumer_xray(node));
+    let x = match &*computed {
         Ok(x) => x,
         Err(e) => return html! { <p class="muted">{ e }</p> },
     };
@@ -105,7 +108,7 @@ pub fn consumer_xray_panel(props: &ClientXrayProps) -> Html {
                 <button id="open-consumer-xray" class="primary xray-open" onclick={toggle(true)}>
                     { tr(lang, "Open consumer view and rebalance swimlane", "打开消费者视图与重平衡泳道") }
                 </button>
-                { rebalances(lang, &x) }
+                { rebalances(lang, x) }
             </div>
             if *open {
                 <div class="xray-overlay" id="consumer-overlay" data-node={props.node.clone()}>
@@ -115,7 +118,7 @@ pub fn consumer_xray_panel(props: &ClientXrayProps) -> Html {
                             <span class="muted small">{ format!("{} · {}", x.group, x.client_id) }</span>
                             <button class="icon-button" id="consumer-close" title={tr(lang, "Close", "关闭")} onclick={toggle(false)}>{ "×" }</button>
                         </div>
-                        <div class="xray-body">{ consumer(lang, &x) }</div>
+                        <div class="xray-body">{ consumer(lang, x) }</div>
                     </div>
                 </div>
             }

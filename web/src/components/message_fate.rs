@@ -7,7 +7,7 @@ use rmqsim_core::observation::SentBackTo;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::components::xray_texts::tr;
+use crate::components::xray_texts::{refresh_key, tr};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 use crate::state::{UiAction, UiContext};
@@ -178,8 +178,8 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
     let lang = props.lang;
     let sim = use_sim();
     let ui = use_context::<UiContext>();
-    // Index queries and the ledger: recomputed when virtual time moved 100 ms or the action log changed.
-    let key = (props.search.clone(), sim.snapshot.view.time.as_millis() / 100, sim.snapshot.log.len());
+    // Index queries and the ledger: a few times a second while playing.
+    let key = (props.search.clone(), refresh_key(&sim.snapshot, 10));
     let handle = sim.handle.clone();
     let fate = use_memo(key, move |(search, ..)| handle.borrow().timeline().simulation().message_fate(search));
     let ui_for_rows = ui.clone();

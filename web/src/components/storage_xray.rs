@@ -9,7 +9,7 @@ use rmqsim_core::xray::{RecordRow, StorageXray};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::components::xray_texts::{bytes, tr};
+use crate::components::xray_texts::{bytes, refresh_key, tr};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 use crate::state::{UiAction, UiContext};
@@ -44,11 +44,16 @@ pub fn storage_xray_panel(props: &StorageXrayProps) -> Html {
     let ui = use_context::<UiContext>();
     let cursor = use_state(Cursor::default);
     let key_input = use_node_ref();
+    // Reading records from the disk: every other frame while playing.
+    let key = (props.node.clone(), cursor.from, refresh_key(&sim.snapshot, 2));
+    let xray = {
+        let handle = sim.handle.clone();
+        use_memo(key, move |(node, from, _)| handle.borrow().timeline().simulation().storage_xray(node, *from, PAGE))
+    };
     let handle = sim.handle.borrow();
     let simulation = handle.timeline().simulation();
-    let xray = simulation.storage_xray(&props.node, cursor.from, PAGE);
     let close = props.on_close.reform(|_: MouseEvent| ());
-    let body = match &xray {
+    let body = match &*xray {
         Err(reason) => html! { <p class="warn-text" id="xray-error">{ reason }</p> },
         Ok(x) => {
             let show_message = {

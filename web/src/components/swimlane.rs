@@ -6,7 +6,7 @@
 use rmqsim_core::time::Time;
 use yew::prelude::*;
 
-use crate::components::xray_texts::tr;
+use crate::components::xray_texts::{refresh_key, tr};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 
@@ -25,14 +25,8 @@ pub struct SwimlaneProps {
 pub fn swimlane_chart(props: &SwimlaneProps) -> Html {
     let lang = props.lang;
     let sim = use_sim();
-    // The swimlane reads the whole observation record: rebuild it when virtual time moved by 200 ms, the
-    // action log changed (a fork) or the group changed, not on every frame.
-    let key = (
-        props.group.clone(),
-        sim.snapshot.view.time.as_millis() / 200,
-        sim.snapshot.log.len(),
-        sim.snapshot.view.events_processed == 0,
-    );
+    // The swimlane reads the whole observation record: a few times a second while playing.
+    let key = (props.group.clone(), refresh_key(&sim.snapshot, 15));
     let handle = sim.handle.clone();
     let lanes = use_memo(key, move |(group, ..)| handle.borrow().timeline().simulation().rebalance_swimlane(group));
     if lanes.lanes.is_empty() {

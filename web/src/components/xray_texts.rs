@@ -1,7 +1,9 @@
 //! Bilingual strings of the inspectors (storage X-ray, producer and consumer views, swimlane, message
-//! fate). Each call site names both languages, so a string cannot exist in one language only.
+//! fate). Each call site names both languages, so a string cannot exist in one language only. Also
+//! when the inspectors recompute ([`refresh_key`]).
 
 use crate::i18n::Lang;
+use crate::sim_context::Snapshot;
 
 /// The English or Chinese text.
 pub fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
@@ -19,5 +21,16 @@ pub fn bytes(n: i64) -> String {
         a if a < 10 * 1024 => format!("{sign}{a} B"),
         a if a < 10 * 1024 * 1024 => format!("{sign}{} KiB", a / 1024),
         a => format!("{sign}{} MiB", a / (1024 * 1024)),
+    }
+}
+
+/// When an inspector that reads much of the run recomputes: on every snapshot while paused (each step
+/// is seen at once), every `frames` snapshots while playing (the generation counts published frames),
+/// so an open inspector costs a fraction of a frame at high speed.
+pub fn refresh_key(snapshot: &Snapshot, frames: u64) -> (u64, bool) {
+    if snapshot.playing {
+        (snapshot.generation / frames.max(1), true)
+    } else {
+        (snapshot.generation, false)
     }
 }
