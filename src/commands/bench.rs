@@ -37,13 +37,26 @@ fn peak_rss_kib() -> Option<u64> {
     line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()
 }
 
+/// CPU time (user + system) the process has used so far, in milliseconds (Linux: /proc/self/stat, in clock
+/// ticks of 10 ms): on a shared machine it measures the run's cost where wall time measures the neighbours.
+fn cpu_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces): utime is the 12th, stime the 13th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10)
+}
+
 pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     let scenario = scenario_file::load(&args.scenario)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let until = until_of(&scenario, args.until.as_deref())?;
     let started = Instant::now();
+    let cpu_before = cpu_ms();
     let run = run_checked(&scenario, seed, until, FaultPlan::None, &[])?;
     let wall = started.elapsed();
+    let cpu = cpu_ms().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
     if run.outcome == Stepped::Halted {
         let halt = run.simulation.kernel().halted().map(|h| h.to_string()).unwrap_or_default();
         return Err(Failure::new(LIMIT_REACHED, halt));
@@ -69,6 +82,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             "consumed_per_second": per_second(verdicts.consumed),
             "times_real_time": speed,
             "peak_rss_kib": peak,
+            "cpu_ms": cpu,
         });
         println!("{}", serde_json::to_string_pretty(&json).expect("plain JSON"));
         return Ok(());
@@ -83,6 +97,10 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     println!("  messages stored   {} ({}/s)", verdicts.stored, per_second(verdicts.stored));
     println!("  messages consumed {} ({}/s)", verdicts.consumed, per_second(verdicts.consumed));
     println!("  speed             {speed:.1}x real time");
+    if let Some(cpu) = cpu {
+        let per_cpu_second = u128::from(events) * 1_000 / u128::from(cpu.max(1));
+        println!("  cpu time          {:.2} s ({per_cpu_second} events per cpu second)", cpu as f64 / 1_000.0);
+    }
     match peak {
         Some(kib) => println!("  peak memory       {} MiB (resident, whole process)", kib / 1024),
         None => println!("  peak memory       unknown on this OS"),

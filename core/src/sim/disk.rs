@@ -31,20 +31,32 @@ type Page = [u8; PAGE_SIZE as usize];
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FileId(pub u32);
 
+/// Pages per chunk: a version of a file is a list of shared chunks of page slots, so taking a snapshot
+/// (a sync) copies one pointer per chunk instead of one per page, and comparing two versions skips every
+/// chunk they still share. Only the cost changes: which pages differ is decided page by page as before.
+const CHUNK: usize = 64;
+
+type Chunk = [Option<Rc<Page>>; CHUNK];
+
 /// The bytes of one version of a file: sparse pages (an absent page reads as zeros).
 #[derive(Clone, Debug, Default)]
 struct Pages {
-    pages: Vec<Option<Rc<Page>>>,
+    chunks: Vec<Rc<Chunk>>,
     len: u64,
 }
 
 impl Pages {
+    fn slot(&self, index: usize) -> Option<&Rc<Page>> {
+        self.chunks.get(index / CHUNK).and_then(|chunk| chunk[index % CHUNK].as_ref())
+    }
+
     fn page_mut(&mut self, index: usize) -> &mut Page {
-        if self.pages.len() <= index {
-            self.pages.resize(index + 1, None);
+        let c = index / CHUNK;
+        if self.chunks.len() <= c {
+            self.chunks.resize_with(c + 1, || Rc::new(std::array::from_fn(|_| None)));
         }
-        let slot = &mut self.pages[index];
-        let page = slot.get_or_insert_with(|| Rc::new([0u8; PAGE_SIZE as usize]));
+        let chunk = Rc::make_mut(&mut self.chunks[c]);
+        let page = chunk[index % CHUNK].get_or_insert_with(|| Rc::new([0u8; PAGE_SIZE as usize]));
         Rc::make_mut(page)
     }
 
@@ -68,7 +80,7 @@ impl Pages {
         while filled < out.len() {
             let in_page = (position % PAGE_SIZE) as usize;
             let take = (out.len() - filled).min(PAGE_SIZE as usize - in_page);
-            match self.pages.get((position / PAGE_SIZE) as usize).and_then(Option::as_ref) {
+            match self.slot((position / PAGE_SIZE) as usize) {
                 Some(page) => out[filled..filled + take].copy_from_slice(&page[in_page..in_page + take]),
                 None => out[filled..filled + take].fill(0),
             }
@@ -82,18 +94,24 @@ impl Pages {
             return;
         }
         let keep_pages = len.div_ceil(PAGE_SIZE) as usize;
-        self.pages.truncate(keep_pages);
-        let tail = (len % PAGE_SIZE) as usize;
-        if tail != 0 {
-            if let Some(Some(_)) = self.pages.get(keep_pages - 1) {
-                self.page_mut(keep_pages - 1)[tail..].fill(0);
+        self.chunks.truncate(keep_pages.div_ceil(CHUNK));
+        let kept_in_last = keep_pages % CHUNK;
+        if kept_in_last != 0 {
+            if let Some(last) = self.chunks.last_mut() {
+                if last[kept_in_last..].iter().any(Option::is_some) {
+                    Rc::make_mut(last)[kept_in_last..].fill(None);
+                }
             }
+        }
+        let tail = (len % PAGE_SIZE) as usize;
+        if tail != 0 && self.slot(keep_pages - 1).is_some() {
+            self.page_mut(keep_pages - 1)[tail..].fill(0);
         }
         self.len = len;
     }
 
     fn same_page(&self, other: &Pages, index: usize) -> bool {
-        match (self.pages.get(index).and_then(Option::as_ref), other.pages.get(index).and_then(Option::as_ref)) {
+        match (self.slot(index), other.slot(index)) {
             (None, None) => true,
             (Some(a), Some(b)) => Rc::ptr_eq(a, b),
             _ => false,
@@ -101,7 +119,7 @@ impl Pages {
     }
 
     fn resident_pages(&self) -> u64 {
-        self.pages.iter().filter(|p| p.is_some()).count() as u64
+        self.chunks.iter().map(|chunk| chunk.iter().filter(|p| p.is_some()).count() as u64).sum()
     }
 }
 
@@ -119,8 +137,17 @@ struct DiskFile {
 impl DiskFile {
     /// Pages whose cached content differs from the durable copy, in file order.
     fn dirty_pages(&self) -> Vec<usize> {
-        let count = self.cache.pages.len().max(self.durable.pages.len());
-        (0..count).filter(|&i| !self.cache.same_page(&self.durable, i)).collect()
+        let chunks = self.cache.chunks.len().max(self.durable.chunks.len());
+        let mut dirty = Vec::new();
+        for c in 0..chunks {
+            if let (Some(a), Some(b)) = (self.cache.chunks.get(c), self.durable.chunks.get(c)) {
+                if Rc::ptr_eq(a, b) {
+                    continue;
+                }
+            }
+            dirty.extend((c * CHUNK..(c + 1) * CHUNK).filter(|&i| !self.cache.same_page(&self.durable, i)));
+        }
+        dirty
     }
 }
 
