@@ -687,6 +687,11 @@ pub fn check_action(names: &[String], action: &ActionSpec) -> Result<(), String>
         ActionSpec::UpdateConsumerConfig { key, value, .. } => {
             crate::consumer::live::LiveConsumerKnob::parse(key, value).map(|_| ()).map_err(|e| e.to_string())
         }
+        ActionSpec::UpdateBrokerConfig { key, value, .. } => {
+            crate::broker::admin_broker_processor::parse_live_broker_config(key, value)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
         _ => Ok(()),
     }
 }
@@ -895,6 +900,7 @@ mod properties {
                 key,
                 value
             }),
+            (name(), name(), name()).prop_map(|(node, key, value)| ActionSpec::UpdateBrokerConfig { node, key, value }),
         ]
     }
 

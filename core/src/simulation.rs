@@ -153,7 +153,8 @@ impl Simulation {
             | ActionSpec::UpdateTopicQueues { .. }
             | ActionSpec::DependencyDown { .. }
             | ActionSpec::DependencyUp { .. }
-            | ActionSpec::UpdateConsumerConfig { .. } => {
+            | ActionSpec::UpdateConsumerConfig { .. }
+            | ActionSpec::UpdateBrokerConfig { .. } => {
                 return Err("consumer and admin actions are node actions, not faults; use Simulation::inject".into())
             }
         })
@@ -224,6 +225,13 @@ impl Simulation {
                     }
                     self.kernel.schedule_action(at, node, NodeAction::Dependency(change));
                 }
+            }
+            ActionSpec::UpdateBrokerConfig { node, key, value } => {
+                let broker_permission = crate::broker::admin_broker_processor::parse_live_broker_config(key, value)
+                    .map_err(|e| e.to_string())?;
+                let admin =
+                    crate::broker::admin_broker_processor::AdminAction::UpdateBrokerPermission { broker_permission };
+                self.kernel.schedule_action(at, id(node)?, NodeAction::Admin(admin));
             }
             ActionSpec::UpdateConsumerConfig { group, key, value } => {
                 let knob = crate::consumer::live::LiveConsumerKnob::parse(key, value).map_err(|e| e.to_string())?;

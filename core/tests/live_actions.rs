@@ -208,3 +208,36 @@ fn a_dependency_outage_survives_rewind_and_the_link_replays_the_same_digest() {
     timeline.seek(Time::from_secs(60));
     assert_ne!(timeline.simulation().digest(), at_60);
 }
+
+fn route_perm(sim: &Simulation, name_server: &str, broker: &str) -> String {
+    let view = sim.view();
+    let detail = &view.nodes.iter().find(|n| n.name == name_server).unwrap().detail;
+    let NodeDetail::NameServer(ns) = detail else { panic!("{name_server} is a NameServer") };
+    let topic = ns.topics.iter().find(|t| t.topic == "TopicTest").expect("TopicTest is routed");
+    topic.queues.iter().find(|q| q.0 == broker).map(|q| q.3.clone()).unwrap_or_default()
+}
+
+#[test]
+fn broker_permission_changed_live_registers_at_once_and_a_restart_starts_from_the_configured_value() {
+    let scenario = Scenario::parse("p", library::find("producer-broker-down").unwrap()).unwrap();
+    let mut sim = Simulation::new(&scenario, 1).unwrap();
+    sim.run_until(Time::from_secs(5));
+    assert_eq!(route_perm(&sim, "namesrv-0", "broker-a"), "RW-");
+    let read_only =
+        ActionSpec::UpdateBrokerConfig { node: "broker-a".into(), key: "brokerPermission".into(), value: "4".into() };
+    sim.inject(None, &read_only).unwrap();
+    sim.run_until(Time::from_secs(6));
+    assert_eq!(route_perm(&sim, "namesrv-0", "broker-a"), "R--", "registered with the NameServers at once");
+    assert_eq!(route_perm(&sim, "namesrv-1", "broker-a"), "R--");
+    sim.inject(
+        None,
+        &ActionSpec::Crash { node: "broker-a".into(), kind: rmqsim_core::scenario::model::CrashKindSpec::ProcessKill },
+    )
+    .unwrap();
+    sim.inject(Some(Time::from_secs(8)), &ActionSpec::Restart { node: "broker-a".into() }).unwrap();
+    sim.run_until(Time::from_secs(12));
+    assert_eq!(route_perm(&sim, "namesrv-0", "broker-a"), "RW-", "in process memory only (documented)");
+    let bad =
+        ActionSpec::UpdateBrokerConfig { node: "broker-a".into(), key: "brokerPermission".into(), value: "7".into() };
+    assert!(sim.inject(None, &bad).unwrap_err().starts_with("value:"));
+}

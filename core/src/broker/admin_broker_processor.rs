@@ -12,6 +12,12 @@
 //! * **Change a topic's queue numbers** (`mqadmin updateTopic -r R -w W`, UPDATE_AND_CREATE_TOPIC):
 //!   the topic config is replaced (perm kept), persisted, and registered with the NameServers at once;
 //!   producers and consumers see it at their next route refresh (30 s), consumers rebalance then.
+//! * **Change the broker's permission live** (`mqadmin updateBrokerConfig -k brokerPermission -v N`,
+//!   UPDATE_BROKER_CONFIG): the broker takes the new value, bumps its topic data version and registers
+//!   with every NameServer at once, each topic's perm ANDed with it (`perm 4` = read only: producers
+//!   stop writing here at their next route refresh while consumers drain it). Simplified: RocketMQ also
+//!   persists the value to the broker's config file; here a restarted broker starts from its configured
+//!   `brokerPermission` again.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +36,32 @@ pub enum AdminAction {
     ResetOffset { group: String, topic: String, timestamp: i64, force: bool },
     /// `updateTopic -t topic -r read -w write`.
     UpdateTopic { topic: String, read_queue_nums: u32, write_queue_nums: u32 },
+    /// `updateBrokerConfig -k brokerPermission -v N`.
+    UpdateBrokerPermission { broker_permission: u32 },
+}
+
+/// The broker settings the sandbox lets an operator change live, RocketMQ's spelling.
+pub const LIVE_BROKER_KEYS: [&str; 1] = ["brokerPermission"];
+
+/// Read `key = value` for `updateBrokerConfig`, or say which of the two is wrong.
+pub fn parse_live_broker_config(key: &str, value: &str) -> Result<u32, crate::consumer::live::FieldError> {
+    use crate::consumer::live::FieldError;
+    if key != "brokerPermission" {
+        return Err(FieldError {
+            field: "key",
+            message: format!(
+                "`{key}` is not a broker setting the sandbox changes live; choose one of {}",
+                LIVE_BROKER_KEYS.join(", ")
+            ),
+        });
+    }
+    match value.trim().parse::<u32>() {
+        Ok(p @ (2 | 4 | 6)) => Ok(p),
+        _ => Err(FieldError {
+            field: "value",
+            message: "brokerPermission must be 6 (read and write), 4 (read only) or 2 (write only)".into(),
+        }),
+    }
 }
 
 impl BrokerController {
@@ -50,6 +82,11 @@ impl BrokerController {
                 self.topic_config_manager.next_version(ctx.now().as_millis());
                 ctx.observe(Observation::TopicUpdated { topic, read_queue_nums, write_queue_nums });
                 self.persist_topics(ctx);
+                self.register_broker_all(ctx);
+            }
+            AdminAction::UpdateBrokerPermission { broker_permission } => {
+                self.spec.config.broker_permission = broker_permission;
+                self.topic_config_manager.next_version(ctx.now().as_millis());
                 self.register_broker_all(ctx);
             }
         }

@@ -364,6 +364,13 @@ pub enum ActionSpec {
         key: String,
         value: String,
     },
+    /// `mqadmin updateBrokerConfig -b <node> -k brokerPermission -v 6|4|2` on one broker (see
+    /// `broker/admin_broker_processor.rs`).
+    UpdateBrokerConfig {
+        node: String,
+        key: String,
+        value: String,
+    },
 }
 
 fn three_seconds() -> String {
@@ -597,6 +604,11 @@ impl Scenario {
                     problems.push(format!("{at}.{e}"));
                 }
             }
+            if let ActionSpec::UpdateBrokerConfig { key, value, .. } = &action.action {
+                if let Err(e) = crate::broker::admin_broker_processor::parse_live_broker_config(key, value) {
+                    problems.push(format!("{at}.{e}"));
+                }
+            }
             if let ActionSpec::UpdateConsumerConfig { key, value, .. } = &action.action {
                 if let Err(e) = crate::consumer::live::LiveConsumerKnob::parse(key, value) {
                     problems.push(format!("{at}.{e}"));
@@ -647,6 +659,7 @@ impl ActionSpec {
             | ActionSpec::SlowDisk { node, .. }
             | ActionSpec::Shutdown { node }
             | ActionSpec::RemoveConsumer { node }
+            | ActionSpec::UpdateBrokerConfig { node, .. }
             | ActionSpec::Seek { node, .. } => vec![node],
             ActionSpec::AddConsumer { .. }
             | ActionSpec::ResetOffset { .. }
