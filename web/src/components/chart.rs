@@ -211,7 +211,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_label: 
     let seconds = |ms: &i64| format!("{}", ms / 1_000);
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
-        .x_label_area_size(30)
+        .x_label_area_size(38)
         .y_label_area_size(48)
         .build_cartesian_2d(0i64..x_end, y_start..y_end)
         .map_err(fail)?;
