@@ -688,7 +688,7 @@ impl Texts {
             Verb::UpdateTopicQueues => self.actions.verb_update_queues,
             Verb::DependencyDown => self.actions.verb_dependency_down,
             Verb::DependencyUp => self.actions.verb_dependency_up,
-            Verb::UpdateConsumerConfig => self.actions.verb_set,
+            Verb::UpdateConsumerConfig | Verb::UpdateBrokerConfig => self.actions.verb_set,
         }
     }
 

@@ -89,6 +89,7 @@ pub enum Verb {
     DependencyDown,
     DependencyUp,
     UpdateConsumerConfig,
+    UpdateBrokerConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,6 +181,9 @@ pub fn action_words(action: &ActionSpec) -> Result<Words, String> {
         ActionSpec::DependencyUp { group } => words(Verb::DependencyUp, group.clone()),
         ActionSpec::UpdateConsumerConfig { group, key, value } => {
             words(Verb::UpdateConsumerConfig, format!("{group} {key} = {value}"))
+        }
+        ActionSpec::UpdateBrokerConfig { node, key, value } => {
+            words(Verb::UpdateBrokerConfig, format!("{node} {key} = {value}"))
         }
         other => Err(serde_json::to_string(other).unwrap_or_default()),
     }

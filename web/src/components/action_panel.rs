@@ -79,8 +79,14 @@ pub fn action_panel(props: &ActionPanelProps) -> Html {
             // Keyed by group: another group's forms start afresh.
             .map(|group| html! { <div key={group.group.clone()}><ConsumerActions ..ConsumerActionsProps::from(props, group) /></div> }),
         NodeKind::Broker => broker_group_of(&props.scenario, &props.node.name).map(|group| {
-            html! { <QueueActions lang={props.lang} topics={topics_of(&props.scenario, &group.name)}
-                                  on_act={props.on_act.clone()} /> }
+            html! {
+                <>
+                    <QueueActions lang={props.lang} topics={topics_of(&props.scenario, &group.name)}
+                                  on_act={props.on_act.clone()} />
+                    <BrokerPermission lang={props.lang} node={props.node.name.clone()}
+                                      up={props.node.status == NodeStatus::Up} on_act={props.on_act.clone()} />
+                </>
+            }
         }),
         _ => None,
     };
@@ -354,6 +360,44 @@ fn queue_actions(props: &QueueActionsProps) -> Html {
                 <button id="act-queues" onclick={apply}>{ texts.apply }</button>
             </div>
             { field_error("err-queues", &error) }
+        </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BrokerPermissionProps {
+    pub lang: Lang,
+    pub node: AttrValue,
+    pub up: bool,
+    pub on_act: Callback<ActionSpec>,
+}
+
+#[function_component(BrokerPermission)]
+fn broker_permission(props: &BrokerPermissionProps) -> Html {
+    let texts = props.lang.action_texts();
+    let value = use_state(|| "4".to_string());
+    let apply = {
+        let (value, act, node) = (value.clone(), props.on_act.clone(), props.node.to_string());
+        Callback::from(move |_: MouseEvent| {
+            act.emit(ActionSpec::UpdateBrokerConfig {
+                node: node.clone(),
+                key: "brokerPermission".into(),
+                value: (*value).clone(),
+            })
+        })
+    };
+    html! {
+        <>
+            <h3 class="section">{ texts.broker_permission }</h3>
+            <p class="muted small">{ texts.broker_permission_explain }</p>
+            <div class="form-row">
+                <select id="broker-permission" onchange={let v = value.clone(); Callback::from(move |e| v.set(select_value(e)))}>
+                    { for texts.permission_options.iter().map(|(v, label)| html! {
+                        <option value={*v} selected={*v == value.as_str()}>{ *label }</option>
+                    }) }
+                </select>
+                <button id="act-broker-permission" disabled={!props.up} onclick={apply}>{ texts.apply }</button>
+            </div>
         </>
     }
 }
