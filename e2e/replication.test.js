@@ -130,6 +130,12 @@ test('classic ASYNC_MASTER: after the master loses power the panel shows the CLI
   const report = await panelMatchesCli(page, 'ha-async-master-loss');
   const failure = report.failures.find((f) => f.master_lost);
   assert.ok(failure, 'the master was lost');
+  // The restarted master is up, yet no write to its group succeeded since: the panel says why it has no RTO.
+  const group = report.groups.find((g) => g.broker_name === failure.broker_name);
+  const masterUp = group.replicas.some((r) => r.up && r.node === group.master);
+  if (failure.rto === null && masterUp) {
+    assert.match(await page.textContent(`tr.failure[data-node="${failure.node}"] td.rto`), /a master is up, but no write/);
+  }
   // A classic group's master is drawn with the M badge when it is up; its slave never is.
   for (const group of report.groups) {
     for (const r of group.replicas) {

@@ -113,6 +113,7 @@ fn group_card(
     let set = controller.and_then(|c| c.broker_sets.iter().find(|s| s.broker_name == group.broker_name));
     let max_lag = group.replicas.iter().map(|r| r.lag_bytes).max().unwrap_or(0).max(1);
     let failures: Vec<&FailureReport> = failures.iter().filter(|f| f.broker_name == group.broker_name).collect();
+    let master_up = group.replicas.iter().any(|r| r.up && Some(&r.node) == group.master.as_ref());
     let master = group.master.clone().unwrap_or_else(|| tr(lang, "none", "无").to_string());
     html! {
         <div class="replication-group" data-group={group.broker_name.clone()} data-master={group.master.clone().unwrap_or_default()}
@@ -142,7 +143,7 @@ fn group_card(
                     <th>{ tr(lang, "Max offset", "最大偏移") }</th>
                     <th>{ tr(lang, "Lag (bytes)", "落后（字节）") }</th>
                     <th>{ tr(lang, "Lag (ms)", "落后（毫秒）") }</th>
-                    <th>{ "HA" }</th>
+                    <th>{ tr(lang, "HA / DLedger", "HA / DLedger") }</th>
                 </tr></thead>
                 <tbody>
                     { for group.replicas.iter().map(|r| {
@@ -157,7 +158,13 @@ fn group_card(
                                     { r.lag_bytes }
                                 </td>
                                 <td>{ r.lag_ms }</td>
-                                <td class="muted">{ &r.ha }</td>
+                                <td class="muted">
+                                    { match &r.dledger {
+                                        Some((id, _, _, end, committed)) => format!("{id} · {} {end} · {} {committed}",
+                                            tr(lang, "end index", "末尾索引"), tr(lang, "committed", "已提交")),
+                                        None => r.ha.clone(),
+                                    } }
+                                </td>
                             </tr>
                         }
                     }) }
@@ -176,7 +183,7 @@ fn group_card(
                         <th>{ "RPO" }</th>
                     </tr></thead>
                     <tbody>
-                        { for failures.iter().map(|f| failure_row(lang, f)) }
+                        { for failures.iter().map(|f| failure_row(lang, f, master_up)) }
                     </tbody>
                 </table>
             }
@@ -197,9 +204,16 @@ fn sync_state_names(view: &SimView, set: &rmqsim_core::controller::BrokerSetView
         .join(", ")
 }
 
-fn failure_row(lang: Lang, f: &FailureReport) -> Html {
+fn failure_row(lang: Lang, f: &FailureReport, master_up: bool) -> Html {
     let rto = match (f.master_lost, f.rto) {
         (_, Some(rto)) => rto.to_string(),
+        // The master may be back while producers still write elsewhere: no write has succeeded yet.
+        (true, None) if master_up => tr(
+            lang,
+            "not yet recovered (a master is up, but no write to this group has been acknowledged since)",
+            "尚未恢复（主节点已在运行，但此后该组还没有写入被确认）",
+        )
+        .to_string(),
         (true, None) => tr(lang, "not yet recovered", "尚未恢复").to_string(),
         (false, None) => tr(lang, "— (not the master)", "—（不是主节点）").to_string(),
     };
