@@ -268,7 +268,7 @@ test('the free sandbox editor: validation next to the field, then run the cluste
   await page.context().close();
 });
 
-test('link and disk faults by click: hold and release, clog and unclog, slow and normal disk, all logged', TIMEOUT, async () => {
+test('link, disk and broker faults by click: hold and release, clog and unclog, slow and normal disk, read only, all logged', TIMEOUT, async () => {
   const page = await openPage();
   await page.locator('#virtual-time').waitFor();
   await pause(page);
@@ -293,9 +293,17 @@ test('link and disk faults by click: hold and release, clog and unclog, slow and
   await page.waitForFunction(() => !document.querySelector('#topology g.link.clog'));
   await page.click('#fault-slow-disk');
   await page.click('#fault-normal-disk');
+  // Read only, live: the NameServers' routes show broker-a's queues as R-- at once.
+  await page.selectOption('#broker-permission', '4');
+  await page.click('#act-broker-permission');
+  await playUntil(page, 37);
+  await select(page, 'namesrv-0');
+  await page.waitForFunction(() => document.querySelector('#inspector')?.textContent.includes('R--'));
+  await shot(page, '11-read-only-broker');
   const actions = await userActions(page);
   const expected = [/hold broker-a → namesrv-0/, /release broker-a → namesrv-0/, /clog broker-a → namesrv-0 \+500ms/,
-    /clog broker-a → namesrv-0 \+0ms/, /slow disk broker-a ×10/, /slow disk broker-a ×1/];
+    /clog broker-a → namesrv-0 \+0ms/, /slow disk broker-a ×10/, /slow disk broker-a ×1/,
+    /set broker-a brokerPermission = 4/];
   assert.equal(actions.length, expected.length, JSON.stringify(actions));
   expected.forEach((re, i) => assert.match(actions[i], re));
   assert.deepEqual(page.errors, []);
