@@ -119,7 +119,7 @@ fn group_card(
         <div class="replication-group" data-group={group.broker_name.clone()} data-master={group.master.clone().unwrap_or_default()}
              style="margin: 8px 0 14px">
             <h3 class="section">
-                { &group.broker_name }{ " · " }<span class="mode">{ &group.mode }</span>
+                { &group.broker_name }{ " · " }<span class="mode">{ mode_text(lang, &group.mode) }</span>
             </h3>
             <p>
                 { if term.is_some() { tr(lang, "Leader: ", "领导者：") } else { tr(lang, "Master: ", "主节点：") } }
@@ -204,6 +204,25 @@ fn sync_state_names(view: &SimView, set: &rmqsim_core::controller::BrokerSetView
         .join(", ")
 }
 
+/// A failure kind of the report (`power_loss`, ...) in the page's language.
+fn failure_kind(lang: Lang, kind: &str) -> String {
+    match kind {
+        "process_kill" => tr(lang, "process killed", "进程被杀").to_string(),
+        "power_loss" => tr(lang, "power loss", "断电").to_string(),
+        "disk_loss" => tr(lang, "disk loss", "磁盘损坏").to_string(),
+        "shutdown" => tr(lang, "shutdown", "正常关闭").to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The group's mode: RocketMQ's own names, with "nodes" in the page's language.
+fn mode_text(lang: Lang, mode: &str) -> String {
+    match lang {
+        Lang::En => mode.to_string(),
+        Lang::Zh => mode.replace(" nodes)", " 个节点)").replace("5.x controller", "5.x Controller 模式"),
+    }
+}
+
 fn failure_row(lang: Lang, f: &FailureReport, master_up: bool) -> Html {
     let rto = match (f.master_lost, f.rto) {
         (_, Some(rto)) => rto.to_string(),
@@ -225,7 +244,7 @@ fn failure_row(lang: Lang, f: &FailureReport, master_up: bool) -> Html {
             data-master-lost={f.master_lost.to_string()}>
             <td>{ f.at.to_string() }</td>
             <td>{ &f.node }</td>
-            <td>{ &f.kind }{ if f.master_lost { tr(lang, " (master)", "（主节点）") } else { "" } }</td>
+            <td>{ failure_kind(lang, &f.kind) }{ if f.master_lost { tr(lang, " (master)", "（主节点）") } else { "" } }</td>
             <td class="rto">{ rto }</td>
             <td class="rpo" title={f.lost.join("\n")}>
                 { format!("{lost} {} {}", tr(lang, "lost of", "条丢失，共"), f.acknowledged_before) }
@@ -267,7 +286,7 @@ pub fn controller_detail(props: &ControllerDetailProps) -> Html {
                                 <th>{ tr(lang, "Id", "编号") }</th>
                                 <th>{ tr(lang, "Replica", "副本") }</th>
                                 <th>{ tr(lang, "Epoch", "纪元") }</th>
-                                <th>{ tr(lang, "Max offset", "最大偏移") }</th>
+                                <th>{ tr(lang, "Max offset (last heartbeat)", "最大偏移（最近一次心跳）") }</th>
                             </tr></thead>
                             <tbody>
                                 { for set.replicas.iter().map(|r| html! {
