@@ -126,6 +126,9 @@ async function shot(page, name) {
 
 test('classic ASYNC_MASTER: after the master loses power the panel shows the CLI\'s RTO and RPO', TIMEOUT, async () => {
   const page = await openPage();
+  // A cluster without replicas has no replication panel.
+  await openAt(page, 'producer-broker-down', 0.5);
+  assert.equal(await page.locator('#replication').count(), 0, 'no panel without replicas');
   await openAt(page, 'ha-async-master-loss', 0.9);
   const report = await panelMatchesCli(page, 'ha-async-master-loss');
   const failure = report.failures.find((f) => f.master_lost);
