@@ -9,7 +9,7 @@ use rmqsim_core::xray::{ConsumerXray, ProducerXray};
 use yew::prelude::*;
 
 use crate::components::swimlane::SwimlaneChart;
-use crate::components::xray_texts::{bytes, refresh_key, tr};
+use crate::components::xray_texts::{bytes, refresh_key, tr, HandleRef};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 
@@ -85,14 +85,31 @@ fn producer(lang: Lang, x: &ProducerXray) -> Html {
     }
 }
 
+/// Subscribes to the snapshots; the body re-renders on every snapshot while paused and a few times a
+/// second while playing (consumer progress asks every broker and consumer).
 #[function_component(ConsumerXrayPanel)]
 pub fn consumer_xray_panel(props: &ClientXrayProps) -> Html {
-    let lang = props.lang;
     let sim = use_sim();
+    html! {
+        <ConsumerBody lang={props.lang} node={props.node.clone()} tick={refresh_key(&sim.snapshot, 6)}
+                      handle={HandleRef(sim.handle.clone())} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ConsumerBodyProps {
+    lang: Lang,
+    node: AttrValue,
+    tick: (u64, bool),
+    handle: HandleRef,
+}
+
+#[function_component(ConsumerBody)]
+fn consumer_body(props: &ConsumerBodyProps) -> Html {
+    let lang = props.lang;
     let open = use_state(|| false);
-    // Consumer progress asks every broker and consumer: a few times a second while playing.
-    let key = (props.node.clone(), refresh_key(&sim.snapshot, 6));
-    let handle = sim.handle.clone();
+    let key = (props.node.clone(), props.tick);
+    let handle = props.handle.0.clone();
     let computed = use_memo(key, move |(node, _)| handle.borrow().timeline().simulation().consumer_xray(node));
     let x = match &*computed {
         Ok(x) => x,
@@ -118,7 +135,7 @@ pub fn consumer_xray_panel(props: &ClientXrayProps) -> Html {
                             <span class="muted small">{ format!("{} · {}", x.group, x.client_id) }</span>
                             <button class="icon-button" id="consumer-close" title={tr(lang, "Close", "关闭")} onclick={toggle(false)}>{ "×" }</button>
                         </div>
-                        <div class="xray-body">{ consumer(lang, x) }</div>
+                        <div class="xray-body">{ consumer(lang, x, props.tick, &props.handle) }</div>
                     </div>
                 </div>
             }
@@ -153,7 +170,7 @@ fn rebalances(lang: Lang, x: &ConsumerXray) -> Html {
     }
 }
 
-fn consumer(lang: Lang, x: &ConsumerXray) -> Html {
+fn consumer(lang: Lang, x: &ConsumerXray, tick: (u64, bool), handle: &HandleRef) -> Html {
     html! {
         <div class="client-xray wide">
             { rebalances(lang, x) }
@@ -191,7 +208,7 @@ fn consumer(lang: Lang, x: &ConsumerXray) -> Html {
                 </tbody>
             </table>
             <h4>{ tr(lang, "Rebalance swimlane", "重平衡泳道") }</h4>
-            <SwimlaneChart lang={lang} group={x.group.clone()} />
+            <SwimlaneChart lang={lang} group={x.group.clone()} tick={tick} handle={handle.clone()} />
         </div>
     }
 }

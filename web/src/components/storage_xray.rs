@@ -9,7 +9,7 @@ use rmqsim_core::xray::{RecordRow, StorageXray};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::components::xray_texts::{bytes, refresh_key, tr};
+use crate::components::xray_texts::{bytes, refresh_key, tr, HandleRef};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 use crate::state::{UiAction, UiContext};
@@ -37,20 +37,38 @@ struct Cursor {
     index_key: String,
 }
 
+/// Subscribes to the snapshots and hands the body a refresh key: the body re-renders on every snapshot
+/// while paused and a few times a second while playing.
 #[function_component(StorageXrayPanel)]
 pub fn storage_xray_panel(props: &StorageXrayProps) -> Html {
-    let lang = props.lang;
     let sim = use_sim();
+    html! {
+        <XrayBody lang={props.lang} node={props.node.clone()} on_close={props.on_close.clone()}
+                  tick={refresh_key(&sim.snapshot, 6)} handle={HandleRef(sim.handle.clone())} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct XrayBodyProps {
+    lang: Lang,
+    node: AttrValue,
+    on_close: Callback<()>,
+    tick: (u64, bool),
+    handle: HandleRef,
+}
+
+#[function_component(XrayBody)]
+fn xray_body(props: &XrayBodyProps) -> Html {
+    let lang = props.lang;
     let ui = use_context::<UiContext>();
     let cursor = use_state(Cursor::default);
     let key_input = use_node_ref();
-    // Reading records from the disk: every other frame while playing.
-    let key = (props.node.clone(), cursor.from, refresh_key(&sim.snapshot, 2));
+    let key = (props.node.clone(), cursor.from, props.tick);
     let xray = {
-        let handle = sim.handle.clone();
+        let handle = props.handle.0.clone();
         use_memo(key, move |(node, from, _)| handle.borrow().timeline().simulation().storage_xray(node, *from, PAGE))
     };
-    let handle = sim.handle.borrow();
+    let handle = props.handle.0.borrow();
     let simulation = handle.timeline().simulation();
     let close = props.on_close.reform(|_: MouseEvent| ());
     let body = match &*xray {

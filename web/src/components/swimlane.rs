@@ -6,9 +6,8 @@
 use rmqsim_core::time::Time;
 use yew::prelude::*;
 
-use crate::components::xray_texts::{refresh_key, tr};
+use crate::components::xray_texts::{tr, HandleRef};
 use crate::i18n::Lang;
-use crate::sim_context::use_sim;
 
 const COLORS: [&str; 8] = ["#2563eb", "#15803d", "#7c3aed", "#b45309", "#0f766e", "#be185d", "#4d7c0f", "#1e3a8a"];
 const LABEL_W: f64 = 270.0;
@@ -19,15 +18,17 @@ const LANE_H: f64 = 22.0;
 pub struct SwimlaneProps {
     pub lang: Lang,
     pub group: AttrValue,
+    /// When to rebuild (`refresh_key`), and the simulation.
+    pub tick: (u64, bool),
+    pub handle: HandleRef,
 }
 
 #[function_component(SwimlaneChart)]
 pub fn swimlane_chart(props: &SwimlaneProps) -> Html {
     let lang = props.lang;
-    let sim = use_sim();
-    // The swimlane reads the whole observation record: a few times a second while playing.
-    let key = (props.group.clone(), refresh_key(&sim.snapshot, 15));
-    let handle = sim.handle.clone();
+    // The swimlane reads the whole observation record: rebuilt when the parent's refresh key changes.
+    let key = (props.group.clone(), props.tick);
+    let handle = props.handle.0.clone();
     let lanes = use_memo(key, move |(group, ..)| handle.borrow().timeline().simulation().rebalance_swimlane(group));
     if lanes.lanes.is_empty() {
         return html! { <p class="muted" id="swimlane-empty">{ tr(lang, "No queue held yet.", "尚无队列被持有。") }</p> };

@@ -2,8 +2,11 @@
 //! fate). Each call site names both languages, so a string cannot exist in one language only. Also
 //! when the inspectors recompute ([`refresh_key`]).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::i18n::Lang;
-use crate::sim_context::Snapshot;
+use crate::sim_context::{SimHandle, Snapshot};
 
 /// The English or Chinese text.
 pub fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
@@ -32,5 +35,16 @@ pub fn refresh_key(snapshot: &Snapshot, frames: u64) -> (u64, bool) {
         (snapshot.generation / frames.max(1), true)
     } else {
         (snapshot.generation, false)
+    }
+}
+
+/// The simulation handle as a prop, equal when it is the same handle: an inspector body that takes it
+/// and a [`refresh_key`] re-renders when the key changes, not on every published frame.
+#[derive(Clone)]
+pub struct HandleRef(pub Rc<RefCell<SimHandle>>);
+
+impl PartialEq for HandleRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
     }
 }
