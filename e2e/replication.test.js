@@ -147,6 +147,12 @@ test('classic ASYNC_MASTER: after the master loses power the panel shows the CLI
     }
   }
   await shot(page, 'ha-async-master-loss');
+  // Paused, the user cuts broker-b's power: the panel lists that failure at once (no stale report).
+  assert.equal(await page.locator('tr.failure[data-node="broker-b"]').count(), 0);
+  await page.click('#topology g.node[data-node="broker-b"]');
+  await page.click('#fault-power');
+  await page.locator('tr.failure[data-node="broker-b"][data-master-lost="true"]').waitFor();
+  assert.match(await page.textContent('tr.failure[data-node="broker-b"] td.rto'), /not yet recovered/);
   assert.deepEqual(page.errors, []);
 });
 
