@@ -1,8 +1,9 @@
 //! Scenario digests and verdicts on every platform: a few built-in scenarios run to their end must give
 //! the trace digest pinned in `scenarios/golden-digests.toml` (pinned natively by the root crate's
 //! `tests/scenarios.rs`) and meet their expectations. Compiled for wasm32 too (`cargo xtask test` runs it
-//! under Node and in headless Chromium), so the same runs are proven identical in the browser. The
-//! scenarios are the small ones: this file must stay quick in an unoptimised wasm build.
+//! under Node and in headless Chromium), so the same runs are proven identical in the browser. The named
+//! scenarios are small ones, quick in an unoptimised wasm build; the whole library runs only in an optimised
+//! build (`cargo xtask test`'s `wasm-golden` step: `cargo test --release --target wasm32-unknown-unknown`).
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -49,4 +50,14 @@ fn broadcasting_and_clustering_run_the_same_everywhere() {
 #[test]
 fn the_async_flush_loss_runs_the_same_everywhere() {
     check("loss-async-flush-power-loss");
+}
+
+/// Every library scenario, natively pinned by the root crate's `tests/scenarios.rs`, gives the same digest and
+/// verdict in wasm. Optimised builds only: the million-message backlog alone is about five million events.
+#[cfg(not(debug_assertions))]
+#[test]
+fn every_library_scenario_runs_the_same_everywhere() {
+    for (id, _) in library::SCENARIOS {
+        check(id);
+    }
 }

@@ -22,7 +22,7 @@ commands:
             --port N          port to listen on (default 8080)
             --skip-install    only check the tools, never install them
   test    run every check and suite, in order, each step timed:
-            tools fmt clippy native wasm-node wasm-browser build e2e
+            tools fmt clippy native wasm-node wasm-golden wasm-browser build e2e
             --skip-install    only check the tools, never install them
             --only STEP[,..]  run only these steps (repeatable), e.g. --only native,wasm-node
             --no-browser      skip the steps that need Chromium (wasm-browser, e2e)

@@ -11,12 +11,17 @@ use crate::tools;
 use std::time::Duration;
 
 /// The steps, in the order they run. Cheap checks first, so a typo fails in seconds, not minutes.
-const STEPS: [Step; 8] = [
+const STEPS: [Step; 9] = [
     Step { name: "tools", about: "check the pinned tools, install what is missing", browser: false },
     Step { name: "fmt", about: "cargo fmt --all -- --check", browser: false },
     Step { name: "clippy", about: "cargo clippy --workspace --all-targets --locked -- -D warnings", browser: false },
     Step { name: "native", about: "cargo test --workspace --locked (web crate included, natively)", browser: false },
     Step { name: "wasm-node", about: "rmqsim-core tests compiled to wasm32, run under Node", browser: false },
+    Step {
+        name: "wasm-golden",
+        about: "every library scenario's pinned digest and verdict in an optimised wasm32 build, under Node",
+        browser: false,
+    },
     Step {
         name: "wasm-browser",
         about: "rmqsim-core tests compiled to wasm32, run in headless Chromium",
@@ -155,6 +160,12 @@ fn run_step(name: &str, options: &Options) -> Result<Tally, StepFailure> {
         // Never `-q`: cargo forwards `--quiet` to wasm-bindgen-test-runner 0.2.130, which rejects it.
         "wasm-node" => wasm_counted(
             Cmd::new("cargo", &core_on_wasm)
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"),
+        ),
+        // The whole library is too slow for an unoptimised wasm build (the million-message backlog alone is
+        // ~5 M events), so this step builds the golden-scenario tests with optimisations.
+        "wasm-golden" => wasm_counted(
+            Cmd::new("cargo", &[&core_on_wasm[..], &["--release", "--test", "golden_scenarios"]].concat())
                 .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"),
         ),
         "wasm-browser" => wasm_counted(
