@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use rmqsim_core::replication_sweep::{run_case, SweepCase, SweepMode};
 
-use crate::commands::sweep::parse_seeds;
+use crate::commands::sweep::{parse_seeds, progress_bar, worker_count};
 use crate::exit::{check_failed, Failure, BAD_ARGUMENTS};
 
 #[derive(Args)]
@@ -41,22 +40,9 @@ pub fn replication_sweep(args: &ReplicationSweepArgs) -> Result<(), Failure> {
     let mode = SweepMode::from_name(&args.mode).map_err(|e| Failure::new(BAD_ARGUMENTS, format!("--mode: {e}")))?;
     let (first, last) = parse_seeds(&args.seeds)?;
     let count = last - first + 1;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 256)
-        .min(count as usize);
+    let jobs = worker_count(args.jobs, count);
     let started = std::time::Instant::now();
-    let progress = if args.quiet || args.json {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(count);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} schedules, {elapsed} elapsed, eta {eta} {msg}")
-                .expect("a valid template"),
-        );
-        bar
-    };
+    let progress = progress_bar(args.quiet || args.json, count, "schedules");
     let next = AtomicU64::new(first);
     let acknowledged = AtomicU64::new(0);
     let losing: Mutex<Vec<SweepCase>> = Mutex::new(Vec::new());

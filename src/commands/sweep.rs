@@ -67,28 +67,37 @@ struct Failed {
     reasons: Vec<String>,
 }
 
+/// How many threads a sweep of `count` runs uses: `--jobs`, else every core; never more than the runs.
+pub(crate) fn worker_count(jobs: Option<usize>, count: u64) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256)
+        .min(usize::try_from(count).unwrap_or(usize::MAX))
+}
+
+/// The progress bar of a sweep over `count` `unit`s (hidden for `--quiet` and `--json`).
+pub(crate) fn progress_bar(hidden: bool, count: u64, unit: &str) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(count);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit}, {{elapsed}} elapsed, eta {{eta}} {{msg}}"
+        ))
+        .expect("a valid template"),
+    );
+    bar
+}
+
 pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let scenario = scenario_file::load(&args.scenario)?;
     let (first, last) = parse_seeds(&args.seeds)?;
     let plan = fault_plan(&args.faults)?;
     let until = until_of(&scenario, args.until.as_deref())?;
     let count = last - first + 1;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 256)
-        .min(count as usize);
+    let jobs = worker_count(args.jobs, count);
     let started = std::time::Instant::now();
-    let progress = if args.quiet || args.json {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(count);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, eta {eta} {msg}")
-                .expect("a valid template"),
-        );
-        bar
-    };
+    let progress = progress_bar(args.quiet || args.json, count, "seeds");
     let next = AtomicU64::new(first);
     let failures: Mutex<Vec<Failed>> = Mutex::new(Vec::new());
     let events = AtomicU64::new(0);
