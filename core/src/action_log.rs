@@ -559,7 +559,8 @@ fn decode_verb(verb: &str, fields: &[&str]) -> Result<ActionSpec, String> {
         "json" => {
             expect(1, "one base64url payload")?;
             let bytes = base64url_decode(fields[0])?;
-            serde_json::from_slice(&bytes).map_err(|e| format!("its JSON is not an action: {e}"))?
+            crate::scenario::validate::action_from_json(&bytes)
+                .map_err(|e| format!("its JSON is not an action: {e}"))?
         }
         other => return Err(format!("unknown action `{other}`")),
     })
@@ -820,6 +821,17 @@ mod tests {
         let token = format!("1s~{}", json_fields(&action).join("~"));
         let error = decode_action(&token).unwrap_err();
         assert_eq!(error, "write it as `restart~broker-a`");
+    }
+
+    #[test]
+    fn a_json_action_with_a_misspelt_key_names_the_key_and_the_likely_spelling() {
+        let json = br#"{"do":"update_topic_queues","topic":"T","queuez":8}"#;
+        let token = format!("1s~json~{}", base64url_encode(json));
+        let error = decode_action(&token).unwrap_err();
+        assert!(error.starts_with("its JSON is not an action: "), "{error}");
+        assert!(error.contains("`queuez`") && error.contains("`queues`"), "{error}");
+        let not_json = format!("1s~json~{}", base64url_encode(b"{do:"));
+        assert!(decode_action(&not_json).unwrap_err().contains("not JSON"));
     }
 
     #[test]

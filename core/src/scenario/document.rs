@@ -68,6 +68,39 @@ pub(crate) fn parse(text: &str) -> Result<Node, Vec<Located>> {
     Ok(Node { id: u32::MAX, span: 0..text.len().max(span.end), kind: Kind::Table(table) })
 }
 
+/// A JSON value as a document, for values that arrive as JSON rather than as a file (an action in a
+/// share link): the same reader then accepts exactly what a scenario file accepts. JSON has no
+/// positions to report, so every span is empty; problems are named by their path instead.
+pub(crate) fn from_json(value: &serde_json::Value) -> Node {
+    let mut next_id = 0;
+    let mut root = convert_json(value, &mut next_id);
+    root.id = u32::MAX;
+    root
+}
+
+fn convert_json(value: &serde_json::Value, next_id: &mut u32) -> Node {
+    use serde_json::Value;
+    let id = *next_id;
+    *next_id += 1;
+    let kind = match value {
+        // TOML has no null: it reads as a value of the wrong type wherever it appears.
+        Value::Null => Kind::Datetime("null".to_string()),
+        Value::Bool(b) => Kind::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Kind::Integer(i),
+            None => Kind::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Kind::Str(s.clone()),
+        Value::Array(items) => Kind::Array(items.iter().map(|v| convert_json(v, next_id)).collect()),
+        Value::Object(map) => Kind::Table(
+            map.iter()
+                .map(|(key, v)| Entry { key: key.clone(), key_span: 0..0, value: convert_json(v, next_id) })
+                .collect(),
+        ),
+    };
+    Node { id, span: 0..0, kind }
+}
+
 fn convert_table(table: &DeTable<'_>, next_id: &mut u32, problems: &mut Vec<Located>) -> Vec<Entry> {
     let mut entries: Vec<Entry> = table
         .iter()

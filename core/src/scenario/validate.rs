@@ -18,7 +18,7 @@ use crate::check::MAX_IDENTITIES;
 use crate::protocol::consumer::MessageModel;
 use crate::scenario::de;
 use crate::scenario::document::{self, line_column, Located, Node};
-use crate::scenario::model::Scenario;
+use crate::scenario::model::{ActionSpec, Scenario};
 use crate::scenario::suggest::did_you_mean;
 use crate::scenario::{ScenarioError, ScenarioErrors};
 
@@ -65,6 +65,25 @@ pub fn accepted_keys(text: &str) -> std::collections::BTreeSet<&'static str> {
 }
 
 /// Prefix a shape problem with the path of the table or value it is in.
+/// Read one action from its JSON form (how a share link carries actions that have no short form),
+/// with the scenario reader: a link accepts exactly the actions and keys a scenario file accepts, and
+/// the web app carries one reader instead of two. Problems are joined, each named by its path.
+pub fn action_from_json(bytes: &[u8]) -> Result<ActionSpec, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let root = document::from_json(&value);
+    let original = root.clone();
+    let recovered = de::deserialize::<ActionSpec>(root);
+    match recovered.value {
+        Some(action) if recovered.problems.is_empty() => Ok(action),
+        _ => Err(recovered
+            .problems
+            .into_iter()
+            .map(|(node, located)| with_path(&original, node, located).message)
+            .collect::<Vec<_>>()
+            .join("; ")),
+    }
+}
+
 fn with_path(original: &Node, node: u32, located: Located) -> Located {
     match original.path_of(node) {
         Some(path) if !path.is_empty() => Located { message: format!("{path}: {}", located.message), ..located },
