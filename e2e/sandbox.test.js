@@ -415,7 +415,8 @@ test('performance: frame work at 100x on the biggest built-in scenarios (reporte
       return values[Math.floor(values.length / 2)];
     };
     console.log(`perf: ${id} (${nodes} nodes) at 100x: median ${median('workMs')} ms simulation + ${median('renderMs')} ms render ` +
-      `per frame, ${median('fps')} fps over ${samples.length} samples; effective speed ` +
+      `per frame (budget ${median('budgetMs')} ms), ${median('fps')} fps over ${samples.length} samples; speed reached ` +
+      `${median('speed')}x (meter), effective speed ` +
       `${(virtualUs / 1e3 / (samples.length * 300)).toFixed(0)}x; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
   }
   await shot(page, '13-perf-100x');

@@ -85,6 +85,10 @@ pub struct Perf {
     pub events: u32,
     /// Mean time from publishing a snapshot to the DOM showing it, in ms (Yew's render and diff).
     pub render_ms: f64,
+    /// The simulation's wall-clock share of the next frame, in ms (adapted to the frame rate).
+    pub budget_ms: f64,
+    /// Virtual time per wall time while playing (moving average): the speed actually reached.
+    pub speed: f64,
 }
 
 /// Everything the components show, taken at one moment.

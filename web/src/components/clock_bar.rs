@@ -107,16 +107,12 @@ fn icon(path: &'static str) -> Html {
     }
 }
 
-/// Virtual seconds per wall second over the last frames, when the browser cannot keep up.
+/// Virtual seconds per wall second actually reached over the last frames (measured in the play loop).
 fn effective_speed(snapshot: &Snapshot) -> f64 {
-    // work_ms of wall time per frame at fps frames per second ran `events` events; the clock moved
-    // at most the frame's span: report the chosen speed scaled by the fraction of frames that kept up.
-    let chosen = snapshot.speed_milli as f64 / 1_000.0;
-    if snapshot.perf.work_ms <= 0.0 {
-        chosen
+    if snapshot.perf.speed > 0.0 {
+        snapshot.perf.speed
     } else {
-        let budget = crate::hooks::use_play_loop::frame_budget_ms(snapshot.perf.render_ms);
-        chosen * (budget / snapshot.perf.work_ms).min(1.0)
+        snapshot.speed_milli as f64 / 1_000.0
     }
 }
 

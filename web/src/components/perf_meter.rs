@@ -21,7 +21,7 @@ pub fn perf_meter(props: &PerfMeterProps) -> Html {
     html! {
         <footer class="footer">
             <span id="perf" class="muted small" data-work-ms={format!("{:.2}", perf.work_ms)} data-fps={format!("{:.1}", perf.fps)}
-                  data-events={perf.events.to_string()} data-render-ms={format!("{:.2}", perf.render_ms)} data-first-render-ms={format!("{:.0}", props.first_render_ms)}>
+                  data-events={perf.events.to_string()} data-render-ms={format!("{:.2}", perf.render_ms)} data-budget-ms={format!("{:.2}", perf.budget_ms)} data-speed={format!("{:.1}", perf.speed)} data-first-render-ms={format!("{:.0}", props.first_render_ms)}>
                 { (texts.perf)(&format!("{:.1}", perf.work_ms), &format!("{:.1}", perf.render_ms), &format!("{:.0}", perf.fps)) }
             </span>
             <span class="muted small">{ texts.footer }</span>

@@ -19,6 +19,8 @@ use crate::sim_context::SimHandle;
 
 /// A 60 Hz frame, in ms: simulation work plus rendering should fit in it.
 const FRAME_MS: f64 = 16.0;
+/// A gap between two frames longer than this means the display missed a 60 Hz frame.
+const MISSED_FRAME_MS: f64 = 18.0;
 /// Simulation work allowed per frame, in wall-clock ms, whatever rendering costs.
 pub const MIN_BUDGET_MS: f64 = 4.0;
 pub const MAX_BUDGET_MS: f64 = 10.0;
@@ -29,6 +31,22 @@ const SLICE_EVENTS: u32 = 100;
 pub fn frame_budget_ms(render_ms: f64) -> f64 {
     (FRAME_MS - render_ms).clamp(MIN_BUDGET_MS, MAX_BUDGET_MS)
 }
+/// The simulation's share of the next frame: at most what rendering leaves ([`frame_budget_ms`]),
+/// cut by a fifth after a missed frame and given back 0.2 ms per frame that kept up. Whatever the
+/// browser spends beyond our measurements (style, layout, paint, garbage collection) is then taken
+/// from the simulation, so the clock falls behind before the frame rate does.
+pub fn adapt_budget(previous_ms: f64, gap_ms: f64, render_ms: f64) -> f64 {
+    let ceiling = frame_budget_ms(render_ms);
+    let next = if previous_ms <= 0.0 {
+        ceiling
+    } else if gap_ms > MISSED_FRAME_MS {
+        previous_ms * 0.8
+    } else {
+        previous_ms + 0.2
+    };
+    next.clamp(MIN_BUDGET_MS, ceiling)
+}
+
 /// Longest wall-clock gap counted between two frames (a background tab comes back without a jump).
 const MAX_FRAME_GAP_MS: f64 = 100.0;
 
@@ -65,7 +83,14 @@ pub fn use_play_loop(handle: Rc<RefCell<SimHandle>>, publish: Callback<()>) {
 /// Advance the handle for one frame. Returns whether anything changed (then a snapshot is published).
 fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
     let started = browser::now_ms();
-    let deadline = started + frame_budget_ms(handle.perf.render_ms);
+    let playing = handle.playing && handle.seek_target.is_none();
+    if playing && gap_ms > 0.0 {
+        handle.perf.budget_ms = adapt_budget(handle.perf.budget_ms, gap_ms, handle.perf.render_ms);
+    } else if handle.perf.budget_ms <= 0.0 {
+        handle.perf.budget_ms = frame_budget_ms(handle.perf.render_ms);
+    }
+    let deadline = started + handle.perf.budget_ms;
+    let clock_before = handle.timeline().now();
     let mut events = 0u32;
     let worked = if let Some(target) = handle.seek_target {
         loop {
@@ -110,6 +135,11 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
     if gap_ms > 0.0 {
         let fps = 1_000.0 / gap_ms;
         handle.perf.fps = if handle.perf.fps == 0.0 { fps } else { handle.perf.fps * 0.9 + fps * 0.1 };
+        if playing {
+            let advanced_ms = handle.timeline().now().saturating_since(clock_before).as_micros() as f64 / 1_000.0;
+            let speed = advanced_ms / gap_ms.min(MAX_FRAME_GAP_MS);
+            handle.perf.speed = if handle.perf.speed == 0.0 { speed } else { handle.perf.speed * 0.9 + speed * 0.1 };
+        }
     }
     worked
 }
@@ -160,6 +190,22 @@ fn request_frame(closure: &Closure<dyn FnMut(f64)>) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_simulation_gives_up_frame_time_after_a_missed_frame_and_takes_it_back_slowly() {
+        let start = adapt_budget(0.0, 16.7, 2.0);
+        assert_eq!(start, MAX_BUDGET_MS, "the first frame gets what rendering leaves, at most the maximum");
+        let cut = adapt_budget(start, 25.0, 2.0);
+        assert!((cut - 8.0).abs() < 1e-9, "a missed frame cuts a fifth: {cut}");
+        let back = adapt_budget(cut, 16.7, 2.0);
+        assert!((back - 8.2).abs() < 1e-9, "a frame on time gives 0.2 ms back: {back}");
+        let mut budget = start;
+        for _ in 0..50 {
+            budget = adapt_budget(budget, 40.0, 2.0);
+        }
+        assert_eq!(budget, MIN_BUDGET_MS, "the simulation always keeps some time, or it never moves");
+        assert_eq!(adapt_budget(MAX_BUDGET_MS, 16.7, 9.0), frame_budget_ms(9.0), "a slow render lowers the ceiling");
+    }
 
     #[test]
     fn a_slow_render_while_playing_is_published_about_thirty_times_a_second_and_otherwise_every_frame() {
