@@ -866,14 +866,78 @@ pub fn follow_by_replay(
     until: Time,
     msg_id: &str,
 ) -> Result<Vec<FateEntry>, String> {
-    let mut simulation = Simulation::new(scenario, seed).map_err(|e| e.to_string())?;
-    simulation.checks_mut().follow(msg_id);
-    for user in actions.iter().filter(|u| u.at <= until) {
-        simulation.run_until(user.at);
-        simulation.inject(Some(user.at), &user.action)?;
+    let mut replay = FateReplay::new(scenario, seed, actions, until, msg_id)?;
+    loop {
+        if let Some(result) = replay.advance(u32::MAX) {
+            return result;
+        }
     }
-    simulation.run_until(until);
-    simulation.checks().fate(msg_id).map(<[FateEntry]>::to_vec).ok_or_else(|| format!("{msg_id} was not followed"))
+}
+
+/// [`follow_by_replay`] a slice at a time, so that a browser can spread a long replay over frames
+/// (with a progress bar and a way to cancel) instead of freezing the tab until it ends.
+pub struct FateReplay {
+    simulation: Simulation,
+    /// The user's actions up to `until`, in order; `next` is the first not yet applied.
+    actions: Vec<crate::action_log::UserAction>,
+    next: usize,
+    until: Time,
+    msg_id: String,
+}
+
+impl FateReplay {
+    pub fn new(
+        scenario: &crate::scenario::Scenario,
+        seed: u64,
+        actions: &[crate::action_log::UserAction],
+        until: Time,
+        msg_id: &str,
+    ) -> Result<FateReplay, String> {
+        let mut simulation = Simulation::new(scenario, seed).map_err(|e| e.to_string())?;
+        simulation.checks_mut().follow(msg_id);
+        let actions = actions.iter().filter(|u| u.at <= until).cloned().collect();
+        Ok(FateReplay { simulation, actions, next: 0, until, msg_id: msg_id.to_string() })
+    }
+
+    /// Run at most `max_events` events. `Some` with the message's life once the replay reached `until`.
+    pub fn advance(&mut self, max_events: u32) -> Option<Result<Vec<FateEntry>, String>> {
+        let mut budget = max_events;
+        loop {
+            let pending = self.actions.get(self.next);
+            let target = pending.map_or(self.until, |user| user.at);
+            let ran = self.simulation.run_bounded(target, budget);
+            budget -= ran;
+            let reached = budget > 0 || self.simulation.kernel().next_event_time().is_none_or(|next| next > target);
+            if !reached {
+                return None;
+            }
+            // Every event up to `target` has run: settle the clock there (runs nothing).
+            self.simulation.run_until(target);
+            match pending.cloned() {
+                Some(user) => {
+                    if let Err(e) = self.simulation.inject(Some(user.at), &user.action) {
+                        return Some(Err(e));
+                    }
+                    self.next += 1;
+                }
+                None => return Some(self.fate()),
+            }
+        }
+    }
+
+    /// How far the replay has come, in per mille of `until`.
+    pub fn progress_permille(&self) -> u32 {
+        let until = self.until.as_micros();
+        if until == 0 {
+            return 1_000;
+        }
+        (u128::from(self.simulation.now().as_micros()) * 1_000 / u128::from(until)).min(1_000) as u32
+    }
+
+    fn fate(&self) -> Result<Vec<FateEntry>, String> {
+        let fate = self.simulation.checks().fate(&self.msg_id);
+        fate.map(<[FateEntry]>::to_vec).ok_or_else(|| format!("{} was not followed", self.msg_id))
+    }
 }
 
 fn user_topics(sim: &Simulation) -> Vec<String> {

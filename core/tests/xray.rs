@@ -220,3 +220,36 @@ fn replaying_the_run_follows_a_message_the_ledger_missed_and_finds_where_it_was_
     following.run_until(until);
     assert_eq!(following.digest(), sim.digest(), "following a message does not change the run");
 }
+
+#[test]
+fn a_replay_run_a_few_events_at_a_time_finds_the_same_life_as_one_run_to_the_end() {
+    use rmqsim_core::action_log::UserAction;
+    use rmqsim_core::scenario::model::CrashKindSpec;
+    use rmqsim_core::scenario::ActionSpec;
+    let scenario = Scenario::parse("ordering-by-order-id", library::find("ordering-by-order-id").unwrap()).unwrap();
+    let until = Time::ZERO + Duration::from_secs(20);
+    let record = run("ordering-by-order-id", 20).storage_xray("broker-a", None, 1).unwrap().records.records[0].clone();
+    let msg_id = record.msg_id.unwrap();
+    let at = |s| Time::ZERO + Duration::from_secs(s);
+    let actions = vec![
+        UserAction {
+            at: at(5),
+            action: ActionSpec::Crash { node: "broker-a".into(), kind: CrashKindSpec::ProcessKill },
+        },
+        UserAction { at: at(9), action: ActionSpec::Restart { node: "broker-a".into() } },
+    ];
+    let whole = rmqsim_core::xray::follow_by_replay(&scenario, scenario.seed, &actions, until, &msg_id).unwrap();
+    let mut replay = rmqsim_core::xray::FateReplay::new(&scenario, scenario.seed, &actions, until, &msg_id).unwrap();
+    let mut slices = 0;
+    let sliced = loop {
+        slices += 1;
+        if let Some(result) = replay.advance(37) {
+            break result.unwrap();
+        }
+        assert!(replay.progress_permille() < 1_000 || slices > 1);
+    };
+    assert!(slices > 10, "a replay in slices of 37 events takes many slices: {slices}");
+    assert_eq!(replay.progress_permille(), 1_000);
+    assert_eq!(sliced, whole, "slicing the replay does not change what it finds");
+    assert!(whole.len() > 1, "{whole:?}");
+}

@@ -131,36 +131,128 @@ fn entry(lang: Lang, e: &FateEntry) -> Html {
     }
 }
 
-/// A life found by replay: (msg id, the instant, the entries or why not).
-type Replayed = (String, u64, Result<Vec<FateEntry>, String>);
+/// A replay that follows a message the ledger missed: running (per mille done) or finished.
+#[derive(Clone, PartialEq)]
+enum ReplayStatus {
+    Running(u32),
+    Done(Result<Vec<FateEntry>, String>),
+}
 
-/// What the replay button needs: where to put the result, the simulation handle, the instant.
+/// A replay's status, for (msg id, the instant it replays to).
+type Replayed = (String, u64, ReplayStatus);
+
+/// The replay being run, a slice per timer tick; the generation tells a tick whether it is still
+/// wanted (a cancel, a new replay or closing the panel bumps it, and the stale tick just stops).
+#[derive(Default)]
+struct ReplayJob {
+    generation: u32,
+    replay: Option<rmqsim_core::xray::FateReplay>,
+}
+
+/// What the replay controls need: where to put the status, the job, the simulation, the instant.
+#[derive(Clone)]
 struct ReplayState {
     state: UseStateHandle<Option<Replayed>>,
+    job: std::rc::Rc<std::cell::RefCell<ReplayJob>>,
     handle: std::rc::Rc<std::cell::RefCell<crate::sim_context::SimHandle>>,
     now_us: u64,
 }
 
-/// Replay the run from its start with the ledger following `id` (costs a run from the start).
-fn replay_button(lang: Lang, id: String, replay: &ReplayState) -> Html {
-    let state = replay.state.clone();
-    let handle = replay.handle.clone();
-    let now_us = replay.now_us;
-    let onclick = Callback::from(move |_: MouseEvent| {
-        let result = {
-            let handle = handle.borrow();
+/// Wall-clock time a replay may take per tick, in ms: the page keeps rendering between ticks.
+const REPLAY_SLICE_MS: f64 = 12.0;
+/// Events between two looks at the wall clock.
+const REPLAY_SLICE_EVENTS: u32 = 200;
+
+impl ReplayState {
+    /// Replay the run from its start with the ledger following `id`, spread over timer ticks.
+    fn start(&self, id: String) {
+        let created = {
+            let handle = self.handle.borrow();
             let timeline = handle.timeline();
             let simulation = timeline.simulation();
-            rmqsim_core::xray::follow_by_replay(
+            rmqsim_core::xray::FateReplay::new(
                 simulation.scenario(),
                 simulation.seed(),
                 timeline.log(),
-                rmqsim_core::time::Time::from_micros(now_us),
+                rmqsim_core::time::Time::from_micros(self.now_us),
                 &id,
             )
         };
-        state.set(Some((id.clone(), now_us, result)));
-    });
+        let generation = {
+            let mut job = self.job.borrow_mut();
+            job.generation += 1;
+            job.replay = None;
+            job.generation
+        };
+        match created {
+            Ok(replay) => {
+                self.job.borrow_mut().replay = Some(replay);
+                self.state.set(Some((id.clone(), self.now_us, ReplayStatus::Running(0))));
+                self.tick(id, generation);
+            }
+            Err(e) => self.state.set(Some((id, self.now_us, ReplayStatus::Done(Err(e))))),
+        }
+    }
+
+    /// Stop the replay in progress (its next tick sees a newer generation) and forget its status.
+    fn cancel(&self) {
+        let mut job = self.job.borrow_mut();
+        job.generation += 1;
+        job.replay = None;
+        self.state.set(None);
+    }
+
+    /// Schedule the next slice of replay `generation` (a zero timeout: the page renders in between).
+    fn tick(&self, id: String, generation: u32) {
+        let this = self.clone();
+        gloo_timers::callback::Timeout::new(0, move || {
+            let status = {
+                let mut job = this.job.borrow_mut();
+                if job.generation != generation {
+                    return;
+                }
+                let Some(replay) = job.replay.as_mut() else { return };
+                let deadline = crate::browser::now_ms() + REPLAY_SLICE_MS;
+                loop {
+                    if let Some(result) = replay.advance(REPLAY_SLICE_EVENTS) {
+                        job.replay = None;
+                        break ReplayStatus::Done(result);
+                    }
+                    if crate::browser::now_ms() >= deadline {
+                        break ReplayStatus::Running(replay.progress_permille());
+                    }
+                }
+            };
+            let running = matches!(status, ReplayStatus::Running(_));
+            this.state.set(Some((id.clone(), this.now_us, status)));
+            if running {
+                this.tick(id, generation);
+            }
+        })
+        // Not kept: a stale tick stops by itself (generation), and dropping a Timeout would cancel it.
+        .forget();
+    }
+}
+
+/// The button that starts a replay, or its progress and a cancel button while it runs.
+fn replay_controls(lang: Lang, id: String, replay: &ReplayState, status: Option<&ReplayStatus>) -> Html {
+    if let Some(ReplayStatus::Running(permille)) = status {
+        let cancel = {
+            let replay = replay.clone();
+            Callback::from(move |_: MouseEvent| replay.cancel())
+        };
+        return html! {
+            <div class="fate-replaying" id="fate-replaying" data-permille={permille.to_string()}>
+                <progress max="1000" value={permille.to_string()}></progress>
+                <span class="small">{ format!("{} {}%", tr(lang, "Replaying the run…", "正在重放本次运行…"), permille / 10) }</span>
+                <button id="fate-replay-cancel" class="ghost small-button" onclick={cancel}>{ tr(lang, "Cancel", "取消") }</button>
+            </div>
+        };
+    }
+    let onclick = {
+        let replay = replay.clone();
+        Callback::from(move |_: MouseEvent| replay.start(id.clone()))
+    };
     html! {
         <button id="fate-replay" {onclick}>{ tr(lang, "Replay the run from the start to follow it", "从头重放本次运行以跟踪它") }</button>
     }
@@ -190,10 +282,17 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
     });
     // A life found by replaying the run from its start with the ledger following this message:
     // (msg id, the instant it was computed for, the entries).
-    let replayed = use_state(|| None::<(String, u64, Result<Vec<FateEntry>, String>)>);
+    let replayed = use_state(|| None::<Replayed>);
+    let job = use_mut_ref(ReplayJob::default);
+    {
+        // Closing the panel stops a replay in progress.
+        let job = job.clone();
+        use_effect_with((), move |_| move || job.borrow_mut().generation += 1);
+    }
     let now_us = sim.snapshot.view.time.as_micros();
     let replayed_now = (*replayed).clone().filter(|(id, at, _)| Some(id) == fate.msg_id.as_ref() && *at == now_us);
-    let replayed = ReplayState { state: replayed, handle: sim.handle.clone(), now_us };
+    let replayed = ReplayState { state: replayed, job, handle: sim.handle.clone(), now_us };
+    let replay_status = replayed_now.as_ref().map(|(_, _, status)| status);
     let verdict = fate.entries.as_ref().and_then(|es| {
         es.iter().rev().find_map(|e| match &e.event {
             FateEvent::Verdict { text } => Some(text.clone()),
@@ -234,13 +333,13 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
                                         "The fate ledger follows the first messages of a run, not this one.",
                                         "命运账本只跟踪一次运行中最早的一批消息，不包括这条。") }</p>
                                     if let Some(id) = fate.msg_id.clone() {
-                                        { replay_button(lang, id, &replayed) }
+                                        { replay_controls(lang, id, &replayed, replay_status) }
                                     }
                                 </>
                             },
                         }
                     }
-                    if let Some((_, _, result)) = &replayed_now {
+                    if let Some((_, _, ReplayStatus::Done(result))) = &replayed_now {
                         { match result {
                             Ok(entries) => html! {
                                 <ol class="fate-ledger" id="fate-ledger" data-count={entries.len().to_string()} data-replayed="true">
