@@ -9,91 +9,25 @@
 //   #act-skip-backlog  #err-reset-to  #config-key  #config-value  #act-config  #err-config-value
 //   #live-config  #queues-topic  #queues-count  #act-queues  #err-queues
 //   #panic-panel  #panic-seed  #panic-command  (?debug=panic forces a panic)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist, launchChromium } from './serve_dist.js';
+import {
+  REPO, useBrowser, pageOpener, screenshots, timeUs, digest, nodeStatus, settled, pause, seekTo, select, shareRun,
+} from './support.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..');
-const ARTIFACTS = path.join(HERE, 'artifacts');
 const TIMEOUT = { timeout: 120_000 };
 
-let server;
-let browser;
-
-before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openPage(suffix = '', { width = 1280, height = 1000 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.errors = [];
-  page.on('pageerror', (error) => page.errors.push(`page error: ${error}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') page.errors.push(`console error: ${message.text()}`);
-  });
-  await page.goto(server.base + suffix);
-  return page;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `actions-${name}.png`), fullPage: true });
-}
-
-const timeUs = async (page) => Number(await page.getAttribute('#virtual-time', 'data-time-us'));
-const digest = (page) => page.textContent('#digest');
-const nodeStatus = (page, name) => page.getAttribute(`#topology g.node[data-node="${name}"]`, 'data-status');
-
-async function settled(page) {
-  await page.waitForFunction(() => document.querySelector('#virtual-time')?.dataset.seeking === 'false');
-}
-
-async function pause(page) {
-  if ((await page.getAttribute('#play-pause', 'data-playing')) === 'true') {
-    await page.click('#play-pause');
-    await page.waitForFunction(() => document.querySelector('#play-pause')?.dataset.playing === 'false');
-  }
-}
-
-async function seekTo(page, seconds) {
-  const box = await page.locator('#scrubber').boundingBox();
-  const endUs = Number(await page.getAttribute('#scrubber', 'data-end-us'));
-  const x = box.x + (box.width * seconds * 1e6) / endUs;
-  await page.mouse.click(x, box.y + box.height / 2);
-  await settled(page);
-}
-
-/** Select a node in the topology and wait until the inspector shows it. */
-async function select(page, name) {
-  await page.click(`#topology g.node[data-node="${name}"]`);
-  await page.waitForFunction((n) => document.querySelector('#inspected-name')?.textContent === n, name);
-}
+const env = useBrowser();
+const openPage = pageOpener(env, { width: 1280, height: 1000, timeout: 20_000, waitForClock: false });
+const shot = screenshots('actions');
 
 /** The user actions listed in the run summary (nothing selected). */
 async function userActions(page) {
   await page.click('#inspector .icon-button');
   await page.locator('#user-actions, #user-actions-empty').first().waitFor();
   return page.$$eval('#user-actions li', (items) => items.map((li) => li.textContent.trim()));
-}
-
-async function shareRun(page) {
-  await page.click('#share');
-  await page.locator('#share-link').waitFor();
-  const link = await page.inputValue('#share-link');
-  await page.click('#share-close');
-  return link.split('#run=')[1];
 }
 
 /** consumer-rebalance-join without its scripted scale-out: the standby consumer is ours to add. */
@@ -208,7 +142,7 @@ test('consumer group actions by click: database down/up, members, live settings,
 
   // The share link reproduces the run with every action, digest for digest.
   await seekTo(page, 25);
-  const run = await shareRun(page);
+  const { run } = await shareRun(page);
   assert.match(run, /^v1\.T~/);
   assert.equal((run.match(/~json~/g) ?? []).length, 7, 'the seven actions travel in the link');
   const senderDigest = await digest(page);

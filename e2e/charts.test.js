@@ -7,58 +7,19 @@
 //   #scrubber .marker.<scenario|user|observed|leader|rebalance|violation>[data-at-us]
 //   #quiz  #quiz-option-<i>  #quiz-lock  #quiz-status[data-state=locked|right|wrong]  .quiz-option.right
 //   #seeking[data-percent]
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist, launchChromium } from './serve_dist.js';
+import { useBrowser, pageOpener, screenshots, scrollToTop, timeUs, settled as settledWithin } from './support.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ARTIFACTS = path.join(HERE, 'artifacts');
 const TIMEOUT = { timeout: 120_000 };
 
-let server;
-let browser;
+const env = useBrowser();
+const openPage = pageOpener(env, { width: 1400, height: 1000, timeout: 30_000, acceptDownloads: true });
+const shot = screenshots('charts', { prepare: scrollToTop });
 
-before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openPage(fragment = '', { width = 1400, height = 1000 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.errors = [];
-  page.on('pageerror', (error) => page.errors.push(`page error: ${error}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') page.errors.push(`console error: ${message.text()}`);
-  });
-  await page.goto(server.base + fragment);
-  await page.locator('#virtual-time').waitFor();
-  return page;
-}
-
-async function shot(page, name) {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: path.join(ARTIFACTS, `charts-${name}.png`), fullPage: true });
-}
-
-const timeUs = async (page) => Number(await page.getAttribute('#virtual-time', 'data-time-us'));
-
-async function settled(page) {
-  await page.waitForFunction(() => document.querySelector('#virtual-time')?.dataset.seeking === 'false', null, {
-    timeout: 90_000,
-  });
-}
+const settled = (page) => settledWithin(page, { timeout: 90_000 });
 
 async function openScenario(page, id) {
   await page.click(`[data-scenario="${id}"]`);

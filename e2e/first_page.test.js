@@ -4,45 +4,28 @@
 //
 // The ids are the app's contract with this test: #virtual-time[data-time-us] (integer virtual
 // microseconds), #play-pause[data-playing="true"|"false"], canvas#chart.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist, launchChromium } from './serve_dist.js';
+import { ARTIFACTS, useBrowser, recordErrors } from './support.js';
 
-const ARTIFACTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'artifacts');
 const SCREENSHOT = path.join(ARTIFACTS, 'first_page.png');
 const TIMEOUT = { timeout: 30_000 };
 
-let server;
-let browser;
 let page;
 const errors = []; // console errors and uncaught page errors, checked by the last test
 
-before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (error) => errors.push(`page error: ${error}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') {
-      const { url, lineNumber } = message.location();
-      errors.push(`console error: ${message.text()}${url ? ` (${url}:${lineNumber})` : ''}`);
-    }
-  });
-  await page.goto(server.base);
-});
-
-after(async () => {
+useBrowser({
+  ready: async ({ browser, server }) => {
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(15_000);
+    recordErrors(page, errors);
+    await page.goto(server.base);
+  },
   // Taken even when a test failed: the picture is the first thing to look at.
-  if (page) {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => {});
-  }
-  await browser?.close();
-  await server?.close();
+  teardown: async () => {
+    if (page) await page.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => {});
+  },
 });
 
 /** The integer in #virtual-time's data-time-us, failing clearly if it is not one. */

@@ -12,79 +12,21 @@
 //   #swimlane[data-lanes][data-double][data-unowned] g.lane[data-queue][data-segments]
 //   #message-search #message-search-input  #message-fate[data-search]  #fate-ledger[data-count]
 //   #fate-msg-id  #fate-close  #fate-replay  #fate-ledger[data-replayed]  #event-log li.line.has-message  #broker-addr-table  .data-version
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist, launchChromium } from './serve_dist.js';
+import { useBrowser, pageOpener, screenshots, timeUs, pause, openScenarioPaused, seekTo, select } from './support.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ARTIFACTS = path.join(HERE, 'artifacts');
 const TIMEOUT = { timeout: 120_000 };
 
-let server;
-let browser;
-
-before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openPage(fragment = '', { width = 1360, height = 900 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  // The first-visit guide is not what these tests look at.
-  await context.addInitScript(() => localStorage.setItem('rmqsim.guide.dismissed', '1'));
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.errors = [];
-  page.on('pageerror', (error) => page.errors.push(`page error: ${error}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') page.errors.push(`console error: ${message.text()}`);
-  });
-  await page.goto(server.base + fragment);
-  await page.locator('#virtual-time').waitFor();
-  return page;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `inspectors-${name}.png`) });
-}
-
-const timeUs = async (page) => Number(await page.getAttribute('#virtual-time', 'data-time-us'));
-
-async function settled(page) {
-  await page.waitForFunction(() => document.querySelector('#virtual-time')?.dataset.seeking === 'false');
-}
-
-async function pause(page) {
-  if ((await page.getAttribute('#play-pause', 'data-playing')) === 'true') {
-    await page.click('#play-pause');
-    await page.waitForFunction(() => document.querySelector('#play-pause')?.dataset.playing === 'false');
-  }
-}
+const env = useBrowser();
+const openPage = pageOpener(env, { width: 1360, height: 900, timeout: 30_000, dismissGuide: true });
+const shot = screenshots('inspectors', { fullPage: false });
 
 /** Open a built-in scenario and seek to `seconds` by clicking the scrubber. */
 async function openAt(page, scenario, seconds) {
-  await page.click(`[data-scenario="${scenario}"]`);
-  await page.locator('#topology g.node').first().waitFor();
-  await pause(page);
-  const box = await page.locator('#scrubber').boundingBox();
-  const endUs = Number(await page.getAttribute('#scrubber', 'data-end-us'));
-  await page.mouse.click(box.x + (box.width * seconds * 1e6) / endUs, box.y + box.height / 2);
-  await settled(page);
+  await openScenarioPaused(page, scenario);
+  await seekTo(page, seconds);
   await page.waitForFunction((s) => Number(document.querySelector('#virtual-time').dataset.timeUs) >= (s - 2) * 1e6, seconds);
-}
-
-async function select(page, node) {
-  await page.click(`#topology g.node[data-node="${node}"]`);
-  await page.waitForFunction((n) => document.querySelector('#inspected-name')?.textContent === n, node);
 }
 
 test('the storage X-ray shows the pointers, files and records of a broker, and a ConsumeQueue unit opens its record', TIMEOUT, async () => {

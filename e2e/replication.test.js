@@ -10,82 +10,27 @@
 //   tr[data-replica][data-role][data-lag-bytes]  tr.failure[data-node][data-at-us][data-rto-us][data-lost]
 //   [data-acknowledged][data-master-lost]  td.rto  #topology g.node[data-node][data-badge]
 //   #controller-detail[data-elections]  .broker-set[data-broker-set][data-master]  #lang-toggle
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveDist, launchChromium } from './serve_dist.js';
+import { useBrowser, pageOpener, screenshots, settled, pause, openScenarioPaused, cli } from './support.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..');
-const ARTIFACTS = path.join(HERE, 'artifacts');
 const TIMEOUT = { timeout: 900_000 };
 
-let server;
-let browser;
-
-before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openPage({ width = 1440, height = 1000 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  await context.addInitScript(() => localStorage.setItem('rmqsim.guide.dismissed', '1'));
-  const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  page.errors = [];
-  page.on('pageerror', (error) => page.errors.push(`page error: ${error}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') page.errors.push(`console error: ${message.text()}`);
-  });
-  await page.goto(server.base);
-  await page.locator('#virtual-time').waitFor();
-  return page;
-}
-
-async function settled(page) {
-  await page.waitForFunction(() => document.querySelector('#virtual-time')?.dataset.seeking === 'false');
-}
-
-async function pause(page) {
-  if ((await page.getAttribute('#play-pause', 'data-playing')) === 'true') {
-    await page.click('#play-pause');
-    await page.waitForFunction(() => document.querySelector('#play-pause')?.dataset.playing === 'false');
-  }
-}
+const env = useBrowser();
+const openPage = pageOpener(env, { width: 1440, height: 1000, timeout: 60_000, dismissGuide: true });
+const shot = screenshots('replication', { prepare: (page) => page.locator('#replication').scrollIntoViewIfNeeded() });
+const shotAsIs = screenshots('replication', { fullPage: false });
 
 /** Open a built-in scenario and seek to `fraction` of its run by clicking the scrubber. */
 async function openAt(page, scenario, fraction) {
-  await page.click(`[data-scenario="${scenario}"]`);
-  await page.locator('#topology g.node').first().waitFor();
-  await pause(page);
+  await openScenarioPaused(page, scenario);
   const box = await page.locator('#scrubber').boundingBox();
   await page.mouse.click(box.x + box.width * fraction, box.y + box.height / 2);
   await settled(page);
 }
 
 /** What the CLI reports for the scenario at `us` microseconds (same core, natively). */
-function cliRun(id, us) {
-  const bin = process.env.RMQSIM_BIN;
-  const [cmd, args] = bin ? [bin, []] : ['cargo', ['run', '--quiet', '--locked', '--bin', 'rmqsim', '--']];
-  const out = execFileSync(cmd, [...args, 'run', id, '--until', `${us}us`, '--json'], {
-    cwd: REPO,
-    encoding: 'utf8',
-    timeout: 900_000,
-    maxBuffer: 256 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out);
-}
+const cliRun = (id, us) => JSON.parse(cli(['run', id, '--until', `${us}us`, '--json']));
 
 /** The panel shows the CLI's groups, masters, lags and failures (RTO, RPO) at the page's instant. */
 async function panelMatchesCli(page, id) {
@@ -117,11 +62,6 @@ async function panelMatchesCli(page, id) {
     if (f.rto !== null) assert.doesNotMatch(rtoText, /not yet recovered/);
   }
   return report;
-}
-
-async function shot(page, name) {
-  await page.locator('#replication').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: path.join(ARTIFACTS, `replication-${name}.png`), fullPage: true });
 }
 
 test('classic ASYNC_MASTER: after the master loses power the panel shows the CLI\'s RTO and RPO', TIMEOUT, async () => {
@@ -212,6 +152,6 @@ test('5.x controller: drawn beside the NameServers, its inspector names the new 
   await detail.waitFor();
   assert.ok(Number(await detail.getAttribute('data-elections')) >= 1, 'an election happened');
   assert.equal(await detail.locator(`.broker-set[data-broker-set="${group.broker_name}"]`).getAttribute('data-master'), group.master);
-  await page.screenshot({ path: path.join(ARTIFACTS, 'replication-controller-inspector.png') });
+  await shotAsIs(page, 'controller-inspector');
   assert.deepEqual(page.errors, []);
 });

@@ -13,109 +13,32 @@
 //   #live-brokers[data-count]  #user-actions li  #fork-banner  #toast
 //   #share  #share-link  #share-cli  #lang-toggle[data-lang]  #link-error  #import-file  #import-errors
 //   #help  #event-log li.line  #log-search  #perf[data-work-ms][data-fps][data-first-render-ms]
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { serveDist, launchChromium } from './serve_dist.js';
+import {
+  REPO, useBrowser, pageOpener, screenshots, scrollToTop, timeUs, digest, nodeStatus, settled, pause, seekTo, shareRun, cli,
+} from './support.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..');
-const ARTIFACTS = path.join(HERE, 'artifacts');
 const TIMEOUT = { timeout: 90_000 };
-
-let server;
-let browser;
-let cliDigestAt90s; // `rmqsim digest broker-heartbeats --seed 7 --until 90s`, computed once (may compile the CLI)
-
-before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  cliDigestAt90s = cliDigest('broker-heartbeats', 7, '90s');
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** A fresh page (own storage) that records console errors and page errors. */
-async function openPage(fragment = '', { width = 1280, height = 900 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.errors = [];
-  page.on('pageerror', (error) => page.errors.push(`page error: ${error}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') page.errors.push(`console error: ${message.text()}`);
-  });
-  await page.goto(server.base + fragment);
-  await page.locator('#virtual-time').waitFor();
-  return page;
-}
-
-async function shot(page, name) {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: path.join(ARTIFACTS, `sandbox-${name}.png`), fullPage: true });
-}
-
-const timeUs = async (page) => Number(await page.getAttribute('#virtual-time', 'data-time-us'));
-const digest = (page) => page.textContent('#digest');
-
-/** Wait until no seek is in progress (a rewind or an opened link replays over several frames). */
-async function settled(page) {
-  await page.waitForFunction(() => document.querySelector('#virtual-time')?.dataset.seeking === 'false');
-}
-
-async function pause(page) {
-  if ((await page.getAttribute('#play-pause', 'data-playing')) === 'true') {
-    await page.click('#play-pause');
-    await page.waitForFunction(() => document.querySelector('#play-pause')?.dataset.playing === 'false');
-  }
-}
-
-/** Seek by clicking the scrubber at `seconds` (the scrubber spans 0 .. the scenario's end). */
-async function seekTo(page, seconds) {
-  const box = await page.locator('#scrubber').boundingBox();
-  const endUs = Number(await page.getAttribute('#scrubber', 'data-end-us'));
-  const x = box.x + (box.width * seconds * 1e6) / endUs;
-  await page.mouse.click(x, box.y + box.height / 2);
-  await settled(page);
-}
-
-async function nodeStatus(page, name) {
-  return page.getAttribute(`#topology g.node[data-node="${name}"]`, 'data-status');
-}
-
-/** The run string of the share dialog, e.g. v1.broker-heartbeats~1f0c9a2e.1.30s */
-async function shareRun(page) {
-  await page.click('#share');
-  await page.locator('#share-link').waitFor();
-  const link = await page.inputValue('#share-link');
-  await page.click('#share-close');
-  const run = link.split('#run=')[1];
-  assert.ok(run?.startsWith('v1.'), `the share link carries a v1 run: ${link}`);
-  return { link, run };
-}
 
 /** The CLI's digest of a built-in scenario (same core, natively). */
 function cliDigest(id, seed, until) {
-  const bin = process.env.RMQSIM_BIN;
-  const [cmd, args] = bin
-    ? [bin, []]
-    : ['cargo', ['run', '--quiet', '--locked', '--bin', 'rmqsim', '--']];
-  const out = execFileSync(cmd, [...args, 'digest', id, '--seed', String(seed), '--until', until], {
-    cwd: REPO,
-    encoding: 'utf8',
-    timeout: 900_000,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return out.trim().split('\n').pop();
+  return cli(['digest', id, '--seed', String(seed), '--until', until]).trim().split('\n').pop();
 }
+
+let cliDigestAt90s; // `rmqsim digest broker-heartbeats --seed 7 --until 90s`, computed once (may compile the CLI)
+
+const env = useBrowser({
+  setup: () => {
+    cliDigestAt90s = cliDigest('broker-heartbeats', 7, '90s');
+  },
+});
+/** A fresh page (own storage) that records console errors and page errors. */
+const openPage = pageOpener(env, { width: 1280, height: 900, timeout: 20_000 });
+const shot = screenshots('sandbox', { prepare: scrollToTop });
 
 test('first visit: no errors, the guide points at the library, dismissing it is remembered', TIMEOUT, async () => {
   const page = await openPage();
@@ -416,7 +339,8 @@ test('performance: frame work at 100x on the biggest built-in scenarios (reporte
     };
     console.log(`perf: ${id} (${nodes} nodes) at 100x: median ${median('workMs')} ms simulation + ${median('renderMs')} ms render ` +
       `per frame (budget ${median('budgetMs')} ms), ${median('fps')} fps over ${samples.length} samples; speed reached ` +
-      `${median('speed')}x (meter), effective speed ` +
+      `${median('speed')}x (meter), ${median('events')} events per frame ` +
+      `(${(1000 * median('workMs') / Math.max(1, median('events'))).toFixed(1)} us per event), effective speed ` +
       `${(virtualUs / 1e3 / (samples.length * 300)).toFixed(0)}x; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
   }
   await shot(page, '13-perf-100x');
