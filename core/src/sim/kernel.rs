@@ -17,7 +17,7 @@ use crate::sim::faults::Fault;
 use crate::sim::limits::{Halt, Limits};
 use crate::sim::network::{DropReason, LinkConfig, Network, Routing};
 use crate::sim::node::{Command, Context, Input, Node, NodeId, TimerId};
-use crate::sim::trace::{Trace, TraceEvent, TraceRecord};
+use crate::sim::trace::{Trace, TraceEvent, TraceEventRef, TraceRecord};
 use crate::time::Time;
 
 /// Whether a node's process is running.
@@ -93,6 +93,8 @@ pub struct Kernel<N: Node> {
     events_processed: u64,
     in_flight: u32,
     next_timer_id: u64,
+    /// The node whose handler the last step ran (see [`Kernel::last_input_node`]).
+    last_input_node: Option<NodeId>,
 }
 
 impl<N: Node> Kernel<N> {
@@ -112,6 +114,7 @@ impl<N: Node> Kernel<N> {
             events_processed: 0,
             in_flight: 0,
             next_timer_id: 0,
+            last_input_node: None,
         }
     }
 
@@ -239,8 +242,18 @@ impl<N: Node> Kernel<N> {
         self.observations.drain(..)
     }
 
+    /// The node whose handler ran in the last call to [`Kernel::step`]: of all nodes, only its
+    /// memory and status can have changed in that step (nodes touch nothing but their own state).
+    /// `None` when no handler ran (a fault, a void or dropped event, no event): then anything may
+    /// have changed. Observers use it, with [`Kernel::events_processed`] to know that exactly one
+    /// step passed, to skip re-reading nodes that did not run.
+    pub fn last_input_node(&self) -> Option<NodeId> {
+        self.last_input_node
+    }
+
     /// Process the next event, if any.
     pub fn step(&mut self) -> Stepped {
+        self.last_input_node = None;
         if self.halted.is_some() {
             return Stepped::Halted;
         }
@@ -288,7 +301,8 @@ impl<N: Node> Kernel<N> {
                 let slot = &mut self.nodes[node.index()];
                 slot.state = Some(N::boot(&slot.spec));
                 slot.status = NodeStatus::Up;
-                self.deliver_input(node, Input::Start, TraceEvent::Started { node });
+                self.begin_trace(TraceEventRef::Started { node });
+                self.deliver_input(node, Input::Start);
             }
             Event::Deliver { from, to, epoch, message } => {
                 self.in_flight -= 1;
@@ -298,8 +312,8 @@ impl<N: Node> Kernel<N> {
                     self.record_drop(from, to, DropReason::ReceiverDown, message);
                     self.refuse_if_host_is_up(from, to);
                 } else {
-                    let trace = TraceEvent::Delivered { from, to, message: message.clone() };
-                    self.deliver_input(to, Input::Message { from, message }, trace);
+                    self.begin_trace(TraceEventRef::Delivered { from, to, message: &message });
+                    self.deliver_input(to, Input::Message { from, message });
                 }
             }
             Event::Timer { node, incarnation, id, timer } => {
@@ -307,8 +321,8 @@ impl<N: Node> Kernel<N> {
                 if slot.incarnation != incarnation || !slot.active_timers.remove(&id) {
                     return false;
                 }
-                let trace = TraceEvent::TimerFired { node, id, timer: timer.clone() };
-                self.deliver_input(node, Input::Timer { id, timer }, trace);
+                self.begin_trace(TraceEventRef::TimerFired { node, id, timer: &timer });
+                self.deliver_input(node, Input::Timer { id, timer });
             }
             Event::SyncDone { node, incarnation, disk_epoch, sync } => {
                 let slot = &mut self.nodes[node.index()];
@@ -320,30 +334,38 @@ impl<N: Node> Kernel<N> {
                 if slot.incarnation != incarnation || slot.state.is_none() {
                     return false;
                 }
-                let trace = TraceEvent::DiskSynced { node, file, synced_len };
-                self.deliver_input(node, Input::DiskSynced { file, synced_len }, trace);
+                self.begin_trace(TraceEventRef::DiskSynced { node, file, synced_len });
+                self.deliver_input(node, Input::DiskSynced { file, synced_len });
             }
             Event::ConnectionClosed { node, incarnation, peer } => {
                 let slot = &self.nodes[node.index()];
                 if slot.incarnation != incarnation || slot.state.is_none() {
                     return false;
                 }
-                self.deliver_input(node, Input::ConnectionClosed { peer }, TraceEvent::ConnectionClosed { node, peer });
+                self.begin_trace(TraceEventRef::ConnectionClosed { node, peer });
+                self.deliver_input(node, Input::ConnectionClosed { peer });
             }
             Event::NodeAction { node, action } => {
                 if self.nodes[node.index()].state.is_none() {
                     return false;
                 }
-                let trace = TraceEvent::NodeAction { node, action: action.clone() };
-                self.deliver_input(node, Input::Action(action), trace);
+                self.begin_trace(TraceEventRef::NodeAction { node, action: &action });
+                self.deliver_input(node, Input::Action(action));
             }
             Event::Fault(fault) => self.apply_fault(fault),
         }
         true
     }
 
-    /// Run the node's handler and apply its commands in order.
-    fn deliver_input(&mut self, id: NodeId, input: Input<N>, trace_event: TraceEvent<N>) {
+    /// Start this step's trace record with its input event (which the node is about to consume).
+    fn begin_trace(&mut self, event: TraceEventRef<'_, N>) {
+        self.trace.begin_step(self.events_processed, self.now, event);
+    }
+
+    /// Run the node's handler and apply its commands in order (the step's trace record was begun
+    /// with its input event).
+    fn deliver_input(&mut self, id: NodeId, input: Input<N>) {
+        self.last_input_node = Some(id);
         let mut commands = Vec::new();
         {
             let slot = &mut self.nodes[id.index()];
@@ -359,15 +381,19 @@ impl<N: Node> Kernel<N> {
             };
             state.on_input(input, &mut ctx);
         }
+        // The trace has encoded (and, if it keeps records, copied) the commands: carry them out by
+        // value, so that messages move into the network instead of being cloned.
+        self.trace.step_commands(&commands);
         let exit = commands.iter().position(|c| matches!(c, Command::Exit { .. }));
-        for command in &commands[..exit.unwrap_or(commands.len())] {
-            self.apply(id, command);
-        }
         let restart_after = exit.and_then(|i| match &commands[i] {
             Command::Exit { restart_after } => *restart_after,
             _ => None,
         });
-        self.trace.record(TraceRecord { step: self.events_processed, time: self.now, event: trace_event, commands });
+        commands.truncate(exit.unwrap_or(commands.len()));
+        for command in commands {
+            self.apply(id, command);
+        }
+        self.trace.end_step();
         if exit.is_some() {
             // The process ends after this step: a process kill, then maybe a supervised restart.
             self.crash(id, CrashKind::ProcessKill);
@@ -378,31 +404,31 @@ impl<N: Node> Kernel<N> {
         }
     }
 
-    fn apply(&mut self, id: NodeId, command: &Command<N>) {
+    fn apply(&mut self, id: NodeId, command: Command<N>) {
         let incarnation = self.nodes[id.index()].incarnation;
         match command {
-            Command::Send { to, message } => self.send(id, *to, message.clone()),
+            Command::Send { to, message } => self.send(id, to, message),
             Command::SetTimer { id: timer_id, after, timer } => {
-                self.nodes[id.index()].active_timers.insert(*timer_id);
-                let event = Event::Timer { node: id, incarnation, id: *timer_id, timer: timer.clone() };
-                self.queue.push(self.now + *after, event);
+                self.nodes[id.index()].active_timers.insert(timer_id);
+                let event = Event::Timer { node: id, incarnation, id: timer_id, timer };
+                self.queue.push(self.now + after, event);
             }
             Command::CancelTimer { id: timer_id } => {
-                self.nodes[id.index()].active_timers.remove(timer_id);
+                self.nodes[id.index()].active_timers.remove(&timer_id);
             }
             Command::Sync { file } => {
                 let slot = &mut self.nodes[id.index()];
-                if !slot.disk.exists(*file) {
+                if !slot.disk.exists(file) {
                     return;
                 }
-                let (sync, done_at) = slot.disk.begin_sync(*file, self.now, &mut slot.disk_rng);
+                let (sync, done_at) = slot.disk.begin_sync(file, self.now, &mut slot.disk_rng);
                 let event = Event::SyncDone { node: id, incarnation, disk_epoch: slot.disk_epoch, sync };
                 self.queue.push(done_at, event);
             }
             Command::Observe(observation) => {
-                self.observations.push(Observed { time: self.now, node: id, observation: observation.clone() });
+                self.observations.push(Observed { time: self.now, node: id, observation });
             }
-            Command::CloseConnection { peer } => self.close_connection(id, *peer),
+            Command::CloseConnection { peer } => self.close_connection(id, peer),
             Command::Exit { .. } => unreachable!("an exit ends the step's commands (deliver_input)"),
         }
     }
