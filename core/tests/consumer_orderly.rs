@@ -9,24 +9,15 @@ use consumer_support::*;
 use rmqsim_core::observation::{ConsumeOutcome, Observation};
 use rmqsim_core::time::Time;
 
-const ORDERLY: &str = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.topics]]
-name = "T"
-queues = 4
+fn orderly() -> String {
+    let workload = format!(
+        "start_at = \"2s\"\nstop_at = \"120s\"\norder_by_key = true\n{}\nkeys = {{ distribution = \"uniform\", space = 16 }}",
+        rate(20)
+    );
+    cluster(1, &[("broker-a", "")], &[("T", 4)]) + &producer("", "T", &workload) + ORDERLY_GROUP
+}
 
-[[producers]]
-[producers.workload]
-topic = "T"
-start_at = "2s"
-stop_at = "120s"
-order_by_key = true
-rate = [{ at = "0s", per_second = 20 }]
-keys = { distribution = "uniform", space = 16 }
-
+const ORDERLY_GROUP: &str = r#"
 [[consumer_groups]]
 group = "O"
 orderly = true
@@ -83,7 +74,7 @@ fn calls(sim: &rmqsim_core::Simulation) -> Vec<Call> {
 
 #[test]
 fn an_orderly_consumer_never_delivers_two_messages_of_one_queue_out_of_order_even_across_rebalances() {
-    let sim = run(ORDERLY, 4, Time::from_secs(220));
+    let sim = run(&orderly(), 4, Time::from_secs(220));
     let calls = calls(&sim);
     let acquired: Vec<(Time, String, i32)> = sim
         .observations()

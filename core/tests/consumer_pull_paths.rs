@@ -9,18 +9,13 @@ use rmqsim_core::observation::{Observation, SentBackTo};
 use rmqsim_core::time::{Duration, Time};
 
 fn topology(broker_extra: &str) -> String {
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-{broker_extra}
-[[topology.topics]]
-name = "T"
-queues = 4
-"#
-    )
+    cluster(1, &[("broker-a", broker_extra)], &[("T", 4)])
+}
+
+/// A producer of `max_messages` to T from 2 s, `rate` a second (none: as fast as it sends).
+fn producer_of_t(max_messages: u32, rate: Option<u32>) -> String {
+    let rate = rate.map_or(String::new(), |n| format!("rate = [{{ at = \"0s\", per_second = {n} }}]"));
+    producer("", "T", &format!("start_at = \"2s\"\nmax_messages = {max_messages}\n{rate}"))
 }
 
 /// (time stored, time pulled) of each message of T.
@@ -43,27 +38,18 @@ fn pull_latencies(sim: &rmqsim_core::Simulation) -> Vec<Duration> {
     out
 }
 
-const STEADY: &str = r#"
-[[producers]]
-[producers.workload]
-topic = "T"
-start_at = "2s"
-max_messages = 100
-rate = [{ at = "0s", per_second = 7 }]
-
-[[consumer_groups]]
-group = "G"
-subscriptions = [{ topic = "T" }]
-"#;
+fn steady() -> String {
+    producer_of_t(100, Some(7)) + "\n[[consumer_groups]]\ngroup = \"G\"\nsubscriptions = [{ topic = \"T\" }]\n"
+}
 
 #[test]
 fn long_polling_answers_a_held_pull_as_soon_as_a_message_arrives_and_short_polling_waits_for_the_next_check() {
-    let long = run(&format!("{}{STEADY}", topology("")), 1, Time::from_secs(30));
+    let long = run(&(topology("") + &steady()), 1, Time::from_secs(30));
     let latencies = pull_latencies(&long);
     assert_eq!(latencies.len(), 100);
     assert!(latencies.iter().all(|l| *l < Duration::from_millis(5)), "woken by the dispatch: {latencies:?}");
     let short_config = "[topology.broker_groups.config]\nlongPollingEnable = false\n";
-    let short = run(&format!("{}{STEADY}", topology(short_config)), 1, Time::from_secs(30));
+    let short = run(&(topology(short_config) + &steady()), 1, Time::from_secs(30));
     let latencies = pull_latencies(&short);
     assert_eq!(latencies.len(), 100);
     // Held for shortPollingTimeMills (1 s) and checked every second: a message waits up to a second.
@@ -73,14 +59,7 @@ fn long_polling_answers_a_held_pull_as_soon_as_a_message_arrives_and_short_polli
 
 fn started_late(store_extra: &str, config_extra: &str) -> rmqsim_core::Simulation {
     let body = format!(
-        r#"{}
-[[producers]]
-[producers.workload]
-topic = "T"
-start_at = "2s"
-max_messages = 40
-rate = [{{ at = "0s", per_second = 10 }}]
-
+        r#"{}{}
 [[consumer_groups]]
 group = "Late"
 start_at = "20s"
@@ -88,19 +67,17 @@ subscriptions = [{{ topic = "T" }}]
 [consumer_groups.config]
 {config_extra}
 "#,
-        topology(store_extra)
+        topology(store_extra),
+        producer_of_t(40, Some(10))
     );
     run(&body, 1, Time::from_secs(40))
 }
 
 fn start_offsets(sim: &rmqsim_core::Simulation) -> Vec<i64> {
-    sim.observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::ProcessQueueAdded { queue, offset, .. } if queue.topic == "T" => Some(*offset),
-            _ => None,
-        })
-        .collect()
+    picked(sim, |o| match o {
+        Observation::ProcessQueueAdded { queue, offset, .. } if queue.topic == "T" => Some(*offset),
+        _ => None,
+    })
 }
 
 #[test]
@@ -135,13 +112,7 @@ fn a_new_group_starts_at_the_max_offset_once_message_zero_is_on_disk_only() {
 #[test]
 fn a_message_consumed_for_longer_than_consume_timeout_is_sent_back_by_the_sweep() {
     let body = format!(
-        r#"{}
-[[producers]]
-[producers.workload]
-topic = "T"
-start_at = "2s"
-max_messages = 1
-
+        r#"{}{}
 [[consumer_groups]]
 group = "Slow"
 subscriptions = [{{ topic = "T" }}]
@@ -150,17 +121,14 @@ consumeTimeout = 1
 [consumer_groups.workload]
 processing_time = "10m"
 "#,
-        topology("")
+        topology(""),
+        producer_of_t(1, None)
     );
     let sim = run(&body, 1, Time::from_secs(150));
-    let sent_back: Vec<(Time, SentBackTo)> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::MessageSentBack { destination, .. } => Some((o.time, *destination)),
-            _ => None,
-        })
-        .collect();
+    let sent_back: Vec<(Time, SentBackTo)> = seen(&sim, |o| match o {
+        Observation::MessageSentBack { destination, .. } => Some(*destination),
+        _ => None,
+    });
     // The sweep runs every consumeTimeout (1 min) from 1 min: at 60 s the message has been in the listener
     // for 58 s, at 120 s for 118 s > 60 s: it goes back with delay level 3 and leaves the process queue.
     assert_eq!(sent_back.len(), 1);
@@ -171,14 +139,7 @@ processing_time = "10m"
 #[test]
 fn a_lite_pull_consumer_seeking_to_the_beginning_processes_the_topic_again() {
     let body = format!(
-        r#"{}
-[[producers]]
-[producers.workload]
-topic = "T"
-start_at = "2s"
-max_messages = 60
-rate = [{{ at = "0s", per_second = 20 }}]
-
+        r#"{}{}
 [[consumer_groups]]
 group = "P"
 name_prefix = "poll"
@@ -192,7 +153,8 @@ node = "poll-0"
 topic = "T"
 to = "begin"
 "#,
-        topology("")
+        topology(""),
+        producer_of_t(60, Some(20))
     );
     let sim = run(&body, 1, Time::from_secs(30));
     let counts = processed_counts(&sim);

@@ -10,23 +10,11 @@ use rmqsim_core::observation::{ConsumeOutcome, DropReason, Observation};
 use rmqsim_core::time::Time;
 
 fn body(actions: &str, members: u32, standby: u32) -> String {
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.topics]]
-name = "T"
-queues = 4
-
-[[producers]]
-[producers.workload]
-topic = "T"
-start_at = "2s"
-stop_at = "50s"
-rate = [{{ at = "0s", per_second = 40 }}]
-
+    let workload = format!("start_at = \"2s\"\nstop_at = \"50s\"\n{}", rate(40));
+    cluster(1, &[("broker-a", "")], &[("T", 4)])
+        + &producer("", "T", &workload)
+        + &format!(
+            r#"
 [[consumer_groups]]
 group = "G"
 members = {members}
@@ -37,7 +25,7 @@ processing_time = "5ms"
 
 {actions}
 "#
-    )
+        )
 }
 
 /// (time, node, queue id, start offset) of every process queue added.

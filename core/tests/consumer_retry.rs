@@ -82,22 +82,13 @@ fn sixteen_failures_put_a_message_in_the_dlq_after_4h_45m_40s_plus_one_grid_tick
     assert_eq!(sent_back[16].0.as_millis(), 17_143_602);
 }
 
-const BROADCAST: &str = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.topics]]
-name = "T"
-queues = 4
+fn broadcast() -> String {
+    cluster(1, &[("broker-a", "")], &[("T", 4)])
+        + &producer("", "T", &format!("start_at = \"2s\"\nmax_messages = 200\n{}", rate(20)))
+        + BROADCAST_GROUP
+}
 
-[[producers]]
-[producers.workload]
-topic = "T"
-start_at = "2s"
-max_messages = 200
-rate = [{ at = "0s", per_second = 20 }]
-
+const BROADCAST_GROUP: &str = r#"
 [[consumer_groups]]
 group = "B"
 members = 3
@@ -110,7 +101,7 @@ failure_percent = 20
 
 #[test]
 fn broadcasting_delivers_every_message_to_every_consumer_and_never_retries() {
-    let sim = run(BROADCAST, 2, Time::from_secs(30));
+    let sim = run(&broadcast(), 2, Time::from_secs(30));
     let stored = stored_msg_ids(&sim, "T");
     assert_eq!(stored.len(), 200);
     let mut per_consumer: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();

@@ -82,14 +82,12 @@ fn consumer_database_outage_retries_through_the_delay_levels_and_loses_nothing()
     let sim = run_builtin("consumer-database-outage");
     let (_, _, lost) = tally(&sim, "PaymentGroup", "PaymentTopic");
     assert_eq!(lost, 0);
-    let levels: BTreeSet<i32> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::DelayedMessageDelivered { delay_level, .. } => Some(*delay_level),
-            _ => None,
-        })
-        .collect();
+    let levels: BTreeSet<i32> = picked(&sim, |o| match o {
+        Observation::DelayedMessageDelivered { delay_level, .. } => Some(*delay_level),
+        _ => None,
+    })
+    .into_iter()
+    .collect();
     assert!(levels.contains(&3) && levels.contains(&4) && levels.contains(&5), "{levels:?}");
     // Failures happen only while the database is down (a call started before 80 s may fail up to 3 s later).
     for f in finished(&sim) {

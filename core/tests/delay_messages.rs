@@ -1,51 +1,26 @@
 //! Delayed messages (spec §8, §13 item 10): levels, the clamp, the per-level delivery loop and its
 //! persisted offsets, seen end to end (producer → SCHEDULE_TOPIC_XXXX → real topic → consumer).
 
+mod support;
+
 use rmqsim_core::broker::delay_level::SCHEDULE_TOPIC;
 use rmqsim_core::observation::Observation;
 use rmqsim_core::scenario::Scenario;
 use rmqsim_core::time::{Duration, Time};
 use rmqsim_core::world::AnyNode;
 use rmqsim_core::Simulation;
-
-fn scenario(body: &str) -> Scenario {
-    let text = format!(
-        "version = 1\nid = \"test\"\nrun_for = \"60s\"\n\
-         [narrative.en]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n\
-         [narrative.zh]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n{body}"
-    );
-    Scenario::parse("test", &text).unwrap_or_else(|e| panic!("{e}"))
-}
+use support::{cluster, producer, rate, scenario};
 
 fn sim(body: &str) -> Simulation {
     Simulation::new(&scenario(body), 1).unwrap()
 }
 
 fn body(delay_level: i32, messages: u32, extra: &str) -> String {
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.topics]]
-name = "Orders"
-queues = 2
-
-[[producers]]
-[producers.workload]
-topic = "Orders"
-start_at = "1s"
-max_messages = {messages}
-delay_level = {delay_level}
-rate = [{{ at = "0s", per_second = 2 }}]
-
-[[consumer_groups]]
-group = "TimeoutChecker"
-subscriptions = [{{ topic = "Orders" }}]
-{extra}
-"#
-    )
+    let workload = format!("start_at = \"1s\"\nmax_messages = {messages}\ndelay_level = {delay_level}\n{}", rate(2));
+    let consumer = "[[consumer_groups]]\ngroup = \"TimeoutChecker\"\nsubscriptions = [{ topic = \"Orders\" }]\n";
+    [cluster(1, &[("broker-a", "")], &[("Orders", 2)]), producer("", "Orders", &workload), consumer.to_string()]
+        .concat()
+        + extra
 }
 
 /// (msgId, store time in wall ms) of each message's first copy: the one the CommitLog rewrote into
@@ -183,26 +158,9 @@ fn the_order_timeout_scenario_closes_each_order_30_minutes_after_it_was_stored()
 }
 
 fn timer_body(timer_delay: &str, wheel: bool) -> String {
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[topology.broker_groups.store]
-timerWheelEnable = {wheel}
-[[topology.topics]]
-name = "Orders"
-queues = 2
-
-[[producers]]
-[producers.workload]
-topic = "Orders"
-start_at = "1s"
-max_messages = 1
-timer_delay = "{timer_delay}"
-"#
-    )
+    let store = format!("[topology.broker_groups.store]\ntimerWheelEnable = {wheel}");
+    cluster(1, &[("broker-a", &store)], &[("Orders", 2)])
+        + &producer("", "Orders", &format!("start_at = \"1s\"\nmax_messages = 1\ntimer_delay = \"{timer_delay}\""))
 }
 
 fn timer_deliveries(sim: &Simulation) -> Vec<(Time, i64)> {

@@ -2,33 +2,18 @@
 //! the tag string, SQL92 selects on properties when the broker enables it, and consumers of one group that
 //! subscribe differently lose messages — observed, so a checker can say so.
 
+mod support;
+
 use std::collections::BTreeSet;
 
 use rmqsim_core::observation::Observation;
 use rmqsim_core::scenario::Scenario;
 use rmqsim_core::time::Time;
 use rmqsim_core::Simulation;
-
-fn scenario(body: &str) -> Scenario {
-    let text = format!(
-        "version = 1\nid = \"test\"\nrun_for = \"60s\"\n\
-         [narrative.en]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n\
-         [narrative.zh]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n{body}"
-    );
-    Scenario::parse("test", &text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(body: &str, until: Time) -> Simulation {
-    let mut sim = Simulation::new(&scenario(body), 1).unwrap();
-    sim.run_until(until);
-    sim
-}
+use support::{cluster, picked, run};
 
 fn topology(broker_config: &str) -> String {
-    format!(
-        "[topology]\nname_servers = 1\n[[topology.broker_groups]]\nname = \"broker-a\"\n\
-         [topology.broker_groups.config]\n{broker_config}\n[[topology.topics]]\nname = \"Orders\"\nqueues = 2\n"
-    )
+    cluster(1, &[("broker-a", &format!("[topology.broker_groups.config]\n{broker_config}"))], &[("Orders", 2)])
 }
 
 fn producer(name: &str, tags: &str, properties: &str, messages: u32) -> String {
@@ -86,7 +71,7 @@ fn tag_a_or_tag_b_is_filtered_at_the_broker_by_hash_code() {
         producer("p", "[\"TagA\", \"TagB\", \"TagC\"]", "{}", 30),
         consumer("G", "g", "TagA || TagB", "TAG")
     );
-    let sim = run(&body, Time::from_secs(40));
+    let sim = run(&body, 1, Time::from_secs(40));
     let sent = sent_tags(&sim);
     let wanted: BTreeSet<String> = sent.iter().filter(|(_, t)| t != "TagC").map(|(id, _)| id.clone()).collect();
     assert_eq!(sent.len(), 30);
@@ -104,7 +89,7 @@ fn a_tag_hash_collision_is_passed_by_the_broker_and_dropped_by_the_client() {
     assert_eq!(rmqsim_core::java::string_hash_code("Aa"), rmqsim_core::java::string_hash_code("BB"));
     let body =
         format!("{}{}{}", topology(""), producer("p", "[\"Aa\", \"BB\"]", "{}", 20), consumer("G", "g", "Aa", "TAG"));
-    let sim = run(&body, Time::from_secs(60));
+    let sim = run(&body, 1, Time::from_secs(60));
     let sent = sent_tags(&sim);
     let aa: BTreeSet<String> = sent.iter().filter(|(_, t)| t == "Aa").map(|(id, _)| id.clone()).collect();
     let bb: BTreeSet<String> = sent.iter().filter(|(_, t)| t == "BB").map(|(id, _)| id.clone()).collect();
@@ -137,7 +122,7 @@ fn sql92_selects_on_properties_only_where_the_broker_enables_it() {
         producer("large", "[\"pay\"]", "{ amount = \"150\", region = \"sh\" }", 10)
     );
     let select = consumer("G", "g", "amount > 100 AND region IN ('sh', 'bj')", "SQL92");
-    let sim = run(&format!("{}{producers}{select}", topology("enablePropertyFilter = true")), Time::from_secs(40));
+    let sim = run(&format!("{}{producers}{select}", topology("enablePropertyFilter = true")), 1, Time::from_secs(40));
     let large: BTreeSet<String> = sim
         .observations()
         .iter()
@@ -151,7 +136,7 @@ fn sql92_selects_on_properties_only_where_the_broker_enables_it() {
     assert_eq!(large.len(), 10);
     assert_eq!(consumed(&sim), large);
     // The same subscription on a broker without enablePropertyFilter: every pull is refused.
-    let refused = run(&format!("{}{producers}{select}", topology("")), Time::from_secs(40));
+    let refused = run(&format!("{}{producers}{select}", topology("")), 1, Time::from_secs(40));
     assert!(consumed(&refused).is_empty());
 }
 
@@ -176,7 +161,7 @@ fn consumers_of_one_group_that_subscribe_differently_lose_messages_and_it_is_obs
         consumer("G", "g-a", "TagA", "TAG"),
         consumer("G", "g-b", "TagB", "TAG")
     );
-    let sim = run(&body, Time::from_secs(60));
+    let sim = run(&body, 1, Time::from_secs(60));
     let sent = sent_tags(&sim);
     let got = consumed(&sim);
     let lost: Vec<&(String, String)> = sent.iter().filter(|(id, _)| !got.contains(id)).collect();
@@ -195,14 +180,12 @@ fn consumers_of_one_group_that_subscribe_differently_lose_messages_and_it_is_obs
             _ => None,
         })
         .collect();
-    let client_dropped: usize = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::MessagesFilteredByClient { messages, .. } => Some(messages.len()),
-            _ => None,
-        })
-        .sum();
+    let client_dropped: usize = picked(&sim, |o| match o {
+        Observation::MessagesFilteredByClient { messages, .. } => Some(messages.len()),
+        _ => None,
+    })
+    .into_iter()
+    .sum();
     assert!(!against_intent.is_empty() && client_dropped > 0, "both ways of losing happen here");
     assert_eq!(lost.len(), against_intent.len() + client_dropped, "every lost message has exactly one observed cause");
 }

@@ -7,39 +7,30 @@ use rmqsim_core::observation::{BrokerRemovalReason, Observation};
 use rmqsim_core::time::Time;
 use support::*;
 
-fn silent_broker_b() -> String {
-    format!(
-        "{TWO_BROKERS}
-[[producers]]
-[producers.workload]
-topic = \"TopicTest\"
-rate = [{{ at = \"0s\", per_second = 10 }}]
+const TEN_PER_SECOND: &str = "rate = [{ at = \"0s\", per_second = 10 }]";
 
-[[actions]]
-at = \"60s\"
-do = \"crash\"
-node = \"broker-b\"
-kind = \"power_loss\"
-"
-    )
+fn silent_broker_b() -> String {
+    [TWO_BROKERS.to_string(), producer("", "TopicTest", TEN_PER_SECOND), crash("60s", "broker-b", "power_loss")]
+        .concat()
+}
+
+/// When the NameServers removed `broker` from their tables (for `reason`, or any).
+fn removed_at(sim: &rmqsim_core::Simulation, broker: &str, reason: Option<BrokerRemovalReason>) -> Vec<Time> {
+    seen(sim, |o| match o {
+        Observation::BrokerRemoved { broker_name, reason: r, .. } if broker_name == broker => Some(*r),
+        _ => None,
+    })
+    .into_iter()
+    .filter(|(_, r)| reason.is_none_or(|reason| reason == *r))
+    .map(|(time, _)| time)
+    .collect()
 }
 
 #[test]
 fn a_silent_broker_is_dropped_at_the_scan_instant_and_producers_stop_choosing_it_after_their_next_refresh() {
     let sim = run(&silent_broker_b(), 1, Time::from_secs(200));
     // broker-b last registered at 40 s; 40 s + 120 s < now first holds at the 165 s scan.
-    let removals: Vec<Time> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::BrokerRemoved { broker_name, reason: BrokerRemovalReason::Expired, .. }
-                if broker_name == "broker-b" =>
-            {
-                Some(o.time)
-            }
-            _ => None,
-        })
-        .collect();
+    let removals: Vec<Time> = removed_at(&sim, "broker-b", Some(BrokerRemovalReason::Expired));
     assert_eq!(removals, [Time::from_secs(165); 2]);
     // The producer polls 10 ms after start and every 30 s: the first poll after 165 s is at 180.010 s; it
     // looks TBW102 up first, then TopicTest (one lookup at a time), each one round trip.
@@ -53,6 +44,12 @@ fn a_silent_broker_is_dropped_at_the_scan_instant_and_producers_stop_choosing_it
     assert!(to_b.iter().all(|t| *t < changed_at), "attempts to broker-b after the refresh: {to_b:?}");
 }
 
+/// A producer starting at 100 ms, and namesrv-0 crashed (`kind`) from the start.
+fn name_server_0_crashed(kind: &str) -> String {
+    let workload = format!("start_at = \"100ms\"\n{TEN_PER_SECOND}");
+    [TWO_BROKERS.to_string(), producer("", "TopicTest", &workload), crash("0s", "namesrv-0", kind)].concat()
+}
+
 #[test]
 fn producers_fail_over_to_another_name_server_when_theirs_is_down() {
     // namesrv-0 is powered off from the start. The client's NameServer index starts at a seeded random value:
@@ -61,21 +58,7 @@ fn producers_fail_over_to_another_name_server_when_theirs_is_down() {
     // for that lookup (lookups are serialized), then for its own, and still makes its 3 s budget.
     let mut waited = 0;
     for seed in 1..=6 {
-        let body = format!(
-            "{TWO_BROKERS}
-[[producers]]
-[producers.workload]
-topic = \"TopicTest\"
-start_at = \"100ms\"
-rate = [{{ at = \"0s\", per_second = 10 }}]
-
-[[actions]]
-at = \"0s\"
-do = \"crash\"
-node = \"namesrv-0\"
-kind = \"power_loss\"
-"
-        );
+        let body = name_server_0_crashed("power_loss");
         let sim = run(&body, seed, Time::from_secs(20));
         let done = completions(&sim, "producer-0");
         assert!(done.iter().all(|c| failure_of(&c.4).is_none()), "seed {seed}");
@@ -95,21 +78,7 @@ fn a_killed_name_server_is_skipped_within_the_same_lookup() {
     // A killed NameServer's host answers with a reset: the connect fails at once and the same lookup moves
     // on to the next NameServer, so no send fails.
     for seed in 1..=6 {
-        let body = format!(
-            "{TWO_BROKERS}
-[[producers]]
-[producers.workload]
-topic = \"TopicTest\"
-start_at = \"100ms\"
-rate = [{{ at = \"0s\", per_second = 10 }}]
-
-[[actions]]
-at = \"0s\"
-do = \"crash\"
-node = \"namesrv-0\"
-kind = \"process_kill\"
-"
-        );
+        let body = name_server_0_crashed("process_kill");
         let sim = run(&body, seed, Time::from_secs(10));
         let done = completions(&sim, "producer-0");
         assert!(done.iter().all(|c| failure_of(&c.4).is_none()), "seed {seed}: {done:?}");
@@ -117,22 +86,11 @@ kind = \"process_kill\"
     }
 }
 
-fn no_auto_create() -> String {
-    r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[topology.broker_groups.config]
-autoCreateTopicEnable = false
+const ONE_AT_1S: &str = "start_at = \"1s\"\nmax_messages = 1";
 
-[[producers]]
-[producers.workload]
-topic = "Unknown"
-start_at = "1s"
-max_messages = 1
-"#
-    .to_string()
+fn no_auto_create() -> String {
+    cluster(1, &[("broker-a", "[topology.broker_groups.config]\nautoCreateTopicEnable = false")], &[])
+        + &producer("", "Unknown", ONE_AT_1S)
 }
 
 #[test]
@@ -172,29 +130,14 @@ fn the_name_server_answers_topic_not_exist_for_an_unknown_topic() {
 #[test]
 fn an_auto_created_topic_gets_four_queues_with_perm_6_on_the_broker_that_received_it() {
     // Spec §13 item 17: producer defaultTopicQueueNums 4, broker TBW102 with 8 queues.
-    let body = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-
-[[producers]]
-[producers.workload]
-topic = "NewTopic"
-start_at = "1s"
-max_messages = 1
-"#;
-    let sim = run(body, 1, Time::from_secs(40));
-    let created: Vec<(u32, u32, u32)> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::TopicAutoCreated { topic, read_queue_nums, write_queue_nums, perm } if topic == "NewTopic" => {
-                Some((*read_queue_nums, *write_queue_nums, *perm))
-            }
-            _ => None,
-        })
-        .collect();
+    let body = cluster(1, &[("broker-a", "")], &[]) + &producer("", "NewTopic", ONE_AT_1S);
+    let sim = run(&body, 1, Time::from_secs(40));
+    let created: Vec<(u32, u32, u32)> = picked(&sim, |o| match o {
+        Observation::TopicAutoCreated { topic, read_queue_nums, write_queue_nums, perm } if topic == "NewTopic" => {
+            Some((*read_queue_nums, *write_queue_nums, *perm))
+        }
+        _ => None,
+    });
     assert_eq!(created, [(4, 4, 6)]);
     let Some(rmqsim_core::world::AnyNode::NameServer(ns)) = sim.kernel().node(node(&sim, "namesrv-0")) else {
         panic!("namesrv-0 is up")
@@ -213,25 +156,10 @@ max_messages = 1
 #[test]
 fn a_read_only_broker_receives_no_sends() {
     // brokerPermission 4 (R--): every topic registers without W, so no publish list includes broker-b.
-    let body = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.broker_groups]]
-name = "broker-b"
-[topology.broker_groups.config]
-brokerPermission = 4
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-
-[[producers]]
-[producers.workload]
-topic = "TopicTest"
-rate = [{ at = "0s", per_second = 20 }]
-"#;
-    let sim = run(body, 1, Time::from_secs(5));
+    let read_only = "[topology.broker_groups.config]\nbrokerPermission = 4";
+    let body = cluster(1, &[("broker-a", ""), ("broker-b", read_only)], &[("TopicTest", 4)])
+        + &producer("", "TopicTest", "rate = [{ at = \"0s\", per_second = 20 }]");
+    let sim = run(&body, 1, Time::from_secs(5));
     let tried = attempts(&sim, "producer-0");
     assert!(tried.len() > 50);
     assert!(tried.iter().all(|a| a.3.broker_name == "broker-a"));
@@ -246,30 +174,11 @@ rate = [{ at = "0s", per_second = 20 }]
 fn a_broker_last_registered_at_zero_is_removed_at_125_s_and_unused_after_the_150_s_refresh() {
     // Spec §13 item 16: registered at t = 0, silent from 5 s (its 10 s registration never happens); scans at
     // 5 s, 10 s, ...: 0 + 120 000 < now first holds at 125 s. The producer's refresh after that is 150.010 s.
-    let body = format!(
-        "{TWO_BROKERS}
-[[producers]]
-[producers.workload]
-topic = \"TopicTest\"
-mode = \"async\"
-rate = [{{ at = \"0s\", per_second = 10 }}]
-
-[[actions]]
-at = \"5s\"
-do = \"crash\"
-node = \"broker-b\"
-kind = \"power_loss\"
-"
-    );
+    let workload = format!("mode = \"async\"\n{TEN_PER_SECOND}");
+    let body =
+        [TWO_BROKERS.to_string(), producer("", "TopicTest", &workload), crash("5s", "broker-b", "power_loss")].concat();
     let sim = run(&body, 2, Time::from_secs(160));
-    let removed: Vec<Time> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::BrokerRemoved { broker_name, .. } if broker_name == "broker-b" => Some(o.time),
-            _ => None,
-        })
-        .collect();
+    let removed = removed_at(&sim, "broker-b", None);
     assert_eq!(removed, [Time::from_secs(125); 2]);
     let last_to_b =
         attempts(&sim, "producer-0").iter().filter(|a| a.3.broker_name == "broker-b").map(|a| a.0).max().unwrap();

@@ -4,7 +4,7 @@
 
 mod support;
 
-use rmqsim_core::observation::SendOutcome;
+use rmqsim_core::observation::{BrokerRemovalReason, Observation, SendOutcome};
 use rmqsim_core::producer::send_result::SendStatus;
 use rmqsim_core::time::Time;
 use support::*;
@@ -71,45 +71,21 @@ fn a_sync_send_to_a_powered_off_broker_spends_its_whole_timeout() {
 fn busy_broker_b(mode: &str, producer_config: &str) -> String {
     // Sync sends need several application threads for a queue to build at the broker.
     let threads = if mode == "sync" { 8 } else { 1 };
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.broker_groups]]
-name = "broker-b"
-[topology.broker_groups.config]
-sendMessageThreadPoolNums = 1
-sendMessageCpuMicros = 300000
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-
-[[producers]]
-[producers.config]
-{producer_config}
-[producers.workload]
-topic = "TopicTest"
-mode = "{mode}"
-threads = {threads}
-stop_at = "20s"
-rate = [{{ at = "0s", per_second = 20 }}]
-"#
-    )
+    let busy = "[topology.broker_groups.config]\nsendMessageThreadPoolNums = 1\nsendMessageCpuMicros = 300000";
+    let workload = format!(
+        "mode = \"{mode}\"\nthreads = {threads}\nstop_at = \"20s\"\nrate = [{{ at = \"0s\", per_second = 20 }}]"
+    );
+    cluster(1, &[("broker-a", ""), ("broker-b", busy)], &[("TopicTest", 4)])
+        + &producer(producer_config, "TopicTest", &workload)
 }
 
 #[test]
 fn an_overloaded_broker_answers_system_busy_from_its_send_queue() {
     let sim = run(&busy_broker_b("async", ""), 1, Time::from_secs(25));
-    let rejections: Vec<String> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            rmqsim_core::observation::Observation::SendRejected { code: 2, remark, .. } => Some(remark.clone()),
-            _ => None,
-        })
-        .collect();
+    let rejections: Vec<String> = picked(&sim, |o| match o {
+        Observation::SendRejected { code: 2, remark, .. } => Some(remark.clone()),
+        _ => None,
+    });
     assert!(rejections.len() > 10, "{}", rejections.len());
     for remark in &rejections {
         assert!(
@@ -194,16 +170,12 @@ fn ordered_sends_keep_each_order_on_one_queue() {
     );
     let mut sim = rmqsim_core::Simulation::new(&scenario(&body), 3).unwrap();
     sim.run_until(Time::from_secs(10));
-    let requested: std::collections::BTreeMap<u64, String> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            rmqsim_core::observation::Observation::SendRequested { send_id, business_keys, .. } => {
-                Some((*send_id, business_keys[0].clone()))
-            }
-            _ => None,
-        })
-        .collect();
+    let requested: std::collections::BTreeMap<u64, String> = picked(&sim, |o| match o {
+        Observation::SendRequested { send_id, business_keys, .. } => Some((*send_id, business_keys[0].clone())),
+        _ => None,
+    })
+    .into_iter()
+    .collect();
     let mut queue_of_key = std::collections::BTreeMap::new();
     for (_, send_id, _, queue) in attempts(&sim, "producer-0") {
         let key = &requested[&send_id];
@@ -221,25 +193,10 @@ fn ordered_sends_keep_each_order_on_one_queue() {
 
 fn slow_broker_b(version: &str) -> String {
     // Every request to broker-b takes 600 ms more on the way (a clogged link): latency ≥ 550 ms.
-    format!(
-        r#"{TWO_BROKERS}
-[[producers]]
-[producers.config]
-sendLatencyFaultEnable = true
-faultStrategyVersion = "{version}"
-[producers.workload]
-topic = "TopicTest"
-mode = "async"
-rate = [{{ at = "0s", per_second = 10 }}]
-
-[[actions]]
-at = "5s"
-do = "clog"
-from = "producer-0"
-to = "broker-b"
-extra = "600ms"
-"#
-    )
+    let config = format!("sendLatencyFaultEnable = true\nfaultStrategyVersion = \"{version}\"");
+    let workload = "mode = \"async\"\nrate = [{ at = \"0s\", per_second = 10 }]";
+    let clog = action("5s", "do = \"clog\"\nfrom = \"producer-0\"\nto = \"broker-b\"\nextra = \"600ms\"");
+    [TWO_BROKERS.to_string(), producer(&config, "TopicTest", workload), clog].concat()
 }
 
 #[test]
@@ -279,37 +236,15 @@ fn a_lost_ack_produces_exactly_one_duplicate() {
     // The broker stores the message, its answer is lost (broker-a → producer is cut from 1.5 s to 4 s), the
     // sync send times out at 3 s and the application keeps the message and resends it 5 s later: the same
     // Message, so the same UNIQ_KEY, stored a second time under a new offsetMsgId.
-    let body = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-
-[[producers]]
-[producers.workload]
-topic = "TopicTest"
-start_at = "2s"
-max_messages = 1
-resend_failed = { after = "5s" }
-
-[[actions]]
-at = "1500ms"
-do = "partition"
-from = ["broker-a"]
-to = ["producer-0"]
-both_ways = false
-
-[[actions]]
-at = "4s"
-do = "heal"
-from = ["broker-a"]
-to = ["producer-0"]
-both_ways = false
-"#;
-    let sim = run(body, 1, Time::from_secs(20));
+    let one_way = "from = [\"broker-a\"]\nto = [\"producer-0\"]\nboth_ways = false";
+    let body = [
+        cluster(1, &[("broker-a", "")], &[("TopicTest", 4)]),
+        producer("", "TopicTest", "start_at = \"2s\"\nmax_messages = 1\nresend_failed = { after = \"5s\" }"),
+        action("1500ms", &format!("do = \"partition\"\n{one_way}")),
+        action("4s", &format!("do = \"heal\"\n{one_way}")),
+    ]
+    .concat();
+    let sim = run(&body, 1, Time::from_secs(20));
     let done = completions(&sim, "producer-0");
     assert_eq!(done.len(), 2, "{done:?}");
     assert_eq!(done[0].0, Time::from_secs(5));
@@ -326,28 +261,10 @@ both_ways = false
 }
 
 fn sync_flush_broker(slow_disk: &str) -> String {
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[topology.broker_groups.store]
-flushDiskType = "SYNC_FLUSH"
-syncFlushTimeout = 1000
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-
-[[producers]]
-[producers.workload]
-topic = "TopicTest"
-start_at = "2s"
-max_messages = 5
-rate = [{{ at = "0s", per_second = 1 }}]
-{slow_disk}
-"#
-    )
+    let store = "[topology.broker_groups.store]\nflushDiskType = \"SYNC_FLUSH\"\nsyncFlushTimeout = 1000";
+    let workload =
+        format!("start_at = \"2s\"\nmax_messages = 5\nrate = [{{ at = \"0s\", per_second = 1 }}]\n{slow_disk}");
+    cluster(1, &[("broker-a", store)], &[("TopicTest", 4)]) + &producer("", "TopicTest", &workload)
 }
 
 #[test]
@@ -412,30 +329,24 @@ fn a_oneway_send_has_no_result_and_is_stored() {
     assert_eq!(stored(&sim).len(), 20);
 }
 
+/// The bytes each stored message took in the CommitLog.
+fn wrote_bytes(sim: &rmqsim_core::Simulation) -> Vec<i32> {
+    picked(sim, |o| match o {
+        Observation::MessageStored { wrote_bytes, .. } => Some(*wrote_bytes),
+        _ => None,
+    })
+}
+
 #[test]
 fn a_body_of_4096_bytes_or_more_is_compressed() {
     let body = with_producer("topic = \"TopicTest\"\nbody_bytes = 8192\nmax_messages = 1", "");
     let sim = run(&body, 1, Time::from_secs(3));
-    let wrote: Vec<i32> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            rmqsim_core::observation::Observation::MessageStored { wrote_bytes, .. } => Some(*wrote_bytes),
-            _ => None,
-        })
-        .collect();
+    let wrote = wrote_bytes(&sim);
     assert_eq!(wrote.len(), 1);
     assert!(wrote[0] < 1_000, "the 8 KiB repetitive body is stored zlib-compressed: {} bytes", wrote[0]);
     let body = with_producer("topic = \"TopicTest\"\nbody_bytes = 4095\nmax_messages = 1", "");
     let sim = run(&body, 1, Time::from_secs(3));
-    let wrote: Vec<i32> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            rmqsim_core::observation::Observation::MessageStored { wrote_bytes, .. } => Some(*wrote_bytes),
-            _ => None,
-        })
-        .collect();
+    let wrote = wrote_bytes(&sim);
     assert!(wrote[0] > 4_095, "below the threshold the body is stored as is");
 }
 
@@ -445,37 +356,18 @@ fn a_broker_killed_between_storing_and_answering_makes_the_retry_a_duplicate() {
     // answered a second later. Killed at 10 s, it drops the connection; the waiting send fails fast
     // (RemotingSendRequestException) and is retried on broker-b. broker-a's page cache (a killed process
     // keeps it) still holds the first copy: the same UNIQ_KEY is stored twice.
-    let body = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[topology.broker_groups.store]
-flushDiskType = "SYNC_FLUSH"
-[[topology.broker_groups]]
-name = "broker-b"
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-
-[[producers]]
-[producers.workload]
-topic = "TopicTest"
-rate = [{ at = "0s", per_second = 10 }]
-
-[[actions]]
-at = "0s"
-do = "slow_disk"
-node = "broker-a"
-factor = 2000
-
-[[actions]]
-at = "10s"
-do = "crash"
-node = "broker-a"
-kind = "process_kill"
-"#;
-    let sim = run(body, 1, Time::from_secs(12));
+    let body = [
+        cluster(
+            1,
+            &[("broker-a", "[topology.broker_groups.store]\nflushDiskType = \"SYNC_FLUSH\""), ("broker-b", "")],
+            &[("TopicTest", 4)],
+        ),
+        producer("", "TopicTest", "rate = [{ at = \"0s\", per_second = 10 }]"),
+        action("0s", "do = \"slow_disk\"\nnode = \"broker-a\"\nfactor = 2000"),
+        crash("10s", "broker-a", "process_kill"),
+    ]
+    .concat();
+    let sim = run(&body, 1, Time::from_secs(12));
     let copies = stored(&sim);
     let mut on_both: Vec<&String> = copies
         .iter()
@@ -494,23 +386,12 @@ kind = "process_kill"
 
 #[test]
 fn a_sync_master_without_a_slave_answers_slave_not_available_and_the_message_is_stored() {
-    let body = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[topology.broker_groups.store]
-brokerRole = "SYNC_MASTER"
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-
-[[producers]]
-[producers.workload]
-topic = "TopicTest"
-max_messages = 3
-"#;
-    let sim = run(body, 1, Time::from_secs(5));
+    let body = cluster(
+        1,
+        &[("broker-a", "[topology.broker_groups.store]\nbrokerRole = \"SYNC_MASTER\"")],
+        &[("TopicTest", 4)],
+    ) + &producer("", "TopicTest", "max_messages = 3");
+    let sim = run(&body, 1, Time::from_secs(5));
     let done = completions(&sim, "producer-0");
     assert_eq!(done.len(), 3);
     assert!(
@@ -527,21 +408,13 @@ fn a_gracefully_shut_down_broker_is_unregistered_at_once_and_sends_move_to_the_o
         "[[actions]]\nat = \"20s\"\ndo = \"shutdown\"\nnode = \"broker-b\"",
     );
     let sim = run(&body, 1, Time::from_secs(40));
-    let removed: Vec<(Time, rmqsim_core::observation::BrokerRemovalReason)> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            rmqsim_core::observation::Observation::BrokerRemoved { broker_name, reason, .. }
-                if broker_name == "broker-b" =>
-            {
-                Some((o.time, *reason))
-            }
-            _ => None,
-        })
-        .collect();
+    let removed = seen(&sim, |o| match o {
+        Observation::BrokerRemoved { broker_name, reason, .. } if broker_name == "broker-b" => Some(*reason),
+        _ => None,
+    });
     assert_eq!(removed.len(), 2, "{removed:?}");
     for (time, reason) in &removed {
-        assert_eq!(*reason, rmqsim_core::observation::BrokerRemovalReason::Unregistered);
+        assert_eq!(*reason, BrokerRemovalReason::Unregistered);
         assert!(*time > Time::from_secs(20) && *time < Time::from_millis(20_001), "{time:?}");
     }
     let done = completions(&sim, "producer-0");

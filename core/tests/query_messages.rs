@@ -1,33 +1,19 @@
 //! Message queries (spec §11) with RocketMQ's limits: by offset msgId, by UNIQ_KEY, by key through the
 //! IndexFile (maxNum capped at 64, exact matches kept), by topic and time; and consumer progress.
 
+mod support;
+
 use rmqsim_core::broker::broker_store_io::wall_clock_ms;
 use rmqsim_core::observation::Observation;
 use rmqsim_core::query::{consumer_progress, query, MessageQuery};
 use rmqsim_core::scenario::Scenario;
 use rmqsim_core::time::Time;
 use rmqsim_core::Simulation;
+use support::{cluster, scenario};
 
-fn scenario(body: &str) -> Scenario {
-    let text = format!(
-        "version = 1\nid = \"test\"\nrun_for = \"60s\"\n\
-         [narrative.en]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n\
-         [narrative.zh]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n{body}"
-    );
-    Scenario::parse("test", &text).unwrap_or_else(|e| panic!("{e}"))
+fn two_brokers() -> String {
+    cluster(1, &[("broker-a", ""), ("broker-b", "")], &[("Orders", 2)])
 }
-
-const CLUSTER: &str = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[[topology.broker_groups]]
-name = "broker-b"
-[[topology.topics]]
-name = "Orders"
-queues = 2
-"#;
 
 fn producer(messages: u32, keys: &str) -> String {
     format!(
@@ -58,7 +44,8 @@ fn stored(sim: &Simulation) -> Vec<(String, String, i64)> {
 #[test]
 fn an_offset_msg_id_is_viewed_at_its_broker_and_a_uniq_key_through_the_index_of_every_broker() {
     let mut sim =
-        Simulation::new(&scenario(&format!("{CLUSTER}{}", producer(10, "{ prefix = \"order-\" }"))), 1).unwrap();
+        Simulation::new(&scenario(&format!("{}{}", two_brokers(), producer(10, "{ prefix = \"order-\" }"))), 1)
+            .unwrap();
     sim.run_until(Time::from_secs(5));
     let stored = stored(&sim);
     assert_eq!(stored.len(), 10);
@@ -107,7 +94,8 @@ fn a_resent_duplicate_shares_its_uniq_key_and_the_earliest_copy_is_returned() {
 fn a_key_query_keeps_exact_matches_and_each_broker_returns_at_most_64() {
     // 150 messages with the same key, spread over two brokers; plus keys that only share a prefix.
     let body = format!(
-        "{CLUSTER}{}{}",
+        "{}{}{}",
+        two_brokers(),
         producer(150, "{ prefix = \"order-\", space = 1 }"),
         producer(20, "{ prefix = \"order-0\", space = 10 }")
             .replace("[[producers]]", "[[producers]]\nname = \"other\"")
@@ -150,7 +138,8 @@ fn a_key_query_keeps_exact_matches_and_each_broker_returns_at_most_64() {
 #[test]
 fn a_topic_and_time_query_returns_the_messages_stored_in_the_range() {
     let mut sim =
-        Simulation::new(&scenario(&format!("{CLUSTER}{}", producer(100, "{ prefix = \"order-\" }"))), 1).unwrap();
+        Simulation::new(&scenario(&format!("{}{}", two_brokers(), producer(100, "{ prefix = \"order-\" }"))), 1)
+            .unwrap();
     sim.run_until(Time::from_secs(10));
     let all = stored(&sim);
     let (begin, end) = (wall_clock_ms(Time::from_millis(1_500)), wall_clock_ms(Time::from_millis(2_000)));
@@ -164,7 +153,8 @@ fn a_topic_and_time_query_returns_the_messages_stored_in_the_range() {
 #[test]
 fn a_broker_that_is_down_answers_nothing() {
     let body = format!(
-        "{CLUSTER}{}[[actions]]\nat = \"5s\"\ndo = \"crash\"\nnode = \"broker-a\"\nkind = \"process_kill\"\n",
+        "{}{}[[actions]]\nat = \"5s\"\ndo = \"crash\"\nnode = \"broker-a\"\nkind = \"process_kill\"\n",
+        two_brokers(),
         producer(10, "{ prefix = \"order-\" }")
     );
     let mut sim = Simulation::new(&scenario(&body), 1).unwrap();
@@ -187,7 +177,8 @@ fn a_broker_that_is_down_answers_nothing() {
 #[test]
 fn consumer_progress_shows_broker_offset_consumer_offset_diff_and_owner() {
     let body = format!(
-        "{CLUSTER}{}[[consumer_groups]]\ngroup = \"G\"\nsubscriptions = [{{ topic = \"Orders\" }}]\nstart_at = \"10s\"\n",
+        "{}{}[[consumer_groups]]\ngroup = \"G\"\nsubscriptions = [{{ topic = \"Orders\" }}]\nstart_at = \"10s\"\n",
+        two_brokers(),
         producer(40, "{ prefix = \"order-\" }")
     );
     let mut sim = Simulation::new(&scenario(&body), 1).unwrap();

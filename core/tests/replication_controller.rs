@@ -54,15 +54,13 @@ fn sync_state_set(sim: &Simulation, node: &str) -> Vec<u64> {
 }
 
 fn elections(sim: &Simulation) -> Vec<(Time, Option<u64>, u32, bool)> {
-    sim.observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::MasterElected { master_id, epoch, unclean, .. } => {
-                Some((o.time, *master_id, *epoch, *unclean))
-            }
-            _ => None,
-        })
-        .collect()
+    seen(sim, |o| match o {
+        Observation::MasterElected { master_id, epoch, unclean, .. } => Some((*master_id, *epoch, *unclean)),
+        _ => None,
+    })
+    .into_iter()
+    .map(|(time, (master_id, epoch, unclean))| (time, master_id, epoch, unclean))
+    .collect()
 }
 
 fn crash(sim: &mut Simulation, node: &str, kind: CrashKindSpec) {
@@ -114,9 +112,10 @@ fn killing_the_master_elects_an_in_sync_replica_with_a_new_epoch_and_all_ack_los
     assert!(rto <= detection + Duration::from_secs(31), "{rto}");
 }
 
-#[test]
-fn with_the_default_acks_a_master_loss_loses_what_no_slave_had_received() {
-    let mut sim = Simulation::new(&scenario(&controlled("", "")), 3).unwrap();
+/// The master's links to its slaves slow down by 1 s at 20 s, it loses power at 25 s, and by 70 s
+/// another replica is master.
+fn lagging_master_lost(store: &str) -> Simulation {
+    let mut sim = Simulation::new(&scenario(&controlled(store, "")), 3).unwrap();
     sim.run_until(Time::from_secs(20));
     let old = master(&sim).unwrap();
     clog_master_links(&mut sim, &old, "1s");
@@ -124,6 +123,12 @@ fn with_the_default_acks_a_master_loss_loses_what_no_slave_had_received() {
     crash(&mut sim, &old, CrashKindSpec::PowerLoss);
     sim.run_until(Time::from_secs(70));
     assert!(master(&sim).is_some_and(|m| m != old));
+    sim
+}
+
+#[test]
+fn with_the_default_acks_a_master_loss_loses_what_no_slave_had_received() {
+    let sim = lagging_master_lost("");
     let failure = &sim.replication_report().failures[0];
     // inSyncReplicas = 1: the master acknowledged alone; the last second never reached a slave.
     assert!(failure.lost.len() >= 10, "{}", failure.lost.len());
@@ -131,14 +136,7 @@ fn with_the_default_acks_a_master_loss_loses_what_no_slave_had_received() {
 
 #[test]
 fn all_ack_in_sync_state_set_waits_for_the_slow_slaves_and_loses_nothing() {
-    let mut sim = Simulation::new(&scenario(&controlled("allAckInSyncStateSet = true", "")), 3).unwrap();
-    sim.run_until(Time::from_secs(20));
-    let old = master(&sim).unwrap();
-    clog_master_links(&mut sim, &old, "1s");
-    sim.run_until(Time::from_secs(25));
-    crash(&mut sim, &old, CrashKindSpec::PowerLoss);
-    sim.run_until(Time::from_secs(70));
-    assert!(master(&sim).is_some_and(|m| m != old));
+    let sim = lagging_master_lost("allAckInSyncStateSet = true");
     assert!(sim.replication_report().failures[0].lost.is_empty());
 }
 

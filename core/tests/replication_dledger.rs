@@ -16,25 +16,10 @@ use rmqsim_core::Simulation;
 const GROUP: [&str; 3] = ["broker-a", "broker-a-s1", "broker-a-s2"];
 
 fn dledger(rate: u32, actions: &str) -> String {
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[topology.broker_groups.store]
-enableDLegerCommitLog = true
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-[[producers]]
-[producers.workload]
-topic = "TopicTest"
-start_at = "2s"
-rate = [{{ at = "0s", per_second = {rate} }}]
-{actions}
-"#
-    )
+    let store = "[topology.broker_groups.store]\nenableDLegerCommitLog = true";
+    cluster(1, &[("broker-a", store)], &[("TopicTest", 4)])
+        + &producer("", "TopicTest", &format!("start_at = \"2s\"\n{}", replication_support::rate(rate)))
+        + actions
 }
 
 /// (time, node, term) of every LEADER a group member became.
@@ -88,14 +73,10 @@ fn a_dledger_entry_wraps_the_record_and_the_message_offset_points_48_bytes_in() 
     let name = leader_now(&sim).unwrap();
     let leader = broker(&sim, &name).unwrap();
     let disk = sim.kernel().disk(node(&sim, &name));
-    let stored: Vec<i64> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::MessageStored { commit_log_offset, .. } => Some(*commit_log_offset),
-            _ => None,
-        })
-        .collect();
+    let stored: Vec<i64> = picked(&sim, |o| match o {
+        Observation::MessageStored { commit_log_offset, .. } => Some(*commit_log_offset),
+        _ => None,
+    });
     let first_entry = leader.store.commit_log().get_message(disk, 0, BODY_OFFSET as i32).unwrap();
     let EntryAt::Entry(header) = decode_header(&first_entry) else { panic!("an entry starts the log") };
     assert_eq!((header.index, header.pos), (0, 0));

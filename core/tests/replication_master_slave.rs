@@ -18,28 +18,24 @@ fn pair(role: &str, flush: &str, extra_store: &str, workload: &str) -> String {
 /// A producer waits `sendMsgTimeout` for its answer: with RocketMQ's default (3 s, the same as the
 /// broker's `slaveTimeout`) it gives up before a FLUSH_SLAVE_TIMEOUT answer can arrive.
 fn pair_with_timeout(role: &str, flush: &str, extra_store: &str, workload: &str, send_timeout: u32) -> String {
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-slaves = 1
-[topology.broker_groups.store]
-brokerRole = "{role}"
-flushDiskType = "{flush}"
-{extra_store}
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-[[producers]]
-[producers.config]
-sendMsgTimeout = {send_timeout}
-[producers.workload]
-topic = "TopicTest"
-{workload}
-"#
-    )
+    let group = format!(
+        "slaves = 1\n[topology.broker_groups.store]\nbrokerRole = \"{role}\"\nflushDiskType = \"{flush}\"\n{extra_store}"
+    );
+    cluster(1, &[("broker-a", &group)], &[("TopicTest", 4)])
+        + &producer(&format!("sendMsgTimeout = {send_timeout}"), "TopicTest", workload)
+}
+
+/// broker-a with a slave, broker-b alone, a producer starting at `start_at`, then `more` (consumers),
+/// and broker-a's master killed at `kill_at`.
+fn master_with_slave_killed(start_at: &str, per_second: u32, more: &str, kill_at: &str) -> String {
+    let workload = format!("start_at = \"{start_at}\"\nrate = [{{ at = \"0s\", per_second = {per_second} }}]");
+    [
+        cluster(1, &[("broker-a", "slaves = 1"), ("broker-b", "")], &[("TopicTest", 4)]),
+        producer("", "TopicTest", &workload),
+        more.to_string(),
+        crash(kill_at, "broker-a", "process_kill"),
+    ]
+    .concat()
 }
 
 const STEADY: &str = "start_at = \"8s\"\nrate = [{ at = \"0s\", per_second = 10 }]\nmax_messages = 50";
@@ -104,11 +100,12 @@ fn a_partitioned_slave_makes_sends_time_out_then_after_housekeeping_slave_not_av
 fn async_master_power_loss_with_a_lagging_slave_loses_exactly_the_unreplicated_acknowledged_messages() {
     // A slow link delays the slave by 2 s; the master loses power at 20 s and stays down.
     let workload = "start_at = \"8s\"\nrate = [{ at = \"0s\", per_second = 20 }]\nmax_messages = 400";
-    let body = format!(
-        "{}\n[[actions]]\nat = \"12s\"\ndo = \"clog\"\nfrom = \"broker-a\"\nto = \"broker-a-s1\"\nextra = \"2s\"\n\
-         [[actions]]\nat = \"20s\"\ndo = \"crash\"\nnode = \"broker-a\"\nkind = \"power_loss\"\n",
-        pair("ASYNC_MASTER", "ASYNC_FLUSH", "", workload)
-    );
+    let body = [
+        pair("ASYNC_MASTER", "ASYNC_FLUSH", "", workload),
+        action("12s", "do = \"clog\"\nfrom = \"broker-a\"\nto = \"broker-a-s1\"\nextra = \"2s\""),
+        crash("20s", "broker-a", "power_loss"),
+    ]
+    .concat();
     let sim = run(&body, 5, Time::from_secs(40));
     let report = sim.replication_report();
     let failure = &report.failures[0];
@@ -116,16 +113,14 @@ fn async_master_power_loss_with_a_lagging_slave_loses_exactly_the_unreplicated_a
     assert_eq!(failure.rto, None, "a classic group has no master until the old one comes back");
     // Independently of the report: the acknowledged messages whose record ends past what the slave holds.
     let slave_end = broker(&sim, "broker-a-s1").unwrap().store.max_phy_offset();
-    let stored_at: std::collections::BTreeMap<String, i64> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::MessageStored { msg_id, commit_log_offset, wrote_bytes, .. } => {
-                Some((msg_id.clone(), commit_log_offset + i64::from(*wrote_bytes)))
-            }
-            _ => None,
-        })
-        .collect();
+    let stored_at: std::collections::BTreeMap<String, i64> = picked(&sim, |o| match o {
+        Observation::MessageStored { msg_id, commit_log_offset, wrote_bytes, .. } => {
+            Some((msg_id.clone(), commit_log_offset + i64::from(*wrote_bytes)))
+        }
+        _ => None,
+    })
+    .into_iter()
+    .collect();
     let acked: Vec<String> = results(&sim)
         .into_iter()
         .filter(|r| r.2 == SendStatus::SendOk && r.0 <= Time::from_secs(20))
@@ -144,29 +139,7 @@ fn async_master_power_loss_with_a_lagging_slave_loses_exactly_the_unreplicated_a
 
 #[test]
 fn the_slave_never_becomes_master_and_producers_write_to_the_other_group() {
-    let body = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-slaves = 1
-[[topology.broker_groups]]
-name = "broker-b"
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-[[producers]]
-[producers.workload]
-topic = "TopicTest"
-start_at = "5s"
-rate = [{ at = "0s", per_second = 10 }]
-[[actions]]
-at = "20s"
-do = "crash"
-node = "broker-a"
-kind = "process_kill"
-"#;
-    let sim = run(body, 2, Time::from_secs(90));
+    let sim = run(&master_with_slave_killed("5s", 10, "", "20s"), 2, Time::from_secs(90));
     let slave = broker(&sim, "broker-a-s1").unwrap();
     assert_eq!(slave.spec.broker_id, 1);
     assert_eq!(slave.role(), rmqsim_core::broker::store::message_store_config::BrokerRole::Slave);
@@ -272,53 +245,11 @@ fn with_5x_rules_a_sync_master_waits_only_when_in_sync_replicas_asks_for_more_th
 
 #[test]
 fn with_the_master_down_consumers_drain_what_the_slave_has_and_producers_use_the_other_group() {
-    let body = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-slaves = 1
-[[topology.broker_groups]]
-name = "broker-b"
-[[topology.topics]]
-name = "TopicTest"
-queues = 4
-[[producers]]
-[producers.workload]
-topic = "TopicTest"
-start_at = "6s"
-rate = [{ at = "0s", per_second = 20 }]
-[[consumer_groups]]
-group = "G"
-start_at = "25s"
-[[consumer_groups.subscriptions]]
-topic = "TopicTest"
-[[actions]]
-at = "15s"
-do = "crash"
-node = "broker-a"
-kind = "process_kill"
-"#;
-    let sim = run(body, 9, Time::from_secs(80));
-    let stored_on_a: std::collections::BTreeSet<String> = sim
-        .observations()
-        .iter()
-        .filter(|o| o.node == node(&sim, "broker-a"))
-        .filter_map(|o| match &o.observation {
-            Observation::MessageStored { msg_id, .. } => Some(msg_id.clone()),
-            _ => None,
-        })
-        .collect();
-    let consumed: std::collections::BTreeSet<String> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::ConsumeFinished { msg_id, queue, discarded: false, .. } if queue.broker_name == "broker-a" => {
-                Some(msg_id.clone())
-            }
-            _ => None,
-        })
-        .collect();
+    let consumer = "[[consumer_groups]]\ngroup = \"G\"\nstart_at = \"25s\"\n\
+                    [[consumer_groups.subscriptions]]\ntopic = \"TopicTest\"\n";
+    let sim = run(&master_with_slave_killed("6s", 20, consumer, "15s"), 9, Time::from_secs(80));
+    let stored_on_a = stored_on(&sim, "broker-a");
+    let consumed = consumed_from(&sim, "broker-a");
     let slave = broker(&sim, "broker-a-s1").unwrap();
     let on_slave =
         rmqsim_core::replication_metrics::stored_msg_ids(&slave.store, sim.kernel().disk(node(&sim, "broker-a-s1")));

@@ -51,25 +51,8 @@ fn ha_async_master_loss_loses_the_unreplicated_tail_then_gets_the_flushed_part_b
 fn ha_read_from_slave_serves_consumers_from_the_slave_while_producers_use_broker_b() {
     let mut sim = builtin("ha-read-from-slave");
     sim.run_until(Time::from_secs(99));
-    let stored_on_a: std::collections::BTreeSet<String> = sim
-        .observations()
-        .iter()
-        .filter(|o| o.node == node(&sim, "broker-a"))
-        .filter_map(|o| match &o.observation {
-            Observation::MessageStored { msg_id, .. } => Some(msg_id.clone()),
-            _ => None,
-        })
-        .collect();
-    let consumed_from_a: std::collections::BTreeSet<String> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::ConsumeFinished { msg_id, queue, discarded: false, .. } if queue.broker_name == "broker-a" => {
-                Some(msg_id.clone())
-            }
-            _ => None,
-        })
-        .collect();
+    let stored_on_a = stored_on(&sim, "broker-a");
+    let consumed_from_a = consumed_from(&sim, "broker-a");
     assert!(stored_on_a.len() > 100);
     assert_eq!(consumed_from_a, stored_on_a, "SYNC_MASTER: the slave had everything broker-a acknowledged");
     assert!(broker(&sim, "broker-a-s1").unwrap().consumer_services.stats.messages_pulled > 100);
@@ -153,14 +136,12 @@ fn controller_failover_5x_elects_an_in_sync_replica_and_every_acknowledged_messa
             }
         }
     }
-    let consumed: std::collections::BTreeSet<String> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::ConsumeFinished { msg_id, discarded: false, .. } => Some(msg_id.clone()),
-            _ => None,
-        })
-        .collect();
+    let consumed: std::collections::BTreeSet<String> = picked(&sim, |o| match o {
+        Observation::ConsumeFinished { msg_id, discarded: false, .. } => Some(msg_id.clone()),
+        _ => None,
+    })
+    .into_iter()
+    .collect();
     assert!(acknowledged.len() > 1_000);
     assert_eq!(acknowledged.difference(&consumed).count(), 0);
     assert!(sim.check_report().passed());

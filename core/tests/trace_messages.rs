@@ -2,6 +2,8 @@
 //! to RMQ_SYS_TRACE_TOPIC (created by `traceTopicEnable`); the trace of a message is found by its msgId.
 //! And the timeline of one message, built from the observations.
 
+mod support;
+
 use rmqsim_core::observation::Observation;
 use rmqsim_core::query::message_trace;
 use rmqsim_core::scenario::Scenario;
@@ -9,38 +11,14 @@ use rmqsim_core::time::Time;
 use rmqsim_core::trace::encoding::{MessageType, TraceType};
 use rmqsim_core::trace::timeline::timeline;
 use rmqsim_core::Simulation;
+use support::{cluster, picked, producer, rate, scenario};
 
-fn scenario(body: &str) -> Scenario {
-    let text = format!(
-        "version = 1\nid = \"test\"\nrun_for = \"60s\"\n\
-         [narrative.en]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n\
-         [narrative.zh]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n{body}"
-    );
-    Scenario::parse("test", &text).unwrap_or_else(|e| panic!("{e}"))
+/// broker-a with the trace topic, and a producer of 12 messages with tracing on.
+fn traced() -> String {
+    let workload = format!("start_at = \"1s\"\nmax_messages = 12\ntags = [\"created\"]\n{}", rate(10));
+    cluster(1, &[("broker-a", "[topology.broker_groups.config]\ntraceTopicEnable = true")], &[("Orders", 2)])
+        + &producer("producerGroup = \"OrderService\"\nenableMsgTrace = true", "Orders", &workload)
 }
-
-const TRACED: &str = r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[topology.broker_groups.config]
-traceTopicEnable = true
-[[topology.topics]]
-name = "Orders"
-queues = 2
-
-[[producers]]
-[producers.config]
-producerGroup = "OrderService"
-enableMsgTrace = true
-[producers.workload]
-topic = "Orders"
-start_at = "1s"
-max_messages = 12
-tags = ["created"]
-rate = [{ at = "0s", per_second = 10 }]
-"#;
 
 fn stored(sim: &Simulation, topic: &str) -> Vec<(Time, String, String)> {
     sim.observations()
@@ -56,7 +34,7 @@ fn stored(sim: &Simulation, topic: &str) -> Vec<(Time, String, String)> {
 
 #[test]
 fn each_send_leaves_a_pub_record_in_the_trace_topic_batched_after_500_ms() {
-    let mut sim = Simulation::new(&scenario(TRACED), 1).unwrap();
+    let mut sim = Simulation::new(&scenario(&traced()), 1).unwrap();
     sim.run_until(Time::from_secs(10));
     let orders = stored(&sim, "Orders");
     let traces = stored(&sim, "RMQ_SYS_TRACE_TOPIC");
@@ -81,17 +59,13 @@ fn each_send_leaves_a_pub_record_in_the_trace_topic_batched_after_500_ms() {
 
 #[test]
 fn a_transactional_producer_traces_its_half_send_and_its_end_transaction() {
-    let body = format!("{TRACED}[producers.workload.transaction]\n");
+    let body = format!("{}[producers.workload.transaction]\n", traced());
     let mut sim = Simulation::new(&scenario(&body), 1).unwrap();
     sim.run_until(Time::from_secs(10));
-    let committed: Vec<String> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::TransactionCommitted { msg_id, .. } => Some(msg_id.clone()),
-            _ => None,
-        })
-        .collect();
+    let committed: Vec<String> = picked(&sim, |o| match o {
+        Observation::TransactionCommitted { msg_id, .. } => Some(msg_id.clone()),
+        _ => None,
+    });
     assert_eq!(committed.len(), 12);
     let records = message_trace(&sim, "RMQ_SYS_TRACE_TOPIC", &committed[0]).unwrap();
     let types: Vec<TraceType> = records.iter().map(|r| r.trace_type).collect();
@@ -105,7 +79,7 @@ fn a_transactional_producer_traces_its_half_send_and_its_end_transaction() {
 
 #[test]
 fn without_trace_topic_enable_the_producer_auto_creates_it_like_any_topic() {
-    let body = TRACED.replace("traceTopicEnable = true", "traceTopicEnable = false");
+    let body = traced().replace("traceTopicEnable = true", "traceTopicEnable = false");
     let mut sim = Simulation::new(&scenario(&body), 1).unwrap();
     sim.run_until(Time::from_secs(10));
     let created = sim.observations().iter().any(|o| {
@@ -152,23 +126,20 @@ fn the_timeline_of_a_checked_transaction_tells_its_whole_story() {
     assert!(consumed.cost_ms.is_some(), "the listener's cost");
 }
 
-/// TRACED with a consumer group of two, its tracing on or off.
+/// `traced()` with a consumer group of two, its tracing on or off.
 fn traced_consumers(enable: bool) -> String {
     format!(
-        "{TRACED}\n[[consumer_groups]]\ngroup = \"Shipping\"\nmembers = 2\nsubscriptions = [{{ topic = \"Orders\" }}]\n\
-         [consumer_groups.config]\nenableMsgTrace = {enable}\n[consumer_groups.workload]\nprocessing_time = \"30ms\"\n"
+        "{}\n[[consumer_groups]]\ngroup = \"Shipping\"\nmembers = 2\nsubscriptions = [{{ topic = \"Orders\" }}]\n\
+         [consumer_groups.config]\nenableMsgTrace = {enable}\n[consumer_groups.workload]\nprocessing_time = \"30ms\"\n",
+        traced()
     )
 }
 
 fn consumed(sim: &Simulation) -> Vec<(String, String)> {
-    let mut consumed: Vec<(String, String)> = sim
-        .observations()
-        .iter()
-        .filter_map(|o| match &o.observation {
-            Observation::ConsumeFinished { client_id, msg_id, .. } => Some((msg_id.clone(), client_id.clone())),
-            _ => None,
-        })
-        .collect();
+    let mut consumed: Vec<(String, String)> = picked(sim, |o| match o {
+        Observation::ConsumeFinished { client_id, msg_id, .. } => Some((msg_id.clone(), client_id.clone())),
+        _ => None,
+    });
     consumed.sort();
     consumed
 }

@@ -1,31 +1,14 @@
 //! Transactional messages (spec §9, §13 item 20): half messages, END_TRANSACTION, the check service, and a
 //! producer that dies between its local commit and END_TRANSACTION.
 
+mod support;
+
 use rmqsim_core::observation::Observation;
 use rmqsim_core::protocol::transaction::LocalTransactionState;
 use rmqsim_core::scenario::Scenario;
 use rmqsim_core::time::Time;
 use rmqsim_core::Simulation;
-
-fn scenario(body: &str) -> Scenario {
-    let text = format!(
-        "version = 1\nid = \"test\"\nrun_for = \"60s\"\n\
-         [narrative.en]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n\
-         [narrative.zh]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n{body}"
-    );
-    Scenario::parse("test", &text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(body: &str, until: Time) -> Simulation {
-    let mut sim = Simulation::new(&scenario(body), 1).unwrap();
-    sim.run_until(until);
-    sim
-}
-
-/// (time, observation) pairs matching `pick`.
-fn seen<T>(sim: &Simulation, pick: impl Fn(&Observation) -> Option<T>) -> Vec<(Time, T)> {
-    sim.observations().iter().filter_map(|o| pick(&o.observation).map(|t| (o.time, t))).collect()
-}
+use support::{cluster, run, seen};
 
 fn consumed(sim: &Simulation) -> Vec<(Time, String)> {
     seen(sim, |o| match o {
@@ -35,19 +18,7 @@ fn consumed(sim: &Simulation) -> Vec<(Time, String)> {
 }
 
 fn topology(broker_config: &str) -> String {
-    format!(
-        r#"
-[topology]
-name_servers = 1
-[[topology.broker_groups]]
-name = "broker-a"
-[topology.broker_groups.config]
-{broker_config}
-[[topology.topics]]
-name = "Payment"
-queues = 2
-"#
-    )
+    cluster(1, &[("broker-a", &format!("[topology.broker_groups.config]\n{broker_config}"))], &[("Payment", 2)])
 }
 
 const CONSUMER: &str = r#"
@@ -81,7 +52,7 @@ fn an_unresolved_half_message_is_checked_every_30_s_after_6_s_and_moved_after_th
         topology("transactionCheckInterval = 30000"),
         producer("producer-0", "commit_percent = 0\nunknown_percent = 100\nunknown_resolves_to = \"unknown\"", 1)
     );
-    let sim = run(&body, Time::from_secs(600));
+    let sim = run(&body, 1, Time::from_secs(600));
     let checks = seen(&sim, |o| match o {
         Observation::TransactionCheckSent { check_times, to_client, .. } => Some((*check_times, to_client.is_some())),
         _ => None,
@@ -115,7 +86,7 @@ fn with_the_4_9_default_interval_the_checks_come_every_60_s() {
         topology(""),
         producer("producer-0", "commit_percent = 0\nunknown_percent = 100\nunknown_resolves_to = \"unknown\"", 1)
     );
-    let sim = run(&body, Time::from_secs(1_200));
+    let sim = run(&body, 1, Time::from_secs(1_200));
     let checks = seen(&sim, |o| matches!(o, Observation::TransactionCheckSent { .. }).then_some(()));
     assert_eq!(
         checks.iter().map(|(t, _)| t.as_millis()).collect::<Vec<_>>(),
@@ -133,7 +104,7 @@ fn a_committed_transaction_is_delivered_once_and_a_rolled_back_one_never() {
         topology(""),
         producer("producer-0", "commit_percent = 50\nrollback_percent = 50\nlocal_duration = \"20ms\"", 40)
     );
-    let sim = run(&body, Time::from_secs(150));
+    let sim = run(&body, 1, Time::from_secs(150));
     let committed: Vec<String> = seen(&sim, |o| match o {
         Observation::TransactionCommitted { msg_id, .. } => Some(msg_id.clone()),
         _ => None,
@@ -169,7 +140,7 @@ fn a_producer_that_dies_before_end_transaction_is_resolved_by_another_producer_o
         producer("producer-0", "commit_percent = 0\ncrash_percent = 100", 1),
         producer("producer-1", "", 0)
     );
-    let sim = run(&body, Time::from_secs(90));
+    let sim = run(&body, 1, Time::from_secs(90));
     assert!(!sim.is_up("producer-0"), "the process died after its local commit");
     let crashed = seen(&sim, |o| match o {
         Observation::LocalTransactionExecuted { crashed: true, msg_id, .. } => Some(msg_id.clone()),
@@ -209,7 +180,7 @@ fn a_producer_restarted_after_its_crash_answers_the_check_itself() {
         producer("producer-0", "commit_percent = 0\ncrash_percent = 100\nrestart_after = \"5s\"", 1)
             .replace("start_at = \"1s\"", "start_at = \"1s\"\nstop_at = \"3s\"")
     );
-    let sim = run(&body, Time::from_secs(90));
+    let sim = run(&body, 1, Time::from_secs(90));
     assert!(sim.is_up("producer-0"));
     let answered = seen(&sim, |o| match o {
         Observation::TransactionCheckAnswered { state, .. } => Some(*state),

@@ -1,5 +1,5 @@
-//! Helpers shared by the consumer tests: small scenarios written inline, and ways to read what the
-//! consumers and brokers observed.
+//! Helpers shared by the consumer tests: those of `support` (scenarios written inline, ...), and ways
+//! to read what the consumers and brokers observed.
 
 #![allow(dead_code)]
 
@@ -7,34 +7,12 @@ use std::collections::BTreeMap;
 
 use rmqsim_core::message_queue::MessageQueue;
 use rmqsim_core::observation::{ConsumeOutcome, Observation};
-use rmqsim_core::scenario::Scenario;
-use rmqsim_core::sim::node::NodeId;
 use rmqsim_core::time::Time;
 use rmqsim_core::Simulation;
 
-/// A scenario from the TOML body that follows the header.
-pub fn scenario(body: &str) -> Scenario {
-    let text = format!(
-        "version = 1\nid = \"test\"\nrun_for = \"60s\"\n\
-         [narrative.en]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n\
-         [narrative.zh]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n{body}"
-    );
-    Scenario::parse("test", &text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-pub fn run(body: &str, seed: u64, until: Time) -> Simulation {
-    let mut sim = Simulation::new(&scenario(body), seed).unwrap();
-    sim.run_until(until);
-    sim
-}
-
-pub fn node(sim: &Simulation, name: &str) -> NodeId {
-    sim.directory().by_name(name).unwrap_or_else(|| panic!("no node {name}")).id
-}
-
-pub fn name(sim: &Simulation, id: NodeId) -> String {
-    sim.directory().entry(id).name.clone()
-}
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::*;
 
 /// One finished listener call on one message.
 #[derive(Clone, Debug, PartialEq, Eq)]

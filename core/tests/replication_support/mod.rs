@@ -1,36 +1,20 @@
-//! Helpers shared by the replication tests: small scenarios written inline, the brokers' stores as
-//! the simulation sees them, and the sends' outcomes.
+//! Helpers shared by the replication tests: those of `support` (scenarios written inline, ...), the
+//! brokers' stores as the simulation sees them, and the sends' outcomes.
 
 #![allow(dead_code)]
+
+use std::collections::BTreeSet;
 
 use rmqsim_core::broker::controller::BrokerController;
 use rmqsim_core::observation::{Observation, SendOutcome};
 use rmqsim_core::producer::send_result::SendStatus;
-use rmqsim_core::scenario::Scenario;
-use rmqsim_core::sim::node::NodeId;
 use rmqsim_core::time::Time;
 use rmqsim_core::world::AnyNode;
 use rmqsim_core::Simulation;
 
-/// A scenario from the TOML body that follows the header.
-pub fn scenario(body: &str) -> Scenario {
-    let text = format!(
-        "version = 1\nid = \"test\"\nrun_for = \"60s\"\n\
-         [narrative.en]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n\
-         [narrative.zh]\ntitle = \"t\"\nquestion = \"q\"\nwatch = \"w\"\nexplanation = \"e\"\nfidelity = \"f\"\n{body}"
-    );
-    Scenario::parse("test", &text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-pub fn run(body: &str, seed: u64, until: Time) -> Simulation {
-    let mut sim = Simulation::new(&scenario(body), seed).unwrap();
-    sim.run_until(until);
-    sim
-}
-
-pub fn node(sim: &Simulation, name: &str) -> NodeId {
-    sim.directory().by_name(name).unwrap_or_else(|| panic!("no node {name}")).id
-}
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::*;
 
 /// The broker running as `name`, if it is up.
 pub fn broker<'a>(sim: &'a Simulation, name: &str) -> Option<&'a BrokerController> {
@@ -64,6 +48,31 @@ pub fn failures(sim: &Simulation) -> Vec<(Time, String, String)> {
             _ => None,
         })
         .collect()
+}
+
+/// The msgIds the node `broker` stored.
+pub fn stored_on(sim: &Simulation, broker: &str) -> BTreeSet<String> {
+    let id = node(sim, broker);
+    sim.observations()
+        .iter()
+        .filter(|o| o.node == id)
+        .filter_map(|o| match &o.observation {
+            Observation::MessageStored { msg_id, .. } => Some(msg_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The msgIds consumers finished (and did not discard) from the queues of the broker group `broker_name`.
+pub fn consumed_from(sim: &Simulation, broker_name: &str) -> BTreeSet<String> {
+    picked(sim, |o| match o {
+        Observation::ConsumeFinished { msg_id, queue, discarded: false, .. } if queue.broker_name == broker_name => {
+            Some(msg_id.clone())
+        }
+        _ => None,
+    })
+    .into_iter()
+    .collect()
 }
 
 pub fn count_status(sim: &Simulation, status: SendStatus) -> usize {

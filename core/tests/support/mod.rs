@@ -1,4 +1,5 @@
-//! Helpers shared by the producer tests: small scenarios written inline, and ways to read the
+//! Helpers shared by the simulation tests (the consumer and replication helpers build on these):
+//! small scenarios written inline, the TOML pieces they are made of, and ways to read the
 //! observations a run made (sends, attempts, stored messages, route changes).
 
 #![allow(dead_code)]
@@ -28,6 +29,64 @@ pub fn run(body: &str, seed: u64, until: Time) -> Simulation {
 
 pub fn node(sim: &Simulation, name: &str) -> NodeId {
     sim.directory().by_name(name).unwrap_or_else(|| panic!("no node {name}")).id
+}
+
+pub fn name(sim: &Simulation, id: NodeId) -> String {
+    sim.directory().entry(id).name.clone()
+}
+
+/// (time, what `pick` took) of every observation it picks.
+pub fn seen<T>(sim: &Simulation, pick: impl Fn(&Observation) -> Option<T>) -> Vec<(Time, T)> {
+    sim.observations().iter().filter_map(|o| pick(&o.observation).map(|t| (o.time, t))).collect()
+}
+
+/// What `pick` took of every observation it picks (without the time).
+pub fn picked<T>(sim: &Simulation, pick: impl Fn(&Observation) -> Option<T>) -> Vec<T> {
+    sim.observations().iter().filter_map(|o| pick(&o.observation)).collect()
+}
+
+/// `[topology]`: `name_servers` NameServers, a broker group per `(name, its other lines)`, and the
+/// topics as `(name, queues)`.
+pub fn cluster(name_servers: u32, groups: &[(&str, &str)], topics: &[(&str, u32)]) -> String {
+    let mut toml = format!("\n[topology]\nname_servers = {name_servers}\n");
+    for (name, lines) in groups {
+        toml += &format!("[[topology.broker_groups]]\nname = \"{name}\"\n{}", with_newline(lines));
+    }
+    for (name, queues) in topics {
+        toml += &format!("[[topology.topics]]\nname = \"{name}\"\nqueues = {queues}\n");
+    }
+    toml
+}
+
+/// A `[[producers]]` table: `config` under `[producers.config]` (none when empty), then a workload
+/// sending to `topic` with its other lines.
+pub fn producer(config: &str, topic: &str, workload: &str) -> String {
+    let config =
+        if config.is_empty() { String::new() } else { format!("[producers.config]\n{}", with_newline(config)) };
+    format!("\n[[producers]]\n{config}[producers.workload]\ntopic = \"{topic}\"\n{}", with_newline(workload))
+}
+
+/// A workload's `rate` line: `per_second` messages a second from the start.
+pub fn rate(per_second: u32) -> String {
+    format!("rate = [{{ at = \"0s\", per_second = {per_second} }}]")
+}
+
+/// An `[[actions]]` entry: at `at`, its other lines (`do = ...`).
+pub fn action(at: &str, lines: &str) -> String {
+    format!("\n[[actions]]\nat = \"{at}\"\n{}", with_newline(lines))
+}
+
+/// `node` crashes at `at`: `kind` is process_kill, power_loss, ...
+pub fn crash(at: &str, node: &str, kind: &str) -> String {
+    action(at, &format!("do = \"crash\"\nnode = \"{node}\"\nkind = \"{kind}\""))
+}
+
+fn with_newline(lines: &str) -> String {
+    if lines.is_empty() || lines.ends_with('\n') {
+        lines.to_string()
+    } else {
+        format!("{lines}\n")
+    }
 }
 
 /// (time, send id, attempt, queue) of every send attempt a node made.
