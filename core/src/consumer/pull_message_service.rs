@@ -14,7 +14,9 @@
 //! queue dropped, offset fixed and persisted and the queue removed 10 s later (the next rebalance takes it
 //! again); an exception → 1 000 ms, or 20 ms when the broker said FLOW_CONTROL.
 
-use crate::broker::store::properties::{MessageProperties, PROPERTY_MAX_OFFSET, PROPERTY_MIN_OFFSET};
+use crate::broker::store::properties::{
+    MessageProperties, PROPERTY_MAX_OFFSET, PROPERTY_MIN_OFFSET, PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+};
 use crate::consumer::client::{
     timer, ConsumerClient, ConsumerTimer, Purpose, BROKER_SUSPEND_MAX_TIME_MILLIS,
     CONSUMER_TIMEOUT_MILLIS_WHEN_SUSPEND, PULL_TIME_DELAY_MILLS_WHEN_BROKER_FLOW_CONTROL,
@@ -300,10 +302,8 @@ impl ConsumerClient {
 
 /// The msgId a client reports (`MessageClientExt.getMsgId`): the UNIQ_KEY, else the offset id.
 pub fn msg_id_of(msg: &MessageExt) -> String {
-    MessageProperties::from_properties_string(&msg.properties)
-        .unique_key()
-        .map(str::to_string)
-        .unwrap_or_else(|| msg.offset_msg_id.clone())
+    MessageProperties::get_from_string(&msg.properties, PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+        .map_or_else(|| msg.offset_msg_id.clone(), str::to_string)
 }
 
 #[cfg(test)]

@@ -92,16 +92,20 @@ impl SubscriptionLedger {
 
     /// Every channel of `group` that said what it subscribes for `topic`.
     pub fn intents(&self, group: &str, topic: &str) -> Vec<(NodeId, &SubscriptionData)> {
-        self.by_channel.iter().filter(|((g, t, _), _)| g == group && t == topic).map(|((_, _, c), s)| (*c, s)).collect()
+        self.of(group, topic).collect()
     }
 
     /// Channels of `group` whose own expression for `topic` differs from `applied`.
     pub fn dissenters(&self, group: &str, topic: &str, applied: &SubscriptionData) -> Vec<NodeId> {
-        self.by_channel
-            .iter()
-            .filter(|((g, t, _), sub)| g == group && t == topic && !same_expression(sub, applied))
-            .map(|((_, _, c), _)| *c)
-            .collect()
+        self.of(group, topic).filter(|(_, sub)| !same_expression(sub, applied)).map(|(c, _)| c).collect()
+    }
+
+    /// The channels' subscriptions for (group, topic), by channel: a range of the map (every pull
+    /// asks), not a scan of every group's entries.
+    fn of<'a>(&'a self, group: &str, topic: &str) -> impl Iterator<Item = (NodeId, &'a SubscriptionData)> + 'a {
+        let (group, topic) = (group.to_string(), topic.to_string());
+        let first = (group.clone(), topic.clone(), NodeId(u16::MIN));
+        self.by_channel.range(first..=(group, topic, NodeId(u16::MAX))).map(|((_, _, c), s)| (*c, s))
     }
 }
 
@@ -240,5 +244,20 @@ mod tests {
         assert_eq!(tag_code_accepted(&a, i64::from(crate::java::string_hash_code("TagA"))), Some(true));
         ledger.forget_channel(NodeId(5));
         assert!(ledger.intended("G", "T", NodeId(5)).is_none());
+    }
+
+    #[test]
+    fn intents_and_dissenters_are_those_of_the_group_and_topic_asked_only() {
+        let mut ledger = SubscriptionLedger::default();
+        let none = BTreeMap::new();
+        for (group, topic, channel) in [("G", "T", 3), ("G", "T2", 4), ("G2", "T", 5), ("F", "T", 6), ("G", "T", 1)] {
+            let sub = SubscriptionData::build(topic, "TagB", 1);
+            ledger.on_heartbeat(group, NodeId(channel), std::slice::from_ref(&sub), &none, &none);
+        }
+        let channels: Vec<NodeId> = ledger.intents("G", "T").into_iter().map(|(c, _)| c).collect();
+        assert_eq!(channels, [NodeId(1), NodeId(3)]);
+        let applied = SubscriptionData::build("T", "TagA", 2);
+        assert_eq!(ledger.dissenters("G", "T", &applied), [NodeId(1), NodeId(3)]);
+        assert!(ledger.intents("G", "T3").is_empty());
     }
 }

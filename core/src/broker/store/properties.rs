@@ -155,10 +155,13 @@ impl MessageProperties {
             return;
         }
         self.entries.push((name.to_string(), value.to_string()));
-        let bucket = java_bucket(name, self.java_capacity);
-        let crowd = self.entries.iter().filter(|(n, _)| java_bucket(n, self.java_capacity) == bucket).count();
-        if crowd >= JAVA_TREEIFY_BIN_SIZE && self.java_capacity < JAVA_MIN_TREEIFY_CAPACITY {
-            self.java_capacity *= 2;
+        // A bucket cannot hold more keys than the table: skip hashing every name for small maps.
+        if self.entries.len() >= JAVA_TREEIFY_BIN_SIZE && self.java_capacity < JAVA_MIN_TREEIFY_CAPACITY {
+            let bucket = java_bucket(name, self.java_capacity);
+            let crowd = self.entries.iter().filter(|(n, _)| java_bucket(n, self.java_capacity) == bucket).count();
+            if crowd >= JAVA_TREEIFY_BIN_SIZE {
+                self.java_capacity *= 2;
+            }
         }
         // `++size > threshold` with threshold = capacity * 0.75.
         if self.entries.len() as u64 * 4 > u64::from(self.java_capacity) * 3 {
@@ -214,6 +217,19 @@ impl MessageProperties {
             }
         }
         properties
+    }
+
+    /// One property read straight from a properties string: the value
+    /// `from_properties_string(text).get(name)` gives (the last valid segment for `name`), without
+    /// building the map. For hot paths that need one property of a message (its UNIQ_KEY).
+    pub fn get_from_string<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+        if name.is_empty() {
+            return None;
+        }
+        text.rsplit(PROPERTY_SEPARATOR)
+            .filter_map(|segment| segment.split_once(NAME_VALUE_SEPARATOR))
+            .find(|(n, value)| *n == name && !value.is_empty())
+            .map(|(_, value)| value)
     }
 
     /// The TAGS property, if set and non-empty.
@@ -379,5 +395,24 @@ mod tests {
         assert_eq!(properties, MessageProperties::from_pairs([("B", "2"), ("A", "3")]), "equality ignores order");
         assert_ne!(properties, MessageProperties::from_pairs([("A", "3")]));
         assert_eq!(escape_separators("A\u{1}3\u{2}B\u{1}2"), "A\\u00013\\u0002B\\u00012");
+    }
+
+    #[test]
+    fn one_property_read_from_the_string_is_what_the_parsed_map_holds() {
+        let texts = [
+            "",
+            "UNIQ_KEY\u{1}A1",
+            "TAGS\u{1}t\u{2}UNIQ_KEY\u{1}A1\u{2}KEYS\u{1}k",
+            // Later duplicates win; empty values and names are skipped; a value may hold \u{1}.
+            "UNIQ_KEY\u{1}first\u{2}UNIQ_KEY\u{1}second\u{2}UNIQ_KEY\u{1}",
+            "\u{2}\u{2}UNIQ_KEY\u{1}a\u{1}b\u{2}\u{1}x\u{2}",
+            "UNIQ_KEYX\u{1}no\u{2}XUNIQ_KEY\u{1}no\u{2}UNIQ_KEY",
+        ];
+        for text in texts {
+            for name in [PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, PROPERTY_TAGS, ""] {
+                let parsed = MessageProperties::from_properties_string(text);
+                assert_eq!(MessageProperties::get_from_string(text, name), parsed.get(name), "{text:?} {name}");
+            }
+        }
     }
 }
