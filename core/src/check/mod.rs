@@ -262,6 +262,8 @@ pub struct Checks {
     series: Metrics,
     processed_total: u64,
     last_step: u64,
+    /// `events_processed` when the brokers were last polled (`poll_brokers`), if ever.
+    polled_at: Option<u64>,
 }
 
 /// Filtered messages whose cause is kept (the trap loses every message of a group's other half: a long run
@@ -388,6 +390,7 @@ impl Checks {
             series: Metrics::new(SERIES_INTERVAL, &series_names, SERIES_MAX_SAMPLES),
             processed_total: 0,
             last_step: 0,
+            polled_at: None,
         }
     }
 
@@ -553,6 +556,7 @@ impl Checks {
     ) {
         let step = kernel.events_processed().saturating_sub(1);
         self.last_step = step;
+        let at_risk_before = self.at_risk.total();
         for observed in kernel.drain_observations() {
             self.observe(&observed, step);
             match retention {
@@ -566,7 +570,23 @@ impl Checks {
                 Retention::None => {}
             }
         }
-        self.poll_brokers(kernel, step);
+        // Observations only add to the at-risk meter; the poll is what removes from it.
+        let at_risk_added = self.at_risk.total() != at_risk_before;
+        if at_risk_added || !self.brokers_unchanged_since_poll(kernel) {
+            self.poll_brokers(kernel, step);
+        }
+        self.polled_at = Some(kernel.events_processed());
+    }
+
+    /// Whether no broker can have changed since the last poll: exactly one step passed and it ran a
+    /// node that is not a broker. A poll then finds every status and durable position as it left
+    /// them, and (nothing added at risk) nothing to do: the first run of every step polled eight
+    /// brokers' memories for nothing.
+    fn brokers_unchanged_since_poll(&self, kernel: &Kernel<AnyNode>) -> bool {
+        let one_step_since = self.polled_at.is_some_and(|at| at + 1 == kernel.events_processed());
+        let ran_a_non_broker =
+            kernel.last_input_node().is_some_and(|n| self.broker_status.iter().all(|(b, _)| *b != n.0));
+        one_step_since && ran_a_non_broker
     }
 
     /// Broker status changes (crashes, restarts) and, while something is at risk, flushed and
