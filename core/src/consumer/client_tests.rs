@@ -219,7 +219,7 @@ fn owning_queue_0(h: &mut Harness, cached: i64, first: i64) -> u64 {
     let addr = |id: NodeId| h.client.spec.directory.entry(id).addr();
     h.client.broker_addr_table.insert("broker-a".into(), [(0, addr(MASTER))].into_iter().collect());
     let mut pq = ProcessQueue::new(7, 0, first + cached);
-    let msgs: Vec<MessageExt> = (first..first + cached).map(msg).collect();
+    let msgs: Vec<std::rc::Rc<MessageExt>> = (first..first + cached).map(|o| msg(o).into()).collect();
     pq.put_message(&msgs);
     h.client.process_queue_table.insert(MessageQueue::new("T", "broker-a", 0), pq);
     7
@@ -236,7 +236,7 @@ fn a_pull_is_deferred_50_ms_above_1000_cached_messages_or_a_span_above_2000() {
     let mut h = Harness::new(ConsumerConfig::default());
     let pq = owning_queue_0(&mut h, 1, 0);
     let far = msg(2_001);
-    h.client.process_queue_table.get_mut(&MessageQueue::new("T", "broker-a", 0)).unwrap().put_message(&[far]);
+    h.client.process_queue_table.get_mut(&MessageQueue::new("T", "broker-a", 0)).unwrap().put_message(&[far.into()]);
     let out = h.input(|c, ctx| c.pull_message(pq, ctx));
     assert_eq!(timers(&out), [(Duration::from_millis(50), ConsumerTimer::PullLater { pq_id: pq })]);
     // At exactly 1000 cached messages and a span of 2000 the pull goes out.

@@ -19,6 +19,7 @@
 //! consumption started more than `consumeTimeout` ago is sent back with delay level 3 and removed.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use crate::broker::delay_level::retry_topic;
 use crate::broker::store::properties::{MessageProperties, PROPERTY_RETRY_TOPIC};
@@ -41,7 +42,8 @@ pub const SUBMIT_LATER_DELAY: Duration = Duration::from_millis(5_000);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumeRequest {
     /// `ConsumeMessageConcurrentlyService.ConsumeRequest`.
-    Concurrent { mq: MessageQueue, pq_id: u64, msgs: Vec<MessageExt> },
+    /// The messages are shared with the process queue until a worker takes them (see `CachedMessage`).
+    Concurrent { mq: MessageQueue, pq_id: u64, msgs: Vec<Rc<MessageExt>> },
     /// `ConsumeMessageOrderlyService.ConsumeRequest`.
     Orderly { mq: MessageQueue, pq_id: u64 },
 }
@@ -97,7 +99,7 @@ impl ConsumerClient {
     /// `submitConsumeRequest` of the configured service.
     pub(crate) fn submit_to_consume_service(
         &mut self,
-        msgs: Vec<MessageExt>,
+        msgs: Vec<Rc<MessageExt>>,
         mq: &MessageQueue,
         pq_id: u64,
         dispatch_to_consume: bool,
@@ -141,7 +143,7 @@ impl ConsumerClient {
     fn run_consume_request(&mut self, worker: u32, request: ConsumeRequest, ctx: &mut Ctx<'_>) {
         match request {
             ConsumeRequest::Orderly { mq, pq_id } => self.run_orderly_request(worker, mq, pq_id, ctx),
-            ConsumeRequest::Concurrent { mq, pq_id, mut msgs } => {
+            ConsumeRequest::Concurrent { mq, pq_id, msgs } => {
                 if self.state == crate::consumer::client::ServiceState::ShutdownAlready {
                     return;
                 }
@@ -157,6 +159,8 @@ impl ConsumerClient {
                     }
                 }
                 let group = self.spec.group.clone();
+                // The listener may change its messages (resetRetryAndNamespace): it gets its own copies.
+                let mut msgs: Vec<MessageExt> = msgs.into_iter().map(Rc::unwrap_or_clone).collect();
                 for msg in &mut msgs {
                     reset_retry_topic(msg, &group);
                 }
@@ -285,7 +289,8 @@ impl ConsumerClient {
             if !back_failed.is_empty() {
                 let batch = self.next_batch_id;
                 self.next_batch_id += 1;
-                self.later_batches.insert(batch, ConsumeRequest::Concurrent { mq, pq_id, msgs: back_failed });
+                let msgs = back_failed.into_iter().map(Rc::new).collect();
+                self.later_batches.insert(batch, ConsumeRequest::Concurrent { mq, pq_id, msgs });
                 ctx.set_timer(SUBMIT_LATER_DELAY, timer(ConsumerTimer::SubmitLater { batch }));
             }
             self.release_worker(worker, ctx);
@@ -388,7 +393,7 @@ impl ConsumerClient {
         while let Some((pq_id, offset)) = self.expire_queue.pop_front() {
             let Some(mq) = self.mq_of(pq_id) else { continue };
             let Some(cached) = self.process_queue_table[&mq].msg_tree_map.get(&offset).cloned() else { continue };
-            let mut msg = cached.message;
+            let mut msg = Rc::unwrap_or_clone(cached.message);
             reset_retry_topic(&mut msg, &self.spec.group.clone());
             let header = ConsumerSendMsgBackRequestHeader {
                 offset: msg.commit_log_offset,

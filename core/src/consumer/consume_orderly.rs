@@ -33,7 +33,7 @@ use crate::consumer::remoting::CallResult;
 use crate::consumer::workload::ListenerCall;
 use crate::message_queue::MessageQueue;
 use crate::observation::Observation;
-use crate::protocol::consumer::{ConsumerRequest, ConsumerSendMsgBackRequestHeader, MessageModel};
+use crate::protocol::consumer::{ConsumerRequest, ConsumerSendMsgBackRequestHeader, MessageExt, MessageModel};
 use crate::time::{Duration, Time};
 use crate::world::Ctx;
 
@@ -103,7 +103,7 @@ impl ConsumerClient {
             return;
         }
         let group = self.spec.group.clone();
-        let mut exts: Vec<_> = msgs.iter().map(|m| m.message.clone()).collect();
+        let mut exts: Vec<MessageExt> = msgs.iter().map(|m| MessageExt::clone(&m.message)).collect();
         for (ext, cached) in exts.iter_mut().zip(&msgs) {
             ext.reconsume_times = cached.reconsume_times;
             reset_retry_topic(ext, &group);
@@ -142,7 +142,7 @@ impl ConsumerClient {
         let exts: Vec<_> = msgs
             .iter()
             .map(|m| {
-                let mut ext = m.message.clone();
+                let mut ext = MessageExt::clone(&m.message);
                 ext.reconsume_times = m.reconsume_times;
                 reset_retry_topic(&mut ext, &group);
                 ext
@@ -164,7 +164,7 @@ impl ConsumerClient {
             let mut to_dlq = Vec::new();
             for msg in &mut msgs {
                 if msg.reconsume_times >= max {
-                    to_dlq.push(msg.message.clone());
+                    to_dlq.push(MessageExt::clone(&msg.message));
                 } else {
                     suspend = true;
                     msg.reconsume_times += 1;

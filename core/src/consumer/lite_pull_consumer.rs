@@ -20,6 +20,7 @@
 //! other on one thread), poll again. Failed messages are only reported: a pull consumer has no retry topic.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -217,7 +218,8 @@ impl ConsumerClient {
                     if !found.is_empty() && !seeking {
                         self.stats.messages_pulled += found.len() as u64;
                         let pq = self.process_queue_table.get_mut(&mq).expect("checked");
-                        pq.put_message(&found);
+                        let shared: Vec<Rc<MessageExt>> = found.iter().cloned().map(Rc::new).collect();
+                        pq.put_message(&shared);
                         ctx.observe(Observation::MessagesPulled {
                             group: self.spec.group.clone(),
                             client_id: self.client_id.clone(),

@@ -15,6 +15,7 @@
 //! Invariants: `msg_count` equals the number of messages in both maps; `msg_size` their body bytes.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -30,7 +31,9 @@ pub const PULL_MAX_IDLE_TIME_MS: u64 = 120_000;
 /// A message in a process queue, with when its consumption started (`CONSUME_START_TIME`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CachedMessage {
-    pub message: MessageExt,
+    /// Shared with the consume requests that carry it: a checkpoint of the run (the web app's rewind)
+    /// copies pointers, not the tens of thousands of bodies a backlog keeps cached in the consumers.
+    pub message: Rc<MessageExt>,
     /// Virtual ms, set when a consume request starts on it (used by the consume-timeout sweep).
     pub consume_start_timestamp: Option<u64>,
     /// The client-side count of failed attempts (`msg.setReconsumeTimes` after a failed send-back or an
@@ -96,7 +99,7 @@ impl ProcessQueue {
     }
 
     /// `putMessage`: returns `dispatchToConsume` (true when nothing was consuming).
-    pub fn put_message(&mut self, msgs: &[MessageExt]) -> bool {
+    pub fn put_message(&mut self, msgs: &[Rc<MessageExt>]) -> bool {
         let mut valid = 0;
         for msg in msgs {
             if !self.msg_tree_map.contains_key(&msg.queue_offset) {
@@ -105,7 +108,7 @@ impl ProcessQueue {
                 self.msg_size += msg.body.len() as u64;
             }
             let cached = CachedMessage {
-                message: msg.clone(),
+                message: Rc::clone(msg),
                 consume_start_timestamp: None,
                 reconsume_times: msg.reconsume_times,
             };
@@ -252,8 +255,8 @@ mod tests {
     #[test]
     fn the_offset_only_advances_past_the_smallest_unfinished_message() {
         let mut pq = ProcessQueue::new(1, 0, 0);
-        assert!(pq.put_message(&[msg(5), msg(6), msg(7)]));
-        assert!(!pq.put_message(&[msg(8)]), "already consuming: no second dispatch");
+        assert!(pq.put_message(&[msg(5).into(), msg(6).into(), msg(7).into()]));
+        assert!(!pq.put_message(&[msg(8).into()]), "already consuming: no second dispatch");
         assert_eq!((pq.msg_count, pq.msg_size, pq.max_span()), (4, 40, 3));
         // 6 and 7 finish first: 5 is still in flight, so the offset stays at 5.
         assert_eq!(pq.remove_message(&[6, 7], 1), 5);
@@ -266,7 +269,7 @@ mod tests {
     #[test]
     fn orderly_batches_commit_as_a_whole_and_a_suspend_puts_them_back() {
         let mut pq = ProcessQueue::new(1, 0, 0);
-        pq.put_message(&[msg(0), msg(1), msg(2)]);
+        pq.put_message(&[msg(0).into(), msg(1).into(), msg(2).into()]);
         let batch = pq.take_messages(2, 0);
         assert_eq!(batch.iter().map(|m| m.message.queue_offset).collect::<Vec<_>>(), [0, 1]);
         pq.make_message_to_consume_again(&batch);

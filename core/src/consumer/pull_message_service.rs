@@ -33,6 +33,7 @@ use crate::protocol::consumer::{
 use crate::protocol::{ResponseBody, ResponseCode};
 use crate::time::Duration;
 use crate::world::Ctx;
+use std::rc::Rc;
 
 /// `PullStatus`, as `MQClientAPIImpl.processPullResponse` maps the codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +231,7 @@ impl ConsumerClient {
                         });
                     }
                     let found = filter_found(body.messages, &tags, body.min_offset, body.max_offset);
+                    let found: Vec<Rc<MessageExt>> = found.into_iter().map(Rc::new).collect();
                     let pq = self.process_queue_table.get_mut(&mq).expect("checked");
                     pq.next_offset = body.next_begin_offset;
                     if found.is_empty() {
