@@ -42,8 +42,10 @@ pub const SUBMIT_LATER_DELAY: Duration = Duration::from_millis(5_000);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumeRequest {
     /// `ConsumeMessageConcurrentlyService.ConsumeRequest`.
-    /// The messages are shared with the process queue until a worker takes them (see `CachedMessage`).
-    Concurrent { mq: MessageQueue, pq_id: u64, msgs: Vec<Rc<MessageExt>> },
+    /// The messages are shared with the process queue until a worker takes them (see `CachedMessage`),
+    /// and the queue is named by its process queue's id alone: a backlog queues thousands of these,
+    /// and each is copied by every checkpoint of the run.
+    Concurrent { pq_id: u64, msgs: Vec<Rc<MessageExt>> },
     /// `ConsumeMessageOrderlyService.ConsumeRequest`.
     Orderly { mq: MessageQueue, pq_id: u64 },
 }
@@ -113,7 +115,7 @@ impl ConsumerClient {
         }
         let batch = self.spec.config.consume_message_batch_max_size.max(1) as usize;
         for chunk in msgs.chunks(batch) {
-            let request = ConsumeRequest::Concurrent { mq: mq.clone(), pq_id, msgs: chunk.to_vec() };
+            let request = ConsumeRequest::Concurrent { pq_id, msgs: chunk.to_vec() };
             self.submit_consume_request(request, ctx);
         }
     }
@@ -143,14 +145,14 @@ impl ConsumerClient {
     fn run_consume_request(&mut self, worker: u32, request: ConsumeRequest, ctx: &mut Ctx<'_>) {
         match request {
             ConsumeRequest::Orderly { mq, pq_id } => self.run_orderly_request(worker, mq, pq_id, ctx),
-            ConsumeRequest::Concurrent { mq, pq_id, msgs } => {
+            ConsumeRequest::Concurrent { pq_id, msgs } => {
                 if self.state == crate::consumer::client::ServiceState::ShutdownAlready {
                     return;
                 }
-                let live = self.process_queue_table.get(&mq).is_some_and(|pq| pq.id == pq_id && !pq.dropped);
-                if !live {
+                // A process queue removed from the table, or dropped, takes no more requests.
+                let Some(mq) = self.mq_of(pq_id).filter(|mq| !self.process_queue_table[mq].dropped) else {
                     return;
-                }
+                };
                 let now_ms = ctx.now().as_millis();
                 let pq = self.process_queue_table.get_mut(&mq).expect("checked");
                 for msg in &msgs {
@@ -290,7 +292,7 @@ impl ConsumerClient {
                 let batch = self.next_batch_id;
                 self.next_batch_id += 1;
                 let msgs = back_failed.into_iter().map(Rc::new).collect();
-                self.later_batches.insert(batch, ConsumeRequest::Concurrent { mq, pq_id, msgs });
+                self.later_batches.insert(batch, ConsumeRequest::Concurrent { pq_id, msgs });
                 ctx.set_timer(SUBMIT_LATER_DELAY, timer(ConsumerTimer::SubmitLater { batch }));
             }
             self.release_worker(worker, ctx);
