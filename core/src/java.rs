@@ -22,6 +22,11 @@ pub fn rem_i32(a: i32, b: i32) -> i32 {
 
 /// Java `String.compareTo`: lexicographic over UTF-16 code units.
 pub fn compare_strings(a: &str, b: &str) -> std::cmp::Ordering {
+    // For ASCII a byte is its own UTF-16 unit, so bytes compare the same. Topics, broker names
+    // and client ids are ASCII in practice, and message queues (BTreeMap keys) compare often.
+    if a.is_ascii() && b.is_ascii() {
+        return a.as_bytes().cmp(b.as_bytes());
+    }
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
@@ -64,5 +69,9 @@ mod tests {
         // while UTF-8 byte order puts it before.
         assert_eq!(compare_strings("\u{FF61}", "\u{1F600}"), std::cmp::Ordering::Greater);
         assert_eq!(compare_strings("a", "b"), std::cmp::Ordering::Less);
+        assert_eq!(compare_strings("ab", "a"), std::cmp::Ordering::Greater);
+        assert_eq!(compare_strings("Topic", "Topic"), std::cmp::Ordering::Equal);
+        assert_eq!(compare_strings("B", "a"), std::cmp::Ordering::Less);
+        assert_eq!(compare_strings("a\u{FF61}", "a\u{1F600}"), std::cmp::Ordering::Greater);
     }
 }
