@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::message_queue::MessageQueue;
 use crate::metrics::Metrics;
 use crate::observation::{ConsumeOutcome, Observation, SendOutcome, SentBackTo};
 use crate::producer::send_result::SendStatus;
@@ -82,7 +83,7 @@ pub struct MsgKey(pub u128);
 
 impl MsgKey {
     pub fn of(msg_id: &str) -> MsgKey {
-        if msg_id.len() == 32 && msg_id.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) {
+        if MsgKey::is_hex(msg_id) {
             if let Ok(value) = u128::from_str_radix(msg_id, 16) {
                 return MsgKey(value);
             }
@@ -90,8 +91,10 @@ impl MsgKey {
         MsgKey(xxhash_rust::xxh3::xxh3_128(msg_id.as_bytes()) | 1u128 << 127)
     }
 
+    /// Whether `to_hex` gives `msg_id` back: 32 upper-case hex digits (checked without formatting:
+    /// every sent message asks).
     fn is_hex(msg_id: &str) -> bool {
-        MsgKey::of(msg_id).to_hex() == msg_id
+        msg_id.len() == 32 && msg_id.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
     }
 
     pub fn to_hex(self) -> String {
@@ -702,7 +705,7 @@ impl Checks {
                 );
             }
             Observation::SendAttempt { send_id, attempt, msg_ids, queue, broker_addr, .. } => {
-                self.on_send_attempt(at, *send_id, *attempt, msg_ids, &queue.to_string(), broker_addr);
+                self.on_send_attempt(at, *send_id, *attempt, msg_ids, queue, broker_addr);
             }
             Observation::SendCompleted { send_id, msg_ids, outcome, .. } => {
                 self.on_send_completed(at, *send_id, msg_ids, outcome);
@@ -931,7 +934,7 @@ impl Checks {
         send_id: u64,
         attempt: u32,
         msg_ids: &[String],
-        queue: &str,
+        queue: &MessageQueue,
         broker: &str,
     ) {
         let node = at.node;
@@ -1207,5 +1210,20 @@ mod tests {
         assert!(!MsgKey::is_hex("order-1"));
         assert_ne!(MsgKey::of("order-1"), MsgKey::of("order-2"));
         assert_ne!(MsgKey::of("0a0000020000000000000000000000a1"), MsgKey::of(id), "lower case is another id");
+    }
+
+    #[test]
+    fn an_id_is_hex_exactly_when_its_key_prints_it_back() {
+        let ids = [
+            "0A0000020000000000000000000000A1",
+            "0a0000020000000000000000000000a1",
+            "0A00",
+            "+A0000020000000000000000000000A1",
+            "order-1",
+            "",
+        ];
+        for id in ids {
+            assert_eq!(MsgKey::is_hex(id), MsgKey::of(id).to_hex() == id, "{id}");
+        }
     }
 }
