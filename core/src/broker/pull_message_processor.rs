@@ -55,15 +55,16 @@ impl MessageFilter for ExpressionMessageFilter<'_> {
 
 /// A selected record as a client decodes it (`MessageDecoder.decode`, body decompressed).
 pub fn to_message_ext(selected: &SelectedMessage) -> Option<MessageExt> {
+    // The decoded record is ours: its body and topic move into the message instead of being copied.
     let record = selected.decode()?;
-    let (body, sys_flag) = if record.sys_flag & COMPRESSED_FLAG != 0 {
-        (zlib_decompress(&record.body).unwrap_or_else(|| record.body.clone()), clear_compressed_flag(record.sys_flag))
-    } else {
-        (record.body.clone(), record.sys_flag)
-    };
     let offset_msg_id = crate::broker::store::message_id::create_message_id(&record.store_host, record.physical_offset);
+    let (body, sys_flag) = if record.sys_flag & COMPRESSED_FLAG != 0 {
+        (zlib_decompress(&record.body).unwrap_or(record.body), clear_compressed_flag(record.sys_flag))
+    } else {
+        (record.body, record.sys_flag)
+    };
     Some(MessageExt {
-        topic: record.topic.clone(),
+        topic: record.topic,
         queue_id: record.queue_id,
         queue_offset: record.queue_offset.0,
         commit_log_offset: record.physical_offset.0,
