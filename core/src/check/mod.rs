@@ -269,6 +269,15 @@ pub struct Checks {
     polled_at: Option<u64>,
 }
 
+/// What can have changed for the brokers' poll since the last one (see `Checks::changed_since_poll`).
+enum Changed {
+    Anything,
+    /// Only this broker ran.
+    Broker(u16),
+    /// Only a node that is not a broker ran.
+    NoBroker,
+}
+
 /// Filtered messages whose cause is kept (the trap loses every message of a group's other half: a long run
 /// would keep one entry per message).
 pub const MAX_FILTER_CAUSES: usize = 100_000;
@@ -575,29 +584,50 @@ impl Checks {
         }
         // Observations only add to the at-risk meter; the poll is what removes from it.
         let at_risk_added = self.at_risk.total() != at_risk_before;
-        if at_risk_added || !self.brokers_unchanged_since_poll(kernel) {
-            self.poll_brokers(kernel, step);
+        match self.changed_since_poll(kernel, at_risk_added) {
+            Changed::Anything => self.poll_brokers(kernel, step, None),
+            Changed::Broker(node) => self.poll_brokers(kernel, step, Some(node)),
+            Changed::NoBroker => {}
         }
         self.polled_at = Some(kernel.events_processed());
     }
 
-    /// Whether no broker can have changed since the last poll: exactly one step passed and it ran a
-    /// node that is not a broker. A poll then finds every status and durable position as it left
-    /// them, and (nothing added at risk) nothing to do: the first run of every step polled eight
-    /// brokers' memories for nothing.
-    fn brokers_unchanged_since_poll(&self, kernel: &Kernel<AnyNode>) -> bool {
+    /// What a poll must look at. After the poll of the previous step, every broker's status was
+    /// recorded and nothing at risk was left at or below its node's durable position; if exactly one
+    /// step passed since, it added nothing at risk and it ran a single node (`last_input_node`),
+    /// then only that node's status and the durable positions that read it (its broker group's) can
+    /// have moved, and a poll of anything else would find nothing to do. Polling eight brokers'
+    /// memories on every step of a run was most of the checkers' cost.
+    fn changed_since_poll(&self, kernel: &Kernel<AnyNode>, at_risk_added: bool) -> Changed {
         let one_step_since = self.polled_at.is_some_and(|at| at + 1 == kernel.events_processed());
-        let ran_a_non_broker =
-            kernel.last_input_node().is_some_and(|n| self.broker_status.iter().all(|(b, _)| *b != n.0));
-        one_step_since && ran_a_non_broker
+        match kernel.last_input_node() {
+            Some(node) if one_step_since && !at_risk_added => {
+                if self.broker_status.iter().any(|(b, _)| *b == node.0) {
+                    Changed::Broker(node.0)
+                } else {
+                    Changed::NoBroker
+                }
+            }
+            _ => Changed::Anything,
+        }
+    }
+
+    /// Whether `a`'s durable position can depend on broker `b`: itself, or a replica of its group.
+    fn shares_group(&self, a: u16, b: u16) -> bool {
+        let group_of = |n: u16| self.broker_group_of.get(n as usize).copied().flatten();
+        a == b || group_of(a).is_some_and(|g| group_of(b) == Some(g))
     }
 
     /// Broker status changes (crashes, restarts) and, while something is at risk, flushed and
-    /// replicated positions.
-    fn poll_brokers(&mut self, kernel: &Kernel<AnyNode>, step: u64) {
+    /// replicated positions: of every broker, or of those `ran` can have changed (see
+    /// [`Checks::changed_since_poll`]).
+    fn poll_brokers(&mut self, kernel: &Kernel<AnyNode>, step: u64, ran: Option<u16>) {
         let now = kernel.now();
         for index in 0..self.broker_status.len() {
             let (node, before) = self.broker_status[index];
+            if ran.is_some_and(|ran| ran != node) {
+                continue;
+            }
             let status = kernel.status(NodeId(node));
             if status != before {
                 self.broker_status[index].1 = status;
@@ -626,7 +656,8 @@ impl Checks {
         if self.at_risk.is_empty() {
             return;
         }
-        let nodes: Vec<u16> = self.at_risk.nodes().collect();
+        let nodes: Vec<u16> =
+            self.at_risk.nodes().filter(|node| ran.is_none_or(|ran| self.shares_group(*node, ran))).collect();
         for node in nodes {
             let durable = self.durable_position(kernel, node);
             if let Some((durable, how)) = durable {
