@@ -438,10 +438,15 @@ impl<N: Node> Kernel<N> {
         let routing = self.network.route(from, to, self.now, &mut self.nodes[from.index()].network_rng);
         match routing {
             Routing::Deliver { at, epoch } => {
-                for when in at {
+                // A duplicated message is delivered twice: copies for all but the last delivery,
+                // which takes the message itself.
+                let Some((&last, earlier)) = at.split_last() else { return };
+                for &when in earlier {
                     self.count_in_flight();
                     self.queue.push(when, Event::Deliver { from, to, epoch, message: message.clone() });
                 }
+                self.count_in_flight();
+                self.queue.push(last, Event::Deliver { from, to, epoch, message });
             }
             Routing::Hold => {
                 self.count_in_flight();
