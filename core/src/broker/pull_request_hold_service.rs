@@ -70,9 +70,11 @@ impl PullRequestHoldService {
         current_max: impl Fn() -> i64,
     ) -> Vec<HeldPullRequest> {
         let key = (topic.to_string(), queue_id);
-        let Some(requests) = self.pull_request_table.remove(&key) else { return Vec::new() };
+        let Some(held) = self.pull_request_table.get_mut(&key) else { return Vec::new() };
+        // The requests that stay are put back in the same entry (no removal and re-insertion of the key
+        // for every message that arrives).
+        let requests = std::mem::take(held);
         let mut wake = Vec::new();
-        let mut replay = Vec::new();
         for request in requests {
             let mut newest = max_offset;
             if newest <= request.pull_from_this_offset {
@@ -91,10 +93,10 @@ impl PullRequestHoldService {
                 wake.push(request);
                 continue;
             }
-            replay.push(request);
+            held.push(request);
         }
-        if !replay.is_empty() {
-            self.pull_request_table.insert(key, replay);
+        if held.is_empty() {
+            self.pull_request_table.remove(&key);
         }
         wake
     }
