@@ -100,6 +100,8 @@ pub struct Timeline {
     /// Sorted by time; the first is the state before anything ran (time zero).
     checkpoints: Vec<Checkpoint>,
     every: Duration,
+    /// The widest spacing asked for by the user interface (see [`Timeline::space_checkpoints`]).
+    spacing: Duration,
     max_checkpoints: u32,
     /// The furthest instant explored since the last fork.
     frontier: Time,
@@ -124,6 +126,7 @@ impl Timeline {
             applied: 0,
             log: Vec::new(),
             every,
+            spacing: Duration::ZERO,
             max_checkpoints: config.max_checkpoints.max(2),
             frontier: Time::ZERO,
             end: Time::ZERO + scenario.run_for(),
@@ -205,6 +208,23 @@ impl Timeline {
     /// The current checkpoint interval (doubles as checkpoints are thinned).
     pub fn checkpoint_interval(&self) -> Duration {
         self.every
+    }
+
+    /// Take the next checkpoints at least `at_least` apart (ZERO: the configured interval again).
+    /// A checkpoint copies the whole run, so a UI playing fast asks for fewer of them: at 100x a
+    /// checkpoint every 5 s of virtual time would be 20 copies per wall second. Checkpoints stay at
+    /// multiples of the interval (times a power of two), so those already kept still line up.
+    pub fn space_checkpoints(&mut self, at_least: Duration) {
+        self.spacing = at_least;
+    }
+
+    /// The interval the next checkpoint is taken at: `every`, doubled until it reaches `spacing`.
+    fn effective_interval(&self) -> Duration {
+        let mut interval = self.every;
+        while interval < self.spacing && interval.as_micros() < u64::MAX / 2 {
+            interval = interval.saturating_mul(2);
+        }
+        interval
     }
 
     /// Forks so far that dropped an explored future.
@@ -387,11 +407,16 @@ impl Timeline {
         }
     }
 
-    /// The first multiple of the interval after the last checkpoint.
+    /// The first multiple of the interval after the last checkpoint, and not before the clock: when the
+    /// interval narrows again (see [`Timeline::space_checkpoints`]) the multiples just after the last
+    /// checkpoint may lie in the past, and the timeline must never stop in the past.
     fn next_checkpoint_time(&self) -> Time {
         let last = self.checkpoints.last().map_or(0, |c| c.at.as_micros());
-        let every = self.every.as_micros();
-        Time::from_micros((last / every).saturating_add(1).saturating_mul(every))
+        let every = self.effective_interval().as_micros();
+        let after_last = (last / every).saturating_add(1).saturating_mul(every);
+        let now = self.now().as_micros();
+        let from_now = now.div_ceil(every).saturating_mul(every);
+        Time::from_micros(after_last.max(from_now))
     }
 
     fn take_checkpoint(&mut self) {
@@ -577,6 +602,25 @@ mod tests {
         assert_eq!(timeline.simulation().kernel().trace().recent().len(), 16);
         timeline.seek(secs(50));
         assert_eq!(timeline.simulation().digest(), straight(&scenario, 4, secs(50)));
+    }
+
+    #[test]
+    fn a_timeline_asked_for_sparser_checkpoints_takes_them_at_wider_multiples_and_seeks_the_same() {
+        let scenario = scenario("broker-heartbeats");
+        let config = TimelineConfig { checkpoint_every: Duration::from_secs(5), max_checkpoints: 64, recent_trace: 0 };
+        let mut timeline = Timeline::new(&scenario, 4, &config).unwrap();
+        timeline.seek(secs(20));
+        assert_eq!(timeline.checkpoint_times(), [0, 5, 10, 15, 20].map(secs));
+        // Playing fast: 50 s apart asked, 80 s (5 s doubled until it reaches 50 s) taken.
+        timeline.space_checkpoints(Duration::from_secs(50));
+        timeline.seek(secs(200));
+        assert_eq!(timeline.checkpoint_times(), [0, 5, 10, 15, 20, 80, 160].map(secs));
+        // Slower again: the configured interval.
+        timeline.space_checkpoints(Duration::ZERO);
+        timeline.seek(secs(210));
+        assert_eq!(timeline.checkpoint_times().last(), Some(&secs(210)));
+        timeline.seek(secs(130));
+        assert_eq!(timeline.simulation().digest(), straight(&scenario, 4, secs(130)));
     }
 
     #[test]

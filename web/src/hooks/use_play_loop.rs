@@ -47,6 +47,15 @@ pub fn adapt_budget(previous_ms: f64, gap_ms: f64, render_ms: f64) -> f64 {
     next.clamp(MIN_BUDGET_MS, ceiling)
 }
 
+/// While playing, checkpoints (each copies the whole run) are taken about this often in wall time,
+/// however fast the clock runs; when paused the timeline's own 5 s of virtual time apply again.
+const CHECKPOINT_WALL_MS: u64 = 500;
+
+/// The spacing to ask of the timeline while playing at `speed_milli` (virtual ms per wall s).
+pub fn checkpoint_spacing(speed_milli: u64) -> Duration {
+    Duration::from_micros(speed_milli.saturating_mul(CHECKPOINT_WALL_MS))
+}
+
 /// Longest wall-clock gap counted between two frames (a background tab comes back without a jump).
 const MAX_FRAME_GAP_MS: f64 = 100.0;
 
@@ -90,6 +99,8 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
         handle.perf.budget_ms = frame_budget_ms(handle.perf.render_ms);
     }
     let deadline = started + handle.perf.budget_ms;
+    let spacing = if playing { checkpoint_spacing(handle.speed_milli) } else { Duration::ZERO };
+    handle.timeline_mut().space_checkpoints(spacing);
     let clock_before = handle.timeline().now();
     let mut events = 0u32;
     let worked = if let Some(target) = handle.seek_target {
@@ -205,6 +216,12 @@ mod tests {
         }
         assert_eq!(budget, MIN_BUDGET_MS, "the simulation always keeps some time, or it never moves");
         assert_eq!(adapt_budget(MAX_BUDGET_MS, 16.7, 9.0), frame_budget_ms(9.0), "a slow render lowers the ceiling");
+    }
+
+    #[test]
+    fn playing_fast_asks_for_a_checkpoint_about_every_half_second_of_wall_time() {
+        assert_eq!(checkpoint_spacing(100_000), Duration::from_secs(50), "100x: 50 s of virtual time");
+        assert_eq!(checkpoint_spacing(1_000), Duration::from_millis(500), "1x: less than the timeline's own 5 s");
     }
 
     #[test]
