@@ -83,18 +83,32 @@ pub struct MsgKey(pub u128);
 
 impl MsgKey {
     pub fn of(msg_id: &str) -> MsgKey {
-        if MsgKey::is_hex(msg_id) {
-            if let Ok(value) = u128::from_str_radix(msg_id, 16) {
-                return MsgKey(value);
-            }
+        match MsgKey::parse_hex(msg_id) {
+            Some(value) => MsgKey(value),
+            None => MsgKey(xxhash_rust::xxh3::xxh3_128(msg_id.as_bytes()) | 1u128 << 127),
         }
-        MsgKey(xxhash_rust::xxh3::xxh3_128(msg_id.as_bytes()) | 1u128 << 127)
+    }
+
+    /// The value of exactly 32 upper-case hex digits, checked and read in one pass (observations
+    /// name messages by id, so this runs several times per message).
+    fn parse_hex(msg_id: &str) -> Option<u128> {
+        if msg_id.len() != 32 {
+            return None;
+        }
+        msg_id.bytes().try_fold(0u128, |value, byte| {
+            let digit = match byte {
+                b'0'..=b'9' => byte - b'0',
+                b'A'..=b'F' => byte - b'A' + 10,
+                _ => return None,
+            };
+            Some(value << 4 | u128::from(digit))
+        })
     }
 
     /// Whether `to_hex` gives `msg_id` back: 32 upper-case hex digits (checked without formatting:
     /// every sent message asks).
     fn is_hex(msg_id: &str) -> bool {
-        msg_id.len() == 32 && msg_id.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        MsgKey::parse_hex(msg_id).is_some()
     }
 
     pub fn to_hex(self) -> String {
@@ -1237,6 +1251,8 @@ mod tests {
     fn uniq_keys_are_numbers_and_other_ids_are_hashed_apart() {
         let id = "0A0000020000000000000000000000A1";
         assert_eq!(MsgKey::of(id).to_hex(), id);
+        assert_eq!(MsgKey::of(id), MsgKey(0x0A00_0002_0000_0000_0000_0000_0000_00A1));
+        assert_eq!(MsgKey::of("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"), MsgKey(u128::MAX));
         assert!(MsgKey::is_hex(id));
         assert!(!MsgKey::is_hex("order-1"));
         assert_ne!(MsgKey::of("order-1"), MsgKey::of("order-2"));
