@@ -98,7 +98,10 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
     } else if handle.perf.budget_ms <= 0.0 {
         handle.perf.budget_ms = frame_budget_ms(handle.perf.render_ms);
     }
-    let deadline = started + handle.perf.budget_ms;
+    // A seek (rewind, jump, opening a link) shows only its progress: it keeps the whole share of the
+    // frame that rendering leaves, whatever playing taught the adaptive budget.
+    let budget_ms = if playing { handle.perf.budget_ms } else { frame_budget_ms(handle.perf.render_ms) };
+    let deadline = started + budget_ms;
     let spacing = if playing { checkpoint_spacing(handle.speed_milli) } else { Duration::ZERO };
     handle.timeline_mut().space_checkpoints(spacing);
     let clock_before = handle.timeline().now();
