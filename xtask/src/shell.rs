@@ -7,8 +7,17 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The workspace root: the parent of `xtask/`.
+///
+/// Read from the environment `cargo run` gives the binary, not only from the path compiled in: two
+/// checkouts sharing one `CARGO_TARGET_DIR` share the xtask binary too, and a compiled-in path made
+/// `cargo xtask test` in one checkout build and test the other.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in a workspace").to_path_buf()
+    let compiled_in = env!("CARGO_MANIFEST_DIR");
+    root_of(std::env::var_os("CARGO_MANIFEST_DIR").as_deref().map(Path::new).unwrap_or(Path::new(compiled_in)))
+}
+
+fn root_of(xtask_manifest_dir: &Path) -> PathBuf {
+    xtask_manifest_dir.parent().expect("xtask lives in a workspace").to_path_buf()
 }
 
 /// `e2e/node_modules/.bin`, where `npm ci` puts wasm-opt (binaryen 123, a Node build).
@@ -181,5 +190,18 @@ impl Stopwatch {
 
     pub fn elapsed(&self) -> Duration {
         self.0.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_repository_is_the_checkout_cargo_runs_xtask_from() {
+        assert_eq!(root_of(Path::new("/tmp/other-checkout/xtask")), PathBuf::from("/tmp/other-checkout"));
+        // Under `cargo test` (as under `cargo run`) cargo names this checkout's xtask directory.
+        let here = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
+        assert_eq!(repo_root(), here.parent().unwrap());
     }
 }
