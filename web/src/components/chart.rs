@@ -88,6 +88,17 @@ impl ChartKind {
     }
 }
 
+/// The tab shown until the student picks one: throughput when the scenario sends messages, else the
+/// NameServers' live brokers (a scenario about registration and expiry would open on a flat zero).
+pub fn default_tab(view: &SimView) -> ChartKind {
+    let sends = view.nodes.iter().any(|n| n.kind == rmqsim_core::world::NodeKind::Producer);
+    if sends {
+        ChartKind::Throughput
+    } else {
+        ChartKind::Brokers
+    }
+}
+
 /// The tabs that have series to show (the checkers' series depend on the build, the NameServers on
 /// the scenario).
 pub fn available(view: &SimView, checks: &Metrics) -> Vec<ChartKind> {
@@ -272,9 +283,11 @@ fn download_url(file_name: &str, url: &str) {
 pub fn metrics_chart(props: &MetricsChartProps) -> Html {
     let texts = props.lang.texts();
     let canvas = use_node_ref();
-    let chosen = use_state(|| ChartKind::Throughput);
+    // None until the student picks a tab.
+    let chosen = use_state(|| None::<ChartKind>);
     let tabs_shown = available(&props.view, &props.checks);
-    let kind = if tabs_shown.contains(&*chosen) { *chosen } else { tabs_shown.first().copied().unwrap_or(*chosen) };
+    let wanted = (*chosen).unwrap_or_else(|| default_tab(&props.view));
+    let kind = if tabs_shown.contains(&wanted) { wanted } else { tabs_shown.first().copied().unwrap_or(wanted) };
     let frame: Rc<RefCell<Option<Frame>>> = use_mut_ref(|| None);
     // The pointer's sample: its x in CSS pixels over the canvas, and its index.
     let hover = use_state(|| None::<(f64, usize)>);
@@ -360,7 +373,7 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
         let k = *k;
         let onclick = Callback::from(move |_: MouseEvent| {
             hover.set(None);
-            chosen.set(k);
+            chosen.set(Some(k));
         });
         html! {
             <button type="button" class={classes!("tab", (kind == k).then_some("active"))} id={format!("chart-tab-{}", k.id())}
@@ -464,6 +477,17 @@ mod tests {
         assert_eq!(Plot::of(ChartKind::Latency, &view, &checks, texts).lines.len(), 4);
         assert_eq!(Plot::of(ChartKind::Violations, &view, &checks, texts).lines.len(), 2);
         assert_eq!(Plot::of(ChartKind::Backlog, &view, &checks, texts).lines[0].1, vec![3]);
+    }
+
+    #[test]
+    fn a_scenario_without_producers_opens_on_the_live_brokers_and_one_with_producers_on_throughput() {
+        let view = |id: &str| {
+            let text = rmqsim_core::scenario::library::find(id).unwrap();
+            let scenario = rmqsim_core::scenario::Scenario::parse(id, text).unwrap();
+            rmqsim_core::Simulation::new(&scenario, 1).unwrap().view()
+        };
+        assert_eq!(default_tab(&view("broker-heartbeats")), ChartKind::Brokers);
+        assert_eq!(default_tab(&view("consumer-backlog")), ChartKind::Throughput);
     }
 
     #[test]
