@@ -830,6 +830,9 @@ mod tests {
         let error = decode_action(&token).unwrap_err();
         assert!(error.starts_with("its JSON is not an action: "), "{error}");
         assert!(error.contains("`queuez`") && error.contains("`queues`"), "{error}");
+        let null = format!("1s~json~{}", base64url_encode(br#"{"do":"dependency_up","group":null}"#));
+        let error = decode_action(&null).unwrap_err();
+        assert!(error.contains("group: `null` is not a value here"), "{error}");
         let not_json = format!("1s~json~{}", base64url_encode(b"{do:"));
         assert!(decode_action(&not_json).unwrap_err().contains("not JSON"));
     }

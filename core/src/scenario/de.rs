@@ -314,6 +314,9 @@ impl<'de, 'a> de::Deserializer<'de> for De<'a> {
                     "`{d}` is a TOML datetime; scenarios count virtual time from the start: write e.g. \"30s\""
                 )))
             }
+            Kind::Null => {
+                return Err(self.fail("`null` is not a value here: give one or leave the key out".to_string()))
+            }
             Kind::Array(items) => visitor.visit_seq(Seq { de: self, items: items.iter() }),
             Kind::Table(entries) => {
                 let entries: Vec<&Entry> = entries.iter().collect();

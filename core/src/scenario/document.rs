@@ -27,6 +27,8 @@ pub(crate) enum Kind {
     Boolean(bool),
     /// Datetimes have no use in scenarios; kept as text to be refused with a location.
     Datetime(String),
+    /// JSON's null (a share link's action): TOML has none; refused with its path.
+    Null,
     Array(Vec<Node>),
     Table(Vec<Entry>),
 }
@@ -84,7 +86,7 @@ fn convert_json(value: &serde_json::Value, next_id: &mut u32) -> Node {
     *next_id += 1;
     let kind = match value {
         // TOML has no null: it reads as a value of the wrong type wherever it appears.
-        Value::Null => Kind::Datetime("null".to_string()),
+        Value::Null => Kind::Null,
         Value::Bool(b) => Kind::Boolean(*b),
         Value::Number(n) => match n.as_i64() {
             Some(i) => Kind::Integer(i),
@@ -165,6 +167,7 @@ impl Node {
             Kind::Float(_) => "a float",
             Kind::Boolean(_) => "a boolean",
             Kind::Datetime(_) => "a datetime",
+            Kind::Null => "null",
             Kind::Array(_) => "an array",
             Kind::Table(_) => "a table",
         }
