@@ -178,19 +178,20 @@ impl ReplayState {
                 &id,
             )
         };
-        let generation = {
-            let mut job = self.job.borrow_mut();
-            job.generation += 1;
-            job.replay = None;
-            job.generation
+        // A new generation: a tick of an earlier replay still scheduled stops by itself.
+        let mut job = self.job.borrow_mut();
+        job.generation += 1;
+        let generation = job.generation;
+        let (replay, status) = match created {
+            Ok(replay) => (Some(replay), ReplayStatus::Running(0)),
+            Err(e) => (None, ReplayStatus::Done(Err(e))),
         };
-        match created {
-            Ok(replay) => {
-                self.job.borrow_mut().replay = Some(replay);
-                self.state.set(Some((id.clone(), self.now_us, ReplayStatus::Running(0))));
-                self.tick(id, generation);
-            }
-            Err(e) => self.state.set(Some((id, self.now_us, ReplayStatus::Done(Err(e))))),
+        let running = replay.is_some();
+        job.replay = replay;
+        drop(job);
+        self.state.set(Some((id.clone(), self.now_us, status)));
+        if running {
+            self.tick(id, generation);
         }
     }
 

@@ -93,10 +93,8 @@ pub fn use_play_loop(handle: Rc<RefCell<SimHandle>>, publish: Callback<()>) {
 fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
     let started = browser::now_ms();
     let playing = handle.playing && handle.seek_target.is_none();
-    if playing && gap_ms > 0.0 {
+    if playing {
         handle.perf.budget_ms = adapt_budget(handle.perf.budget_ms, gap_ms, handle.perf.render_ms);
-    } else if handle.perf.budget_ms <= 0.0 {
-        handle.perf.budget_ms = frame_budget_ms(handle.perf.render_ms);
     }
     // A seek (rewind, jump, opening a link) shows only its progress: it keeps the whole share of the
     // frame that rendering leaves, whatever playing taught the adaptive budget.

@@ -31,9 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    broker_of_ip, send_frame, ClientState, HaTiming, Pending, ReplicationMode, ReplicationTimer, RECONNECT_WAIT,
-};
+use super::{send_frame, ClientState, HaTiming, Pending, ReplicationMode, ReplicationTimer, RECONNECT_WAIT};
 use crate::broker::broker_store_io::BrokerStoreIo;
 use crate::broker::controller::{BrokerController, BrokerTimer};
 use crate::broker::store::commit_log::RecordReader;
@@ -616,12 +614,7 @@ impl BrokerController {
         let timing = HaTiming::of(&self.store);
         match self.replication.ha_client.state {
             ClientState::Idle => {
-                let master = self
-                    .replication
-                    .ha_client
-                    .master_address
-                    .as_deref()
-                    .and_then(|a| broker_of_ip(&self.spec.directory, a));
+                let master = self.ha_master();
                 let broker_id = self.auto_switch().map_or(1, |a| a.broker_id);
                 let Some(master) = master else {
                     self.arm_client_at(ctx, now + RECONNECT_WAIT);

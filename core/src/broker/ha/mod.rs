@@ -603,6 +603,12 @@ impl BrokerController {
         self.replication.ha_client.timer = Some((timer, at));
     }
 
+    /// The node the HA client should connect to: the broker at its master address, if any.
+    pub(crate) fn ha_master(&self) -> Option<NodeId> {
+        let address = self.replication.ha_client.master_address.as_deref()?;
+        broker_of_ip(&self.spec.directory, address)
+    }
+
     /// One turn of `HAClient.run`.
     fn run_ha_client(&mut self, ctx: &mut Ctx<'_>) {
         if self.role() != BrokerRole::Slave || self.replication.mode != ReplicationMode::Classic {
@@ -612,12 +618,7 @@ impl BrokerController {
         let timing = HaTiming::of(&self.store);
         match self.replication.ha_client.state {
             ClientState::Idle => {
-                let master = self
-                    .replication
-                    .ha_client
-                    .master_address
-                    .as_deref()
-                    .and_then(|a| broker_of_ip(&self.spec.directory, a));
+                let master = self.ha_master();
                 let Some(master) = master else {
                     self.arm_ha_client(ctx, now + RECONNECT_WAIT);
                     return;
