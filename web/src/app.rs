@@ -206,7 +206,7 @@ fn shell() -> Html {
                                on_act={cb.act.clone()} on_peer={cb.peer.clone()} on_close={cb.deselect.clone()} />
                 </aside>
             </div>
-            <EventLog lang={lang} lines={Rc::clone(&snapshot.lines)} filters={ui.filters} search={ui.search.clone()}
+            <EventLog lang={lang} lines={Rc::clone(&snapshot.lines)} playing={snapshot.playing} filters={ui.filters} search={ui.search.clone()}
                       on_filter={cb.filter.clone()} on_search={cb.search.clone()} />
             <PerfMeter lang={lang} perf={snapshot.perf} first_render_ms={first_render_ms} />
             { for dialog }
