@@ -261,6 +261,10 @@ pub enum Observation {
         queue: MessageQueue,
         messages: Vec<(i64, String, Option<String>)>,
     },
+    /// A forwarding listener (`workload.forward_to`) is about to send a copy of `from_msg_id` to `topic`:
+    /// the copy is its own message `msg_id`, with the link in its `FORWARDED_FROM_MSG_ID` property. Its send
+    /// is the consumer node's `SendRequested` that follows.
+    MessageForwarded { group: String, client_id: String, from_msg_id: String, topic: String, msg_id: String },
 }
 
 /// Where a send-back went.

@@ -161,6 +161,8 @@ impl Node for AnyNode {
             (AnyNode::Consumer(c), Input::Start) => c.on_start(ctx),
             (AnyNode::Consumer(c), Input::Message { from, message }) => c.on_message(from, message, ctx),
             (AnyNode::Consumer(c), Input::Timer { timer: Timer::Consumer(t), .. }) => c.on_timer(t, ctx),
+            // A forwarding listener's producer (`consumer/forward.rs`) lives in the consumer's process.
+            (AnyNode::Consumer(c), Input::Timer { timer: Timer::Producer(t), .. }) => c.on_producer_timer(t, ctx),
             (AnyNode::Consumer(c), Input::ConnectionClosed { peer }) => c.on_connection_closed(peer, ctx),
             (AnyNode::Consumer(c), Input::Action(NodeAction::Shutdown)) => c.on_shutdown(ctx),
             (AnyNode::Consumer(c), Input::Action(NodeAction::Seek { topic, to })) => c.on_seek(&topic, to, ctx),

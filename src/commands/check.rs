@@ -89,7 +89,7 @@ pub(crate) fn run_checked(
 /// The verdicts as aligned `name value` lines (counts that are zero are left out unless `all`).
 pub(crate) fn verdict_lines(verdicts: &Verdicts, all: bool) -> String {
     let mut out = String::new();
-    let rows: [(&str, u64); 22] = [
+    let rows: [(&str, u64); 25] = [
         ("requested", verdicts.requested),
         ("acknowledged", verdicts.acknowledged),
         ("acknowledged_send_ok", verdicts.acknowledged_send_ok),
@@ -112,6 +112,9 @@ pub(crate) fn verdict_lines(verdicts: &Verdicts, all: bool) -> String {
         ("dlq", verdicts.dlq),
         ("out_of_order_queue", verdicts.out_of_order_queue),
         ("out_of_order_key", verdicts.out_of_order_key),
+        ("forwarded", verdicts.forwarded),
+        ("forward_duplicates", verdicts.forward_duplicates),
+        ("forward_unprocessed", verdicts.forward_unprocessed),
     ];
     for (name, value) in rows {
         let always = matches!(name, "requested" | "acknowledged" | "lost_acknowledged" | "consumed");

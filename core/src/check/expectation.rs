@@ -215,6 +215,12 @@ metrics! {
         send_latency_p99_ms,
         /// 99th percentile delivery latency (request to first successful processing), milliseconds.
         delivery_latency_p99_ms,
+        /// Messages a forwarding listener copied to its topic.
+        forwarded,
+        /// Extra copies of forwarded messages (n copies of one message count n − 1).
+        forward_duplicates,
+        /// Forwarded messages no copy of which every group of the new topic processed by the end.
+        forward_unprocessed,
     }
     extra {
         /// Per consumer group.

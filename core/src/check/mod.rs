@@ -266,6 +266,10 @@ pub struct Checks {
     /// Why a group's offset passed a message it wanted: (group, queue, queue offset) → (cause, explanation),
     /// for messages filtered against the group's intent (at most [`MAX_FILTER_CAUSES`]).
     filtered: BTreeMap<(u16, u32, i64), (EventRef, String)>,
+    /// Forwarding listeners (`workload.forward_to`): each original's copies, in the order they were made ...
+    forwards: BTreeMap<MsgKey, Vec<MsgKey>>,
+    /// ... and each copy's original, with the group that forwarded it and the target topic.
+    forwarded_from: BTreeMap<MsgKey, (MsgKey, u16, u16)>,
     at_risk: AtRisk,
     totals: verdict::RunCounters,
     violations: verdict::ViolationLog,
@@ -403,6 +407,8 @@ impl Checks {
             resets: Vec::new(),
             replaced: BTreeMap::new(),
             filtered: BTreeMap::new(),
+            forwards: BTreeMap::new(),
+            forwarded_from: BTreeMap::new(),
             at_risk: AtRisk::default(),
             totals: verdict::RunCounters::default(),
             violations: verdict::ViolationLog::default(),
@@ -960,6 +966,17 @@ impl Checks {
                     self.note_filtered(g, q, *offset, cause, text);
                 }
             }
+            Observation::MessageForwarded { group, from_msg_id, topic, msg_id, .. } => {
+                let (original, copy) = (MsgKey::of(from_msg_id), MsgKey::of(msg_id));
+                let group = self.group_index(group).unwrap_or(u16::MAX);
+                let topic = self.topics.intern(topic) as u16;
+                self.forwards.entry(original).or_default().push(copy);
+                self.forwarded_from.insert(copy, (original, group, topic));
+                // Following a message follows its copies: the copy's life is the rest of its story.
+                if self.ledger.follows(original) {
+                    self.ledger.follow(copy);
+                }
+            }
             Observation::OffsetReset { group, topic, .. } => {
                 if let Some(g) = self.group_index(group) {
                     let t = self.topics.intern(topic) as u16;
@@ -1042,6 +1059,7 @@ impl Checks {
         }
         for id in msg_ids {
             let key = MsgKey::of(id);
+            self.note_forward_result(key, at, outcome);
             match outcome {
                 SendOutcome::Sent { status, .. } => {
                     self.note(key, at, || FateEvent::Acknowledged { status: *status });
@@ -1069,6 +1087,32 @@ impl Checks {
                 SendOutcome::Oneway => {}
             }
         }
+    }
+
+    /// A forwarded copy's send ended: its original's life says where it went (when the original is followed).
+    fn note_forward_result(&mut self, copy: MsgKey, at: EventRef, outcome: &SendOutcome) {
+        let Some((original, group, topic)) = self.forwarded_from.get(&copy).copied() else { return };
+        if !self.ledger.follows(original) {
+            return;
+        }
+        let group = self.groups.get(group as usize).map_or("?", |g| g.name.as_str());
+        let topic = self.topics.name(u32::from(topic));
+        let copy_id = self.id_text(copy);
+        let text = match outcome {
+            SendOutcome::Sent { status: SendStatus::SendOk, .. } => {
+                format!("forwarded to {topic} as {copy_id} by {group} (SEND_OK)")
+            }
+            SendOutcome::Sent { status, .. } => format!(
+                "{group} sent a copy to {topic} as {copy_id}, which came back {status:?}: the listener returns \
+                 RECONSUME_LATER (the copy is stored anyway)"
+            ),
+            SendOutcome::Failed { exception, .. } => format!(
+                "{group}'s forward to {topic} as {copy_id} failed ({exception}): the listener returns RECONSUME_LATER"
+            ),
+            SendOutcome::Oneway => return,
+        };
+        let name = self.node_name(at.node).to_string();
+        self.ledger.record(original, at, &name, FateEvent::Verdict { text });
     }
 
     fn on_message_stored(&mut self, at: EventRef, o: StoredObservation<'_>) {

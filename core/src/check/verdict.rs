@@ -198,6 +198,15 @@ pub struct Verdicts {
     pub send_latency_p50_ms: u64,
     pub send_latency_p99_ms: u64,
     pub delivery_latency_p99_ms: u64,
+    /// Messages a forwarding listener (`workload.forward_to`) copied to its topic (at least one copy stored
+    /// or acknowledged).
+    pub forwarded: u64,
+    /// Extra copies of forwarded messages: a message forwarded as n copies counts n − 1 (each is its own
+    /// message in the new topic: processed twice there unless that group deduplicates by key).
+    pub forward_duplicates: u64,
+    /// Forwarded messages none of whose copies every group consuming the new topic processed by the end
+    /// (still waiting there, or lost in the forward; no group consuming the new topic counts too).
+    pub forward_unprocessed: u64,
     pub send_latency: LatencySummary,
     pub delivery_latency: LatencySummary,
     pub groups: BTreeMap<String, GroupVerdicts>,
@@ -404,6 +413,7 @@ impl Checks {
         verdicts.dlq = total.dlq;
         verdicts.out_of_order_queue = total.out_of_order_queue;
         verdicts.out_of_order_key = total.out_of_order_key;
+        self.forward_verdicts(&mut verdicts);
         verdicts.send_latency = self.send_latency.summary();
         verdicts.delivery_latency = self.delivery_latency.summary();
         verdicts.send_latency_p50_ms = verdicts.send_latency.p50_us / 1_000;
@@ -425,6 +435,36 @@ impl Checks {
             verdicts.violations.extend(examples);
         }
         verdicts
+    }
+
+    /// Relate forwarded copies to their originals: how many originals were forwarded, how many extra copies
+    /// exist, and how many originals no copy has been processed for by every group consuming the new topic.
+    fn forward_verdicts(&self, verdicts: &mut Verdicts) {
+        for copies in self.forwards.values() {
+            // A copy exists once stored in its topic, or acknowledged (then it was stored, maybe lost since).
+            let existing: Vec<&super::Msg> = copies
+                .iter()
+                .filter_map(|c| self.messages.get(c))
+                .filter(|m| m.ack.is_some() || m.stored.is_some_and(|s| self.queues[s.queue as usize].1 == m.topic))
+                .collect();
+            if existing.is_empty() {
+                continue;
+            }
+            verdicts.forwarded += 1;
+            verdicts.forward_duplicates += existing.len() as u64 - 1;
+            let processed = existing.iter().fold(0u64, |bits, m| bits | m.processed);
+            let mut wanted = 0u64;
+            for copy in &existing {
+                for (i, identity) in self.identities.iter().enumerate() {
+                    if identity.active && self.groups[identity.group as usize].topics.contains(&copy.topic) {
+                        wanted |= 1 << i;
+                    }
+                }
+            }
+            if wanted == 0 || processed & wanted != wanted {
+                verdicts.forward_unprocessed += 1;
+            }
+        }
     }
 
     /// Each identity's committed offset per queue: from the broker that keeps it (clustering), else the

@@ -304,6 +304,8 @@ pub struct ConsumerClient {
     pub lite: LitePullState,
     /// Message trace (`enableMsgTrace`, `trace.rs`).
     pub trace: Option<crate::consumer::trace::ConsumerTrace>,
+    /// The producer of a forwarding listener (`workload.forward_to`, `forward.rs`).
+    pub forwarder: Option<Box<crate::consumer::forward::Forwarder>>,
 }
 
 fn ip_string(ip: [u8; 4]) -> String {
@@ -392,6 +394,11 @@ impl ConsumerClient {
             reset_running: false,
             lite: LitePullState::default(),
             trace: None,
+            forwarder: spec
+                .workload
+                .forward_to
+                .as_deref()
+                .map(|topic| Box::new(crate::consumer::forward::Forwarder::new(spec, topic))),
         }
     }
 
@@ -487,6 +494,8 @@ impl ConsumerClient {
         }
         // `traceDispatcher.start()`, after the consumer's own start.
         self.trace_start(ctx);
+        // The listener's producer (`producer.start()` in the application, after the consumer's).
+        self.forward_start(ctx);
     }
 
     fn after_startup_routes(&mut self, ctx: &mut Ctx<'_>) {
@@ -627,6 +636,7 @@ impl ConsumerClient {
 
     pub fn on_message(&mut self, from: NodeId, message: Message, ctx: &mut Ctx<'_>) {
         self.remoting.on_message_from(from);
+        let Some(message) = self.forward_message(from, message, ctx) else { return };
         match message {
             Message::Response { opaque, response } => {
                 let finished = {
@@ -675,6 +685,7 @@ impl ConsumerClient {
         for f in finished {
             self.on_call_finished(f, ctx);
         }
+        self.forward_connection_closed(peer, ctx);
     }
 
     /// A call ended: hand the result to whoever waits for it.

@@ -55,6 +55,9 @@ pub enum ConsumeRequest {
 pub enum WorkerState {
     /// A concurrent listener call in progress.
     Listening { mq: MessageQueue, pq_id: u64, msgs: Vec<MessageExt>, call: ListenerCall },
+    /// A forwarding listener (`forward.rs`) sending the copy of `msgs[next]` (its call's outcome turns to
+    /// RECONSUME_LATER when a send fails).
+    Forwarding { mq: MessageQueue, pq_id: u64, msgs: Vec<MessageExt>, call: ListenerCall, next: usize },
     /// Sending failed messages back, one after the other.
     SendingBack { mq: MessageQueue, pq_id: u64, msgs: Vec<MessageExt>, pending: VecDeque<usize>, failed: Vec<usize> },
     /// An orderly listener call in progress (the queue's consume lock is held until `ends_at`).
@@ -188,6 +191,14 @@ impl ConsumerClient {
     /// A listener call returned.
     pub(crate) fn on_consume_done(&mut self, worker: u32, ctx: &mut Ctx<'_>) {
         match self.workers.get(&worker).cloned() {
+            Some(WorkerState::Listening { mq, pq_id, msgs, call })
+                if self.forwarder.is_some() && call.outcome == ListenerOutcome::Success =>
+            {
+                // The work is done; now the listener forwards each message and waits for SEND_OK.
+                self.workers.insert(worker, WorkerState::Forwarding { mq, pq_id, msgs, call, next: 0 });
+                self.forward_next(worker, ctx);
+                self.drain_forward_completions(ctx);
+            }
             Some(WorkerState::Listening { mq, pq_id, msgs, call }) => {
                 self.process_consume_result(worker, mq, pq_id, msgs, call, ctx)
             }
@@ -242,7 +253,7 @@ impl ConsumerClient {
     }
 
     /// `processConsumeResult` (concurrent).
-    fn process_consume_result(
+    pub(crate) fn process_consume_result(
         &mut self,
         worker: u32,
         mq: MessageQueue,

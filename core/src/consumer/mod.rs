@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod consume_concurrently;
 pub mod consume_orderly;
+pub mod forward;
 pub mod lite_pull_consumer;
 pub mod live;
 pub mod offset_store;

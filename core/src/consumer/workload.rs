@@ -77,6 +77,11 @@ pub struct ConsumerWorkloadSpec {
     pub dedup_capacity: u32,
     /// Acknowledge first, work after (the lossy anti-pattern).
     pub commit_before_process: bool,
+    /// Re-send each message to this topic instead of working on it (the seeds' "drain a backlog through
+    /// a new topic with more queues"): a producer in the same process sends a copy (same body, flag,
+    /// tags, keys and user properties, plus [`FORWARDED_FROM_PROPERTY`] = the original's msgId), and the
+    /// listener returns CONSUME_SUCCESS only once the send returned SEND_OK (see `consumer/forward.rs`).
+    pub forward_to: Option<String>,
     /// Operators' changes to the dependency (actions `dependency_down` / `dependency_up`), in time
     /// order; not a scenario key.
     #[serde(skip)]
@@ -97,10 +102,14 @@ impl Default for ConsumerWorkloadSpec {
             dedup_key: DedupKey::MsgId,
             dedup_capacity: 100_000,
             commit_before_process: false,
+            forward_to: None,
             dependency_changes: Vec::new(),
         }
     }
 }
+
+/// The user property a forwarded copy carries: the msgId (UNIQ_KEY) of the message it was forwarded from.
+pub const FORWARDED_FROM_PROPERTY: &str = "FORWARDED_FROM_MSG_ID";
 
 fn duration(text: &str) -> Duration {
     parse_duration(text).unwrap_or(Duration::ZERO)
@@ -133,6 +142,13 @@ impl ConsumerWorkloadSpec {
         }
         if !(1..=10_000_000).contains(&self.dedup_capacity) {
             problems.push("workload.dedup_capacity must be in 1..=10000000".into());
+        }
+        if self.forward_to.is_some() && self.commit_before_process {
+            problems.push(
+                "workload.forward_to: a forwarding listener acknowledges after the send; it cannot also \
+                 commit_before_process"
+                    .into(),
+            );
         }
         problems
     }

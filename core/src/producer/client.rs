@@ -333,6 +333,23 @@ impl ProducerClient {
         }
     }
 
+    /// Number this client's requests (opaques) from `base` on: a producer sharing a process, and so its
+    /// channels, with a consumer (`consumer/forward.rs`) keeps its request ids apart from the consumer's.
+    pub fn start_opaques_at(&mut self, base: u32) {
+        self.next_opaque = base;
+    }
+
+    /// Whether request `opaque` of this client still waits for its response.
+    pub fn awaits_response(&self, opaque: u32) -> bool {
+        self.pending.contains_key(&opaque)
+    }
+
+    /// `MessageClientIDSetter.createUniqID()` of this process (an application may set a message's
+    /// UNIQ_KEY itself before sending it; the producer keeps an id it finds).
+    pub fn create_unique_id(&mut self, now: Time) -> String {
+        self.id_setter.create_unique_id(wall_clock_ms(now))
+    }
+
     /// Completions since the last call (the node hands them to the application).
     pub fn take_completions(&mut self) -> Vec<Completion> {
         std::mem::take(&mut self.completions)

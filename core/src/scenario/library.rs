@@ -24,6 +24,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("consumer-broadcasting", include_str!("../../../scenarios/consumer-broadcasting.toml")),
     ("consumer-commit-before-process", include_str!("../../../scenarios/consumer-commit-before-process.toml")),
     ("consumer-backlog", include_str!("../../../scenarios/consumer-backlog.toml")),
+    ("consumer-backlog-forward-new-topic", include_str!("../../../scenarios/consumer-backlog-forward-new-topic.toml")),
     ("consumer-lite-pull", include_str!("../../../scenarios/consumer-lite-pull.toml")),
     ("order-timeout-delay", include_str!("../../../scenarios/order-timeout-delay.toml")),
     ("transaction-payment-check", include_str!("../../../scenarios/transaction-payment-check.toml")),

@@ -573,6 +573,28 @@ impl Scenario {
             for problem in group.workload.problems() {
                 problems.push(format!("{at}: {problem}"));
             }
+            if let Some(target) = &group.workload.forward_to {
+                let topics: Vec<&str> = self.topology.topics.iter().map(|t| t.name.as_str()).collect();
+                if !topics.contains(&target.as_str()) {
+                    problems.push(format!(
+                        "{at}: workload.forward_to names unknown topic `{target}`; declare it under [[topology.topics]] \
+                         (known: {})",
+                        topics.join(", ")
+                    ));
+                }
+                if group.subscriptions.iter().any(|s| &s.topic == target) {
+                    problems.push(format!(
+                        "{at}: workload.forward_to = `{target}` is a topic the group subscribes: every copy would be \
+                         forwarded again; forward to a new topic"
+                    ));
+                }
+                if group.kind != ConsumerKind::Push || group.orderly {
+                    problems.push(format!(
+                        "{at}: workload.forward_to is modelled for push consumers with a concurrent listener \
+                         (not lite_pull, not orderly)"
+                    ));
+                }
+            }
             for ns in group.config.namesrv_addr.iter().flatten() {
                 if !name_server_names.contains(ns) {
                     problems.push(format!("{at}: namesrvAddr names unknown NameServer `{ns}`"));
@@ -699,6 +721,54 @@ mod tests {
         let e = &errors.0[0];
         assert!(e.message.contains("name_serverz"), "{e}");
         assert!(e.line.is_some() && e.column.is_some());
+    }
+
+    fn with_forwarding(forward_to: &str) -> String {
+        library::find("consumer-backlog").unwrap().replacen(
+            "[consumer_groups.workload]\nprocessing_time = \"400ms\"",
+            &format!("[consumer_groups.workload]\nprocessing_time = \"400ms\"\nforward_to = \"{forward_to}\""),
+            1,
+        )
+    }
+
+    #[test]
+    fn forwarding_to_an_unknown_topic_is_an_error_at_the_key_naming_the_known_topics() {
+        let text = with_forwarding("TopicNew");
+        let errors = Scenario::parse("x.toml", &text).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        let e = &errors.0[0];
+        assert!(
+            e.message.starts_with("consumer group `Scale`: workload.forward_to names unknown topic `TopicNew`"),
+            "{e}"
+        );
+        assert!(e.message.contains("known: TopicTest"), "{e}");
+        assert_eq!(e.line, Some(text.lines().position(|l| l.contains("forward_to")).unwrap() as u32 + 1), "{e}");
+    }
+
+    #[test]
+    fn forwarding_to_the_groups_own_topic_is_an_error_at_the_key() {
+        let text = with_forwarding("TopicTest");
+        let errors = Scenario::parse("x.toml", &text).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        let e = &errors.0[0];
+        assert!(e.message.contains("workload.forward_to = `TopicTest` is a topic the group subscribes"), "{e}");
+        assert_eq!(e.line, Some(text.lines().position(|l| l.contains("forward_to")).unwrap() as u32 + 1), "{e}");
+    }
+
+    #[test]
+    fn forwarding_from_an_orderly_or_commit_before_process_listener_is_refused() {
+        let text = format!(
+            "{}\n[[topology.topics]]\nname = \"TopicNew\"\n",
+            with_forwarding("TopicNew")
+                .replacen("name_prefix = \"scale\"", "name_prefix = \"scale\"\norderly = true", 1)
+                .replacen("forward_to", "commit_before_process = true\nforward_to", 1)
+        );
+        let errors = Scenario::parse("x.toml", &text).unwrap_err().to_string();
+        assert!(
+            errors.contains("workload.forward_to is modelled for push consumers with a concurrent listener"),
+            "{errors}"
+        );
+        assert!(errors.contains("cannot also commit_before_process"), "{errors}");
     }
 
     #[test]

@@ -1,0 +1,229 @@
+//! A forwarding listener (`workload.forward_to`, `consumer/forward.rs`): the copy it sends, when it
+//! acknowledges the original, what a failed or unacknowledged send does, and what the checkers make of it.
+
+use rmqsim_core::observation::{ConsumeOutcome, Observation, SendOutcome};
+use rmqsim_core::producer::send_result::SendStatus;
+use rmqsim_core::query::{query, MessageQuery};
+use rmqsim_core::scenario::Scenario;
+use rmqsim_core::time::Time;
+use rmqsim_core::Simulation;
+
+/// broker-a hosts Orders (2 queues), broker-b hosts OrdersV2 (4 queues); group Billing forwards Orders to
+/// OrdersV2 (one consumer), group BillingV2 consumes OrdersV2. `actions` are appended.
+fn scenario(actions: &str) -> Scenario {
+    let text = format!(
+        r#"
+version = 1
+id = "forward-test"
+run_for = "90s"
+
+[narrative.en]
+title = "t"
+question = "q"
+watch = "w"
+explanation = "e"
+fidelity = "f"
+
+[narrative.zh]
+title = "t"
+question = "q"
+watch = "w"
+explanation = "e"
+fidelity = "f"
+
+[topology]
+name_servers = 1
+
+[[topology.broker_groups]]
+name = "broker-a"
+
+[[topology.broker_groups]]
+name = "broker-b"
+
+[[topology.topics]]
+name = "Orders"
+queues = 2
+brokers = ["broker-a"]
+
+[[topology.topics]]
+name = "OrdersV2"
+queues = 4
+brokers = ["broker-b"]
+
+[[producers]]
+[producers.workload]
+topic = "Orders"
+start_at = "2s"
+stop_at = "40s"
+rate = [{{ at = "0s", per_second = 5 }}]
+tags = ["paid"]
+user_properties = {{ region = "eu" }}
+
+[[consumer_groups]]
+group = "Billing"
+name_prefix = "fwd"
+subscriptions = [{{ topic = "Orders" }}]
+[consumer_groups.workload]
+processing_time = "0ms"
+forward_to = "OrdersV2"
+
+[[consumer_groups]]
+group = "BillingV2"
+name_prefix = "v2"
+subscriptions = [{{ topic = "OrdersV2" }}]
+[consumer_groups.workload]
+processing_time = "5ms"
+{actions}
+"#
+    );
+    Scenario::parse("forward-test.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(actions: &str) -> Simulation {
+    let scenario = scenario(actions);
+    let mut sim = Simulation::new(&scenario, scenario.seed).unwrap();
+    sim.run_until(Time::ZERO + scenario.run_for());
+    sim
+}
+
+/// (original msgId, copy msgId) of every forward, in order.
+fn forwards(sim: &Simulation) -> Vec<(String, String)> {
+    sim.observations()
+        .iter()
+        .filter_map(|o| match &o.observation {
+            Observation::MessageForwarded { from_msg_id, msg_id, topic, .. } => {
+                assert_eq!(topic, "OrdersV2");
+                Some((from_msg_id.clone(), msg_id.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_forwarded_copy_carries_the_link_property_and_the_original_is_acked_only_after_send_ok() {
+    let sim = run("");
+    let forwards = forwards(&sim);
+    assert!(forwards.len() >= 180, "{} forwards", forwards.len());
+    let (original, copy) = forwards[10].clone();
+    assert_ne!(original, copy, "the copy is its own message");
+    // The copy in OrdersV2 carries the original's id, its tag and its user property.
+    let found = query(&sim, &MessageQuery::ById { msg_id: copy.clone(), topic: Some("OrdersV2".into()) });
+    let stored = found.messages.first().unwrap_or_else(|| panic!("copy {copy} not found: {:?}", found.notes));
+    let property = |name: &str| stored.properties.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(property("FORWARDED_FROM_MSG_ID"), Some(original.clone()));
+    assert_eq!(property("region").as_deref(), Some("eu"));
+    assert_eq!(stored.tags.as_deref(), Some("paid"));
+    // In time order: the copy's SEND_OK, then the original's CONSUME_SUCCESS, then BillingV2 processes the copy.
+    let position = |wanted: &dyn Fn(&Observation) -> bool| {
+        sim.observations().iter().position(|o| wanted(&o.observation)).expect("observed")
+    };
+    let send_ok = position(&|o| {
+        matches!(o, Observation::SendCompleted { msg_ids, outcome: SendOutcome::Sent { status: SendStatus::SendOk, .. }, .. }
+            if msg_ids == std::slice::from_ref(&copy))
+    });
+    let acked = position(&|o| {
+        matches!(o, Observation::ConsumeFinished { group, msg_id, status: ConsumeOutcome::Success, .. }
+            if group == "Billing" && *msg_id == original)
+    });
+    let processed = position(&|o| {
+        matches!(o, Observation::ConsumeFinished { group, msg_id, status: ConsumeOutcome::Success, .. }
+            if group == "BillingV2" && *msg_id == copy)
+    });
+    assert!(send_ok < acked, "the listener returned before its send ended");
+    assert!(acked < processed || send_ok < processed);
+    let verdicts = sim.verdicts();
+    assert_eq!(verdicts.forwarded, forwards.len() as u64);
+    assert_eq!((verdicts.forward_duplicates, verdicts.forward_unprocessed, verdicts.lost_acknowledged), (0, 0, 0));
+    assert_eq!(verdicts.groups["BillingV2"].consumed, verdicts.forwarded);
+}
+
+#[test]
+fn a_failed_forward_is_retried_and_not_lost() {
+    // The forwarding consumer cannot reach broker-b (the new topic's broker) from 10 s to 20 s.
+    let sim = run(r#"
+[[actions]]
+at = "10s"
+do = "partition"
+from = ["fwd-0"]
+to = ["broker-b"]
+
+[[actions]]
+at = "20s"
+do = "heal"
+from = ["fwd-0"]
+to = ["broker-b"]
+"#);
+    let failed_sends = sim
+        .observations()
+        .iter()
+        .filter(|o| {
+            o.node.0 as usize == sim.directory().by_name("fwd-0").unwrap().id.0 as usize
+                && matches!(&o.observation, Observation::SendCompleted { outcome: SendOutcome::Failed { .. }, .. })
+        })
+        .count();
+    assert!(failed_sends > 0, "the partition failed some forwards");
+    let verdicts = sim.verdicts();
+    let billing = &verdicts.groups["Billing"];
+    assert!(billing.consume_failures > 0 && billing.retried > 0, "{billing:?}");
+    assert_eq!(verdicts.lost_acknowledged, 0);
+    assert_eq!(verdicts.forward_unprocessed, 0, "every forwarded message was processed on OrdersV2");
+    assert_eq!(billing.backlog + billing.lost + billing.skipped, 0, "{billing:?}");
+    // Every original the producer sent reached BillingV2 through some copy.
+    assert_eq!(verdicts.forwarded, billing.consumed);
+}
+
+#[test]
+fn a_stored_copy_whose_acknowledgement_comes_too_late_is_forwarded_again_and_counted_as_a_duplicate() {
+    // broker-b's answers to the forwarder take 5 s more from 10 s to 12 s: the copy is stored, the send times
+    // out after 3 s, the listener returns RECONSUME_LATER, and the retried original is forwarded again.
+    let sim = run(r#"
+[[actions]]
+at = "10s"
+do = "clog"
+from = "broker-b"
+to = "fwd-0"
+extra = "5s"
+
+[[actions]]
+at = "12s"
+do = "clog"
+from = "broker-b"
+to = "fwd-0"
+extra = "0ms"
+"#);
+    let verdicts = sim.verdicts();
+    assert!(verdicts.forward_duplicates > 0, "{verdicts:?}");
+    assert_eq!(verdicts.forward_unprocessed, 0, "{verdicts:#?}");
+    assert_eq!(verdicts.lost_acknowledged, 0);
+    // BillingV2 processes every copy once as a message of its own (the extra copies have new msgIds, so its
+    // `duplicates`, which counts a msgId processed again, cannot see them: the forward verdict does).
+    assert_eq!(verdicts.groups["BillingV2"].consumed, verdicts.forwarded + verdicts.forward_duplicates);
+    assert_eq!(verdicts.groups["BillingV2"].backlog, 0);
+}
+
+#[test]
+fn following_an_original_shows_where_it_was_forwarded_and_follows_its_copy() {
+    let first = run("");
+    let (original, copy) = forwards(&first)[100].clone();
+    // Replay the run following the original (how the sandbox follows a message the ledger missed).
+    let scenario = scenario("");
+    let mut sim = Simulation::new(&scenario, scenario.seed).unwrap();
+    sim.checks_mut().follow(&original);
+    sim.run_until(Time::ZERO + scenario.run_for());
+    let life = sim.checks().fate(&original).expect("followed");
+    let texts: Vec<String> = life
+        .iter()
+        .filter_map(|e| match &e.event {
+            rmqsim_core::check::fate::FateEvent::Verdict { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, vec![format!("forwarded to OrdersV2 as {copy} by Billing (SEND_OK)")]);
+    let copy_life = sim.checks().fate(&copy).expect("the copy is followed too");
+    assert!(copy_life.iter().any(|e| matches!(
+        &e.event,
+        rmqsim_core::check::fate::FateEvent::ConsumeFinished { group, outcome: ConsumeOutcome::Success, .. }
+            if group == "BillingV2"
+    )));
+}
