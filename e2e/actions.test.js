@@ -96,7 +96,7 @@ test('consumer group actions by click: database down/up, members, live settings,
   await page.waitForFunction(() => document.querySelector('#live-config')?.textContent.includes('pullBatchSize=4'));
 
   // Scale out: the standby consumer starts.
-  assert.equal(await nodeStatus(page, 'consumer-1'), 'down', 'the standby consumer is not running');
+  assert.equal(await nodeStatus(page, 'consumer-1'), 'not-started', 'the standby consumer is not running');
   await page.click('#act-add-consumer');
   await page.waitForFunction(() => document.querySelector('#topology g.node[data-node="consumer-1"]')?.dataset.status === 'up');
   await playUntil(page, 18);
@@ -136,7 +136,7 @@ test('consumer group actions by click: database down/up, members, live settings,
   await seekTo(page, 5);
   await select(page, 'consumer-0');
   assert.equal((await page.textContent('#dependency-state')).trim(), 'up');
-  assert.equal(await nodeStatus(page, 'consumer-1'), 'down');
+  assert.equal(await nodeStatus(page, 'consumer-1'), 'not-started', 'before the scale-out it is a standby again');
   await seekTo(page, downAt / 1e6 + 2);
   assert.equal((await page.textContent('#dependency-state')).trim(), 'down', 'the outage replays after a rewind');
 

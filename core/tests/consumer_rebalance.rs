@@ -198,3 +198,22 @@ fn without_notifications_a_joiner_and_the_old_owner_both_own_the_moved_queues_un
     // G-1 started from the broker's offset while G-0 went on: what both consumed is processed twice.
     assert!(!duplicates(&sim).is_empty());
 }
+
+#[test]
+fn a_consumer_that_starts_later_is_not_started_until_then_and_not_reported_as_killed() {
+    use rmqsim_core::sim::kernel::NodeStatus;
+    let text = cluster(1, &[("broker-a", "")], &[("T", 4)])
+        + r#"
+[[consumer_groups]]
+group = "G"
+members = 1
+start_at = "10s"
+subscriptions = [{ topic = "T" }]
+"#;
+    let mut sim = run(&text, 1, Time::from_secs(5));
+    let consumer = node(&sim, "G-0");
+    assert_eq!(sim.kernel().status(consumer), NodeStatus::NotStarted);
+    assert_eq!(sim.kernel().status(node(&sim, "broker-a")), NodeStatus::Up);
+    sim.run_until(Time::from_secs(11));
+    assert_eq!(sim.kernel().status(consumer), NodeStatus::Up, "it boots at its start time");
+}

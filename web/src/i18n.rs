@@ -107,6 +107,8 @@ pub struct Texts {
     // node states and kinds
     pub up: &'static str,
     pub process_kill: &'static str,
+    /// A node whose start time has not come yet (e.g. consumers that join later).
+    pub not_started: &'static str,
     pub power_loss: &'static str,
     pub disk_loss: &'static str,
     pub kind_name_server: &'static str,
@@ -301,6 +303,7 @@ pub static EN: Texts = Texts {
     slave: "slave",
     up: "running",
     process_kill: "down (process killed)",
+    not_started: "not started yet",
     power_loss: "down (power loss)",
     disk_loss: "down (disk lost)",
     kind_name_server: "NameServer",
@@ -514,6 +517,7 @@ pub static ZH: Texts = Texts {
     slave: "从",
     up: "运行中",
     process_kill: "宕机（进程被杀）",
+    not_started: "尚未启动",
     power_loss: "宕机（断电）",
     disk_loss: "宕机（磁盘损毁）",
     kind_name_server: "NameServer",

@@ -25,6 +25,9 @@ use crate::time::Time;
 pub enum NodeStatus {
     Up,
     Down(CrashKind),
+    /// Its start time has not come yet (a consumer that joins later). To the network it is a process
+    /// that is not running, like a killed one: its port is closed.
+    NotStarted,
 }
 
 /// Something scheduled to happen.
@@ -127,7 +130,7 @@ impl<N: Node> Kernel<N> {
             spec,
             name: name.to_string(),
             state: None,
-            status: NodeStatus::Down(CrashKind::ProcessKill),
+            status: NodeStatus::NotStarted,
             incarnation: 0,
             disk_epoch: 0,
             disk: NodeDisk::new(disk),
@@ -486,7 +489,7 @@ impl<N: Node> Kernel<N> {
     /// close one link latency later. A machine without power (or without its disk) answers
     /// nothing; the sender only learns through its own timeouts.
     fn refuse_if_host_is_up(&mut self, from: NodeId, to: NodeId) {
-        if self.nodes[to.index()].status != NodeStatus::Down(CrashKind::ProcessKill) {
+        if !matches!(self.nodes[to.index()].status, NodeStatus::Down(CrashKind::ProcessKill) | NodeStatus::NotStarted) {
             return;
         }
         let sender = &self.nodes[from.index()];

@@ -38,6 +38,7 @@ pub fn status_text(texts: &Texts, status: NodeStatus) -> &'static str {
     match status {
         NodeStatus::Up => texts.up,
         NodeStatus::Down(CrashKind::ProcessKill) => texts.process_kill,
+        NodeStatus::NotStarted => texts.not_started,
         NodeStatus::Down(CrashKind::PowerLoss) => texts.power_loss,
         NodeStatus::Down(CrashKind::DiskLoss) => texts.disk_loss,
     }

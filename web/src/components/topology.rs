@@ -316,6 +316,7 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
     let (status_class, status_text) = match node.status {
         NodeStatus::Up => ("up", texts.up),
         NodeStatus::Down(CrashKind::ProcessKill) => ("down", texts.process_kill),
+        NodeStatus::NotStarted => ("not-started", texts.not_started),
         NodeStatus::Down(CrashKind::PowerLoss) => ("down", texts.power_loss),
         NodeStatus::Down(CrashKind::DiskLoss) => ("down", texts.disk_loss),
     };
@@ -357,7 +358,7 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
         let name = node.name.clone();
         Callback::from(move |event: MouseEvent| on_pick.emit((name.clone(), event.shift_key())))
     };
-    let down = status_class == "down";
+    let down = status_class != "up";
     html! {
         <g class={class} data-node={node.name.clone()} data-status={status_class} data-badge={badge} transform={format!("translate({},{})", placed.x, placed.y)}
            onclick={onclick} tabindex="0">
