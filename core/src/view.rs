@@ -193,6 +193,11 @@ pub struct ConsumerView {
     pub pull_interval_ms: u64,
     pub consume_message_batch_max_size: u32,
     pub pull_threshold_for_queue: u32,
+    /// A forwarding listener's target topic (`workload.forward_to`), the copies it sent with SEND_OK and the
+    /// sends that failed (each made its call return RECONSUME_LATER).
+    pub forward_to: Option<String>,
+    pub forwarded: u64,
+    pub forward_failed: u64,
     /// The group's business dependency is down at this instant (the scenario's outage or an operator's).
     pub dependency_down: bool,
 }

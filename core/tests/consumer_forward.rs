@@ -136,6 +136,12 @@ fn the_forwarded_copy_carries_the_link_property_and_the_original_is_acked_only_a
     assert_eq!(verdicts.forwarded, forwards.len() as u64);
     assert_eq!((verdicts.forward_duplicates, verdicts.forward_unprocessed, verdicts.lost_acknowledged), (0, 0, 0));
     assert_eq!(verdicts.groups["BillingV2"].consumed, verdicts.forwarded);
+    // The consumer's view says what its listener did.
+    let view = sim.view();
+    let node = view.nodes.iter().find(|n| n.name == "fwd-0").unwrap();
+    let rmqsim_core::view::NodeDetail::Consumer(consumer) = &node.detail else { panic!("{:?}", node.detail) };
+    assert_eq!(consumer.forward_to.as_deref(), Some("OrdersV2"));
+    assert_eq!((consumer.forwarded, consumer.forward_failed), (forwards.len() as u64, 0));
 }
 
 #[test]

@@ -219,15 +219,20 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
                         .collect::<Vec<_>>()
                         .join("; ")
                 ),
-                NodeDetail::Consumer(c) => format!(
-                    "{} {} queues, {} consumed, {} failed, {} sent back, {} rebalances",
-                    c.group,
-                    c.queues.len(),
-                    c.consumed_ok,
-                    c.consumed_failed,
-                    c.sent_back,
-                    c.rebalances
-                ),
+                NodeDetail::Consumer(c) => {
+                    let forwarded = c.forward_to.as_ref().map_or(String::new(), |topic| {
+                        format!(", {} forwarded to {topic} ({} sends failed)", c.forwarded, c.forward_failed)
+                    });
+                    format!(
+                        "{} {} queues, {} consumed, {} failed, {} sent back, {} rebalances{forwarded}",
+                        c.group,
+                        c.queues.len(),
+                        c.consumed_ok,
+                        c.consumed_failed,
+                        c.sent_back,
+                        c.rebalances
+                    )
+                }
             };
             println!("  {:<14} {:<18} {}", node.name, node.addr, detail);
         }
