@@ -200,6 +200,12 @@ extra = "0ms"
 "#);
     let verdicts = sim.verdicts();
     assert!(verdicts.forward_duplicates > 0, "{verdicts:?}");
+    let example = verdicts
+        .violations_of(rmqsim_core::check::ViolationKind::ForwardDuplicate)
+        .next()
+        .expect("an example names the original and its copies");
+    assert_eq!(example.group.as_deref(), Some("Billing"));
+    assert!(example.explanation.starts_with("forwarded to OrdersV2 as 2 copies"), "{}", example.explanation);
     assert_eq!(verdicts.forward_unprocessed, 0, "{verdicts:#?}");
     assert_eq!(verdicts.lost_acknowledged, 0);
     // BillingV2 processes every copy once as a message of its own (the extra copies have new msgIds, so its
@@ -232,4 +238,35 @@ fn following_an_original_shows_where_it_was_forwarded_and_follows_its_copy() {
         rmqsim_core::check::fate::FateEvent::ConsumeFinished { group, outcome: ConsumeOutcome::Success, .. }
             if group == "BillingV2"
     )));
+}
+
+#[test]
+fn forwarded_messages_the_new_topics_group_never_processes_are_counted_with_their_originals() {
+    // broker-b (ASYNC_FLUSH, the default) loses power at 30 s and restarts at 35 s: its ConsumeQueues come back
+    // shorter than BillingV2's committed offsets, so copies stored after the restart reuse offsets the group
+    // has passed and are never processed — while their originals were acknowledged by the forwarder.
+    let sim = run(r#"
+[[actions]]
+at = "30s"
+do = "crash"
+node = "broker-b"
+kind = "power_loss"
+
+[[actions]]
+at = "35s"
+do = "restart"
+node = "broker-b"
+"#);
+    let verdicts = sim.verdicts();
+    let v2 = &verdicts.groups["BillingV2"];
+    assert!(verdicts.forward_unprocessed > 0, "the checkers say the forward lost messages: {verdicts:?}");
+    assert_eq!(verdicts.forward_unprocessed, v2.skipped + v2.lost + v2.backlog, "{v2:?}");
+    let billing = &verdicts.groups["Billing"];
+    assert_eq!(billing.backlog + billing.lost + billing.skipped, 0, "the originals were all acknowledged");
+    let example = verdicts
+        .violations_of(rmqsim_core::check::ViolationKind::ForwardUnprocessed)
+        .next()
+        .expect("an example names the original");
+    assert_eq!(example.group.as_deref(), Some("Billing"));
+    assert!(example.explanation.contains("no group of OrdersV2 processed a copy"), "{}", example.explanation);
 }

@@ -186,6 +186,8 @@ fn kind_of(metric: &str) -> Option<(ViolationKind, Option<&str>)> {
         "out_of_order_key" => ViolationKind::OutOfOrderKey,
         "dlq" => ViolationKind::DeadLettered,
         "backlog" => ViolationKind::Backlog,
+        "forward_duplicates" => ViolationKind::ForwardDuplicate,
+        "forward_unprocessed" => ViolationKind::ForwardUnprocessed,
         _ => return None,
     };
     Some((kind, group))

@@ -268,8 +268,8 @@ pub struct Checks {
     filtered: BTreeMap<(u16, u32, i64), (EventRef, String)>,
     /// Forwarding listeners (`workload.forward_to`): each original's copies, in the order they were made ...
     forwards: BTreeMap<MsgKey, Vec<MsgKey>>,
-    /// ... and each copy's original, with the group that forwarded it and the target topic.
-    forwarded_from: BTreeMap<MsgKey, (MsgKey, u16, u16)>,
+    /// ... and each copy's original, with the group that forwarded it, the target topic and the forward.
+    forwarded_from: BTreeMap<MsgKey, (MsgKey, u16, u16, EventRef)>,
     at_risk: AtRisk,
     totals: verdict::RunCounters,
     violations: verdict::ViolationLog,
@@ -971,7 +971,7 @@ impl Checks {
                 let group = self.group_index(group).unwrap_or(u16::MAX);
                 let topic = self.topics.intern(topic) as u16;
                 self.forwards.entry(original).or_default().push(copy);
-                self.forwarded_from.insert(copy, (original, group, topic));
+                self.forwarded_from.insert(copy, (original, group, topic, at));
                 // Following a message follows its copies: the copy's life is the rest of its story.
                 if self.ledger.follows(original) {
                     self.ledger.follow(copy);
@@ -1091,7 +1091,7 @@ impl Checks {
 
     /// A forwarded copy's send ended: its original's life says where it went (when the original is followed).
     fn note_forward_result(&mut self, copy: MsgKey, at: EventRef, outcome: &SendOutcome) {
-        let Some((original, group, topic)) = self.forwarded_from.get(&copy).copied() else { return };
+        let Some((original, group, topic, _)) = self.forwarded_from.get(&copy).copied() else { return };
         if !self.ledger.follows(original) {
             return;
         }

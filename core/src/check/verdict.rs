@@ -21,6 +21,12 @@
 //!   processed on the queue; **out_of_order_key**: a first processing of a producer's message for a
 //!   business key after a later message of the same key.
 //!
+//! - **forwarded** (a forwarding listener, `workload.forward_to`): an original with at least one copy stored
+//!   in (or acknowledged for) the new topic; **forward_duplicates**: its copies beyond the first (each is a
+//!   message of its own there, with its own msgId); **forward_unprocessed**: a forwarded original no copy of
+//!   which every active group subscribing the new topic processed (or that no group consumes). The copies
+//!   are also ordinary messages of the new topic, judged by every verdict above.
+//!
 //! Each violation points at the event that caused it (the step, virtual time and node).
 
 use std::collections::BTreeMap;
@@ -52,6 +58,10 @@ pub enum ViolationKind {
     OutOfOrderKey,
     DeadLettered,
     Backlog,
+    /// A forwarded message with more than one copy in the new topic.
+    ForwardDuplicate,
+    /// A forwarded message no copy of which the new topic's groups processed.
+    ForwardUnprocessed,
 }
 
 impl ViolationKind {
@@ -68,6 +78,8 @@ impl ViolationKind {
             ViolationKind::OutOfOrderKey => "out_of_order_key",
             ViolationKind::DeadLettered => "dlq",
             ViolationKind::Backlog => "backlog",
+            ViolationKind::ForwardDuplicate => "forward_duplicates",
+            ViolationKind::ForwardUnprocessed => "forward_unprocessed",
         }
     }
 }
@@ -413,7 +425,7 @@ impl Checks {
         verdicts.dlq = total.dlq;
         verdicts.out_of_order_queue = total.out_of_order_queue;
         verdicts.out_of_order_key = total.out_of_order_key;
-        self.forward_verdicts(&mut verdicts);
+        self.forward_verdicts(&mut verdicts, &mut log);
         verdicts.send_latency = self.send_latency.summary();
         verdicts.delivery_latency = self.delivery_latency.summary();
         verdicts.send_latency_p50_ms = verdicts.send_latency.p50_us / 1_000;
@@ -439,22 +451,38 @@ impl Checks {
 
     /// Relate forwarded copies to their originals: how many originals were forwarded, how many extra copies
     /// exist, and how many originals no copy has been processed for by every group consuming the new topic.
-    fn forward_verdicts(&self, verdicts: &mut Verdicts) {
-        for copies in self.forwards.values() {
+    fn forward_verdicts(&self, verdicts: &mut Verdicts, log: &mut ViolationLog) {
+        for (original, copies) in &self.forwards {
             // A copy exists once stored in its topic, or acknowledged (then it was stored, maybe lost since).
-            let existing: Vec<&super::Msg> = copies
+            let existing: Vec<(MsgKey, &super::Msg)> = copies
                 .iter()
-                .filter_map(|c| self.messages.get(c))
-                .filter(|m| m.ack.is_some() || m.stored.is_some_and(|s| self.queues[s.queue as usize].1 == m.topic))
+                .filter_map(|c| self.messages.get(c).map(|m| (*c, m)))
+                .filter(|(_, m)| {
+                    m.ack.is_some() || m.stored.is_some_and(|s| self.queues[s.queue as usize].1 == m.topic)
+                })
                 .collect();
-            if existing.is_empty() {
-                continue;
-            }
+            let Some((first, first_msg)) = existing.first().copied() else { continue };
+            let Some(&(_, group, topic, forwarded_at)) = self.forwarded_from.get(&first) else { continue };
+            let group = self.groups.get(group as usize).map(|g| g.name.clone());
+            let topic_name = self.topics.name(u32::from(topic)).to_string();
+            let id = self.id_text(*original);
             verdicts.forwarded += 1;
-            verdicts.forward_duplicates += existing.len() as u64 - 1;
-            let processed = existing.iter().fold(0u64, |bits, m| bits | m.processed);
+            if existing.len() > 1 {
+                verdicts.forward_duplicates += existing.len() as u64 - 1;
+                let (second, _) = existing[1];
+                let at = self.forwarded_from.get(&second).map_or(forwarded_at, |f| f.3);
+                let ids: Vec<String> = existing.iter().map(|(k, _)| self.id_text(*k)).collect();
+                let text = format!(
+                    "forwarded to {topic_name} as {} copies ({}): a send stored its copy but the listener did not \
+                     get SEND_OK, returned RECONSUME_LATER and forwarded the message again",
+                    existing.len(),
+                    ids.join(", ")
+                );
+                log.push(ViolationKind::ForwardDuplicate, id.clone(), group.clone(), at, text);
+            }
+            let processed = existing.iter().fold(0u64, |bits, (_, m)| bits | m.processed);
             let mut wanted = 0u64;
-            for copy in &existing {
+            for (_, copy) in &existing {
                 for (i, identity) in self.identities.iter().enumerate() {
                     if identity.active && self.groups[identity.group as usize].topics.contains(&copy.topic) {
                         wanted |= 1 << i;
@@ -463,6 +491,14 @@ impl Checks {
             }
             if wanted == 0 || processed & wanted != wanted {
                 verdicts.forward_unprocessed += 1;
+                let why = if wanted == 0 {
+                    format!("no consumer group consumes {topic_name}")
+                } else {
+                    format!("no group of {topic_name} processed a copy by the end (waiting there, or lost)")
+                };
+                let at = first_msg.ack.map_or(forwarded_at, |a| a.at);
+                let text = format!("forwarded to {topic_name} as {}; {why}", self.id_text(first));
+                log.push(ViolationKind::ForwardUnprocessed, id, group, at, text);
             }
         }
     }
