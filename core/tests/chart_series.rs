@@ -32,6 +32,14 @@ fn each_consumer_group_has_its_own_backlog_series_and_they_add_up_to_the_total()
 }
 
 #[test]
+fn two_consumer_group_entries_with_one_name_draw_one_backlog_series() {
+    // tag-filter-consistency declares group OrderEvents twice (two services sharing a group name).
+    let simulation = run("tag-filter-consistency");
+    let names: Vec<&str> = simulation.checks().series().series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names.iter().filter(|n| **n == "backlog:OrderEvents").count(), 1, "{names:?}");
+}
+
+#[test]
 fn the_duplicate_count_over_time_ends_at_the_verdict() {
     let simulation = run("duplicate-lost-ack-retry");
     let verdicts = simulation.verdicts();

@@ -281,6 +281,8 @@ pub struct Checks {
     interval_acknowledged: u64,
     interval_consumed: u64,
     series: Metrics,
+    /// The `groups` entries of each `backlog:<group>` series, in series order.
+    backlog_series: Vec<Vec<usize>>,
     processed_total: u64,
     last_step: u64,
     /// `events_processed` when the brokers were last polled (`poll_brokers`), if ever.
@@ -380,8 +382,19 @@ impl Checks {
                 identities: ids,
             });
         }
-        let series_names: Vec<String> =
-            SERIES.iter().map(|s| s.to_string()).chain(groups.iter().map(|g| format!("backlog:{}", g.name))).collect();
+        // One backlog series per group name: two `consumer_groups` entries with one name are one group.
+        let mut backlog_series: Vec<(String, Vec<usize>)> = Vec::new();
+        for (index, group) in groups.iter().enumerate() {
+            match backlog_series.iter_mut().find(|(name, _)| *name == group.name) {
+                Some((_, entries)) => entries.push(index),
+                None => backlog_series.push((group.name.clone(), vec![index])),
+            }
+        }
+        let series_names: Vec<String> = SERIES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(backlog_series.iter().map(|(name, _)| format!("backlog:{name}")))
+            .collect();
         Checks {
             node_names,
             broker_group_of,
@@ -420,6 +433,7 @@ impl Checks {
             interval_acknowledged: 0,
             interval_consumed: 0,
             series: Metrics::new(SERIES_INTERVAL, &series_names, SERIES_MAX_SAMPLES),
+            backlog_series: backlog_series.into_iter().map(|(_, entries)| entries).collect(),
             processed_total: 0,
             last_step: 0,
             polled_at: None,
@@ -539,7 +553,8 @@ impl Checks {
 
     fn record_sample(&mut self) {
         let seconds = (self.series.interval.as_micros() / 1_000_000).max(1);
-        let per_group: Vec<u64> = (0..self.groups.len()).map(|g| self.backlog_of(g)).collect();
+        let per_group: Vec<u64> =
+            self.backlog_series.iter().map(|entries| entries.iter().map(|g| self.backlog_of(*g)).sum()).collect();
         let (mut duplicates, mut out_of_order) = (0u64, 0u64);
         for identity in &self.identities {
             duplicates += identity.counters.duplicates;
