@@ -270,3 +270,36 @@ node = "broker-b"
     assert_eq!(example.group.as_deref(), Some("Billing"));
     assert!(example.explanation.contains("no group of OrdersV2 processed a copy"), "{}", example.explanation);
 }
+
+#[test]
+fn the_library_scenario_drains_the_backlog_faster_after_the_forward_and_loses_nothing() {
+    let id = "consumer-backlog-forward-new-topic";
+    let scenario = Scenario::parse(id, rmqsim_core::scenario::library::find(id).unwrap()).unwrap();
+    let mut sim = Simulation::new(&scenario, scenario.seed).unwrap();
+    sim.set_retention(rmqsim_core::check::Retention::None);
+    sim.run_until(Time::ZERO + scenario.run_for());
+    let series = sim.checks().series();
+    let values = |name: &str| &series.series.iter().find(|s| s.name == name).expect(name).values;
+    let at = |name: &str, secs: u64| {
+        let i = series.times.iter().position(|t| *t >= Time::from_secs(secs)).expect("sampled");
+        values(name)[i]
+    };
+    // Before the switch: the backlog grows, and the fifth consumer (30 s) does not slow its growth.
+    let (b20, b30, b60, b89) =
+        (at("backlog:Billing", 20), at("backlog:Billing", 30), at("backlog:Billing", 60), at("backlog:Billing", 89));
+    assert!(b89 > 2_000 && b60 - b30 >= b30 - b20, "{b20} {b30} {b60} {b89}");
+    // Within seconds of the switch the backlog has moved to the new topic ...
+    assert!(at("backlog:Billing", 95) < 100, "{}", at("backlog:Billing", 95));
+    assert!(at("backlog:BillingV2", 95) > 2_000, "{}", at("backlog:BillingV2", 95));
+    // ... which 20 consumers drain while the producer still sends 50 a second.
+    assert!(at("backlog:BillingV2", 120) < at("backlog:BillingV2", 95) - 1_000);
+    // By 150 s only what is in the consume threads (50 a second × 400 ms) waits; after the producer stops, nothing.
+    assert!(at("backlog:BillingV2", 150) <= 50, "{}", at("backlog:BillingV2", 150));
+    assert_eq!(at("backlog:BillingV2", 170), 0);
+    let verdicts = sim.verdicts();
+    assert_eq!(
+        (verdicts.lost_acknowledged, verdicts.forward_unprocessed, verdicts.forward_duplicates, verdicts.backlog),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(verdicts.groups["BillingV2"].consumed, verdicts.forwarded);
+}
