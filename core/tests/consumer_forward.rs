@@ -224,14 +224,20 @@ fn following_an_original_shows_where_it_was_forwarded_and_follows_its_copy() {
     sim.checks_mut().follow(&original);
     sim.run_until(Time::ZERO + scenario.run_for());
     let life = sim.checks().fate(&original).expect("followed");
-    let texts: Vec<String> = life
+    let forwards: Vec<(String, String, String, String, bool)> = life
         .iter()
         .filter_map(|e| match &e.event {
-            rmqsim_core::check::fate::FateEvent::Verdict { text } => Some(text.clone()),
+            rmqsim_core::check::fate::FateEvent::Forwarded { group, topic, copy, result, ok } => {
+                Some((group.clone(), topic.clone(), copy.clone(), result.clone(), *ok))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(texts, vec![format!("forwarded to OrdersV2 as {copy} by Billing (SEND_OK)")]);
+    assert_eq!(forwards, vec![("Billing".into(), "OrdersV2".into(), copy.clone(), "SEND_OK".into(), true)]);
+    assert!(
+        !life.iter().any(|e| matches!(&e.event, rmqsim_core::check::fate::FateEvent::Verdict { .. })),
+        "a forward is a step of the original's life, not its verdict"
+    );
     let copy_life = sim.checks().fate(&copy).expect("the copy is followed too");
     assert!(copy_life.iter().any(|e| matches!(
         &e.event,

@@ -60,6 +60,11 @@ pub enum FateEvent {
     DelayedDelivered { topic: String, queue_id: i32, queue_offset: i64 },
     /// The broker that stored it lost power, its disk, or its process.
     BrokerCrashed { kind: String },
+    /// A forwarding listener (`workload.forward_to`) of `group` re-sent it to `topic` as the message
+    /// `copy`; `result` is how that send ended (SEND_OK, another status, or the exception). Unless `ok`,
+    /// the listener returned RECONSUME_LATER. A step of its life, not a verdict: the copy's own life goes
+    /// on in the new topic.
+    Forwarded { group: String, topic: String, copy: String, result: String, ok: bool },
     /// The end-of-run verdict for this message.
     Verdict { text: String },
 }

@@ -1112,22 +1112,20 @@ impl Checks {
         }
         let group = self.groups.get(group as usize).map_or("?", |g| g.name.as_str());
         let topic = self.topics.name(u32::from(topic));
-        let copy_id = self.id_text(copy);
-        let text = match outcome {
-            SendOutcome::Sent { status: SendStatus::SendOk, .. } => {
-                format!("forwarded to {topic} as {copy_id} by {group} (SEND_OK)")
-            }
-            SendOutcome::Sent { status, .. } => format!(
-                "{group} sent a copy to {topic} as {copy_id}, which came back {status:?}: the listener returns \
-                 RECONSUME_LATER (the copy is stored anyway)"
-            ),
-            SendOutcome::Failed { exception, .. } => format!(
-                "{group}'s forward to {topic} as {copy_id} failed ({exception}): the listener returns RECONSUME_LATER"
-            ),
+        let (result, ok) = match outcome {
+            SendOutcome::Sent { status, .. } => (status.name().to_string(), *status == SendStatus::SendOk),
+            SendOutcome::Failed { exception, .. } => (exception.clone(), false),
             SendOutcome::Oneway => return,
         };
+        let event = FateEvent::Forwarded {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            copy: self.id_text(copy),
+            result,
+            ok,
+        };
         let name = self.node_name(at.node).to_string();
-        self.ledger.record(original, at, &name, FateEvent::Verdict { text });
+        self.ledger.record(original, at, &name, event);
     }
 
     fn on_message_stored(&mut self, at: EventRef, o: StoredObservation<'_>) {

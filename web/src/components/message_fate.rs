@@ -116,6 +116,24 @@ fn describe(lang: Lang, event: &FateEvent) -> (String, &'static str) {
         FateEvent::BrokerCrashed { kind } => {
             (format!("{} {kind}", tr(lang, "its broker crashed:", "所在 Broker 故障：")), "bad")
         }
+        FateEvent::Forwarded { group, topic, copy, result, ok } => {
+            let text = if *ok {
+                format!(
+                    "{} {topic} {} {copy} {} {group} ({result})",
+                    tr(lang, "forwarded to", "转发到"),
+                    tr(lang, "as", "，副本"),
+                    tr(lang, "by", "，转发者")
+                )
+            } else {
+                format!(
+                    "{} {topic} {} {copy} ({result}): {}",
+                    tr(lang, "forward failed to", "转发失败：目标"),
+                    tr(lang, "as", "，副本"),
+                    tr(lang, "the listener returns RECONSUME_LATER", "监听器返回 RECONSUME_LATER")
+                )
+            };
+            (text, if *ok { "store" } else { "bad" })
+        }
         FateEvent::Verdict { text } => (format!("{} {text}", tr(lang, "verdict:", "结论：")), "verdict"),
     }
 }
