@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   REPO, useBrowser, pageOpener, screenshots, timeUs, digest, nodeStatus, settled, pause, seekTo, select, shareRun,
+  openScenarioPaused,
 } from './support.js';
 
 const TIMEOUT = { timeout: 120_000 };
@@ -198,6 +199,14 @@ test('the free sandbox editor: validation next to the field, then run the cluste
   // Edit the running scenario: the form shows what runs.
   await page.click('#editor-edit-current');
   assert.equal(await page.inputValue('#broker-1-name'), 'broker-b');
+  assert.equal(await page.locator('#editor-left-out').count(), 0, 'the form holds all of its own scenario');
+  // A library scenario holds more than the form: the editor names what stays behind.
+  await openScenarioPaused(page, 'consumer-crash-replay');
+  await page.click('#editor-edit-current');
+  await page.locator('#editor-left-out').waitFor();
+  const leftOut = await page.textContent('#editor-left-out');
+  assert.match(leftOut, /consumer group Shipping: settings beyond/);
+  assert.match(leftOut, /1 scheduled action/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -268,6 +268,87 @@ pub fn judge(form: &SandboxForm) -> (String, Vec<(String, String)>, Vec<String>)
     (text, by_field, general)
 }
 
+/// What of `original` the form cannot hold (so "edit the current scenario" would silently lose it):
+/// the form's scenario is compared with the original part by part. Names come from the original.
+pub fn not_carried_over(original: &Scenario, form: &SandboxForm, lang: Lang) -> Vec<String> {
+    let tr = |en: &str, zh: &str| if lang == Lang::Zh { zh.to_string() } else { en.to_string() };
+    let mut lost = Vec::new();
+    if !original.actions.is_empty() {
+        lost.push(format!("{} ", original.actions.len()) + &tr("scheduled action(s)", "个预定操作"));
+    }
+    if original.expectations != Default::default() {
+        lost.push(tr("expectations", "预期结果（expectations）"));
+    }
+    if original.quiz.is_some() {
+        lost.push(tr("the quiz", "预测题"));
+    }
+    let Ok(rebuilt) = Scenario::parse("sandbox.toml", &form.to_toml().0) else {
+        // The form cannot even express the cluster (its problems are listed at the form): say so in general.
+        lost.push(tr(
+            "settings of broker groups, topics, producers and consumer groups beyond the form's fields",
+            "Broker 组、主题、生产者和消费组中表单字段以外的设置",
+        ));
+        return lost;
+    };
+    if original.seed != rebuilt.seed {
+        lost.push(format!("seed = {}", original.seed));
+    }
+    let topology = &original.topology;
+    for (i, group) in topology.broker_groups.iter().enumerate() {
+        if rebuilt.topology.broker_groups.get(i) != Some(group) {
+            lost.push(
+                format!("{} {}", tr("broker group", "Broker 组"), group.name)
+                    + &tr(
+                        ": settings beyond brokerRole, flushDiskType, DLedger and slaves",
+                        "：brokerRole、flushDiskType、DLedger 和 Slave 数以外的设置",
+                    ),
+            );
+        }
+    }
+    for (i, topic) in topology.topics.iter().enumerate() {
+        if rebuilt.topology.topics.get(i) != Some(topic) {
+            lost.push(
+                format!("{} {}", tr("topic", "主题"), topic.name)
+                    + &tr(": settings beyond its queue count", "：队列数以外的设置"),
+            );
+        }
+    }
+    let mut rest = topology.clone();
+    rest.broker_groups = rebuilt.topology.broker_groups.clone();
+    rest.topics = rebuilt.topology.topics.clone();
+    if rest != rebuilt.topology {
+        lost.push(tr("other topology settings (e.g. the 5.x controller)", "其他拓扑设置（如 5.x Controller）"));
+    }
+    let producers_with_workload = original.producers.iter().filter(|p| p.workload.is_some());
+    for (i, producer) in producers_with_workload.enumerate() {
+        if rebuilt.producers.get(i) != Some(producer) {
+            let name = producer.name.clone().unwrap_or_else(|| format!("producer-{i}"));
+            lost.push(
+                format!("{} {name}", tr("producer", "生产者"))
+                    + &tr(": settings beyond its topic and first rate", "：主题和第一段速率以外的设置"),
+            );
+        }
+    }
+    let idle_producers = original.producers.iter().filter(|p| p.workload.is_none()).count();
+    if idle_producers > 0 {
+        lost.push(format!("{idle_producers} ") + &tr("producer(s) without a workload", "个没有发送负载的生产者"));
+    }
+    for (i, group) in original.consumer_groups.iter().enumerate() {
+        if rebuilt.consumer_groups.get(i) != Some(group) {
+            lost.push(format!("{} {}", tr("consumer group", "消费组"), group.group)
+                + &tr(": settings beyond messageModel, its first subscription and member counts (e.g. its workload, start_at)",
+                      "：messageModel、第一个订阅和成员数以外的设置（如消费负载、start_at）"));
+        }
+    }
+    if original.network != rebuilt.network {
+        lost.push(tr("network settings", "网络设置"));
+    }
+    if original.limits != rebuilt.limits {
+        lost.push(tr("limits", "限制"));
+    }
+    lost
+}
+
 #[derive(Properties, PartialEq)]
 pub struct SandboxEditorProps {
     pub lang: Lang,
@@ -283,6 +364,8 @@ type Edit = Rc<dyn Fn(&mut SandboxForm, String)>;
 pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
     let texts = props.lang.action_texts();
     let form = use_state(SandboxForm::default);
+    // What "edit the current scenario" could not carry into the form (shown until the next fill or reset).
+    let left_out = use_state(Vec::<String>::new);
     let (text, by_field, general) = judge(&form);
     let valid = by_field.is_empty() && general.is_empty();
     let errors_of = |id: &str| -> Vec<&String> { by_field.iter().filter(|(f, _)| f == id).map(|(_, m)| m).collect() };
@@ -390,12 +473,19 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
         Callback::from(move |_: MouseEvent| crate::browser::download("sandbox.toml", "application/toml", &text))
     };
     let edit_current = {
-        let (form, scenario) = (form.clone(), Rc::clone(&props.scenario));
-        Callback::from(move |_: MouseEvent| form.set(SandboxForm::from_scenario(&scenario)))
+        let (form, left_out, scenario, lang) = (form.clone(), left_out.clone(), Rc::clone(&props.scenario), props.lang);
+        Callback::from(move |_: MouseEvent| {
+            let filled = SandboxForm::from_scenario(&scenario);
+            left_out.set(not_carried_over(&scenario, &filled, lang));
+            form.set(filled);
+        })
     };
     let reset = {
-        let form = form.clone();
-        Callback::from(move |_: MouseEvent| form.set(SandboxForm::default()))
+        let (form, left_out) = (form.clone(), left_out.clone());
+        Callback::from(move |_: MouseEvent| {
+            left_out.set(Vec::new());
+            form.set(SandboxForm::default());
+        })
     };
     html! {
         <details class="panel sandbox-editor" id="sandbox-editor">
@@ -405,6 +495,12 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
                 <button id="editor-edit-current" class="ghost" onclick={edit_current}>{ texts.editor_edit_current }</button>
                 <button id="editor-reset" class="ghost" onclick={reset}>{ texts.editor_reset }</button>
             </div>
+            if !left_out.is_empty() {
+                <div class="hint warn-text" id="editor-left-out">
+                    <p>{ texts.editor_left_out }</p>
+                    <ul>{ for left_out.iter().map(|item| html! { <li>{ item }</li> }) }</ul>
+                </div>
+            }
             <div class="editor-row">
                 { input("run-for".into(), "run_for", &form.run_for, Rc::new(|f, v| f.run_for = v)) }
                 { input("name-servers".into(), texts.editor_name_servers, &form.name_servers, Rc::new(|f, v| f.name_servers = v)) }
@@ -466,6 +562,33 @@ mod tests {
         for field in ["topic-0-queues", "broker-0-role", "consumer-0-group", "producer-0-rate"] {
             assert!(fields.contains(&field), "{field}: {by_field:?} {general:?}");
         }
+    }
+
+    #[test]
+    fn editing_a_scenario_in_the_form_names_everything_the_form_cannot_hold() {
+        let lost_from = |id: &str| {
+            let scenario = Scenario::parse(id, rmqsim_core::scenario::library::find(id).unwrap()).unwrap();
+            not_carried_over(&scenario, &SandboxForm::from_scenario(&scenario), Lang::En)
+        };
+        let lost = lost_from("consumer-crash-replay");
+        for part in [
+            "consumer group Shipping: settings beyond",
+            "seed = 5",
+            "1 scheduled action(s)",
+            "expectations",
+            "the quiz",
+        ] {
+            assert!(lost.iter().any(|l| l.contains(part)), "{part} missing from {lost:?}");
+        }
+        // Two groups of one name (told apart by name_prefix, which the form lacks): the form's scenario
+        // does not parse, and the notice still says what is left behind.
+        let lost = lost_from("consumer-backlog-forward-new-topic");
+        for part in ["6 scheduled action(s)", "beyond the form's fields"] {
+            assert!(lost.iter().any(|l| l.contains(part)), "{part} missing from {lost:?}");
+        }
+        // The form's own scenario loses nothing when filled back in.
+        let own = Scenario::parse("sandbox.toml", &SandboxForm::default().to_toml().0).unwrap();
+        assert_eq!(not_carried_over(&own, &SandboxForm::from_scenario(&own), Lang::En), Vec::<String>::new());
     }
 
     #[test]
