@@ -358,7 +358,9 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
         let name = node.name.clone();
         Callback::from(move |event: MouseEvent| on_pick.emit((name.clone(), event.shift_key())))
     };
-    let down = status_class != "up";
+    let down = status_class == "down";
+    // Down or not started yet: the role line says which instead of the role.
+    let stopped = status_class != "up";
     html! {
         <g class={class} data-node={node.name.clone()} data-status={status_class} data-badge={badge} transform={format!("translate({},{})", placed.x, placed.y)}
            onclick={onclick} tabindex="0">
@@ -366,7 +368,7 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
             <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="7" />
             <circle class="status-dot" cx="12" cy="14" r="4.5" />
             <text class="name" x="22" y="18">{ &node.name }</text>
-            <text class="role" x="10" y="36">{ if down { status_text.to_string() } else { role } }</text>
+            <text class="role" x="10" y="36">{ if stopped { status_text.to_string() } else { role } }</text>
             if let Some(badge) = badge {
                 <g class="role-badge">
                     <title>{ if badge == "L" { tr(props.lang, "DLedger leader", "DLedger 领导者") } else { tr(props.lang, "master now", "当前主节点") } }</title>
