@@ -113,7 +113,7 @@ test('consumer group actions by click: database down/up, members, live settings,
   // Remove the added consumer: graceful shutdown, its process ends a second later.
   await page.click('#act-remove-consumer');
   await playUntil(page, 21);
-  assert.equal(await nodeStatus(page, 'consumer-1'), 'down');
+  assert.equal(await nodeStatus(page, 'consumer-1'), 'stopped', 'a removed consumer shuts down gracefully: stopped, not killed');
 
   // On a broker: change the topic's queue numbers.
   await select(page, 'broker-a');
@@ -153,7 +153,7 @@ test('consumer group actions by click: database down/up, members, live settings,
   await settled(receiver);
   assert.equal(await timeUs(receiver), senderTime);
   assert.equal(await digest(receiver), senderDigest);
-  assert.equal(await nodeStatus(receiver, 'consumer-1'), 'down');
+  assert.equal(await nodeStatus(receiver, 'consumer-1'), 'stopped');
   await shot(receiver, '05-share-link');
   for (const p of [page, receiver]) {
     assert.deepEqual(p.errors, []);

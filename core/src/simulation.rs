@@ -16,7 +16,6 @@ use crate::producer::node::ProducerNodeSpec;
 use crate::route::TopicConfig;
 use crate::scenario::model::ActionSpec;
 use crate::scenario::{Scenario, ScenarioError, ScenarioErrors};
-use crate::sim::disk::CrashKind;
 use crate::sim::disk::DiskConfig;
 use crate::sim::faults::Fault;
 use crate::sim::kernel::{Kernel, NodeStatus, Observed, Stepped};
@@ -113,7 +112,7 @@ impl Simulation {
         if let ActionSpec::Shutdown { node } = action {
             let id = self.directory.by_name(node).map(|e| e.id).ok_or_else(|| format!("unknown node `{node}`"))?;
             self.kernel.schedule_action(at, id, NodeAction::Shutdown);
-            self.kernel.schedule_fault(at + SHUTDOWN_GRACE, Fault::Crash { node: id, kind: CrashKind::ProcessKill });
+            self.kernel.schedule_stop(at + SHUTDOWN_GRACE, id);
             return Ok(());
         }
         if self.schedule_consumer_action(at, action)? {
@@ -190,7 +189,7 @@ impl Simulation {
             ActionSpec::RemoveConsumer { node } => {
                 let node = id(node)?;
                 self.kernel.schedule_action(at, node, NodeAction::Shutdown);
-                self.kernel.schedule_fault(at + SHUTDOWN_GRACE, Fault::Crash { node, kind: CrashKind::ProcessKill });
+                self.kernel.schedule_stop(at + SHUTDOWN_GRACE, node);
             }
             ActionSpec::ResetOffset { group, topic, to } => {
                 let admin = crate::consumer::spec::reset_offset_action(group, topic, to)?;

@@ -217,3 +217,25 @@ subscriptions = [{ topic = "T" }]
     sim.run_until(Time::from_secs(11));
     assert_eq!(sim.kernel().status(consumer), NodeStatus::Up, "it boots at its start time");
 }
+
+#[test]
+fn a_consumer_the_operator_removes_is_stopped_not_killed_and_a_later_kill_changes_nothing() {
+    use rmqsim_core::sim::kernel::NodeStatus;
+    let text = body(
+        "[[actions]]\nat = \"10s\"\ndo = \"remove_consumer\"\nnode = \"G-1\"\n\
+         [[actions]]\nat = \"20s\"\ndo = \"crash\"\nnode = \"G-1\"\nkind = \"process_kill\"\n\
+         [[actions]]\nat = \"20s\"\ndo = \"crash\"\nnode = \"G-0\"\nkind = \"process_kill\"\n",
+        2,
+        0,
+    );
+    let mut sim = run(&text, 1, Time::from_secs(10));
+    assert_eq!(sim.kernel().status(node(&sim, "G-1")), NodeStatus::Up, "it shuts down first (1 s of grace)");
+    sim.run_until(Time::from_secs(12));
+    assert_eq!(sim.kernel().status(node(&sim, "G-1")), NodeStatus::Stopped);
+    sim.run_until(Time::from_secs(21));
+    assert_eq!(sim.kernel().status(node(&sim, "G-1")), NodeStatus::Stopped);
+    assert_eq!(
+        sim.kernel().status(node(&sim, "G-0")),
+        NodeStatus::Down(rmqsim_core::sim::disk::CrashKind::ProcessKill)
+    );
+}

@@ -109,6 +109,8 @@ pub struct Texts {
     pub process_kill: &'static str,
     /// A node whose start time has not come yet (e.g. consumers that join later).
     pub not_started: &'static str,
+    /// A process ended by a graceful shutdown (an operator's shutdown or remove consumer).
+    pub stopped: &'static str,
     pub power_loss: &'static str,
     pub disk_loss: &'static str,
     pub kind_name_server: &'static str,
@@ -304,6 +306,7 @@ pub static EN: Texts = Texts {
     up: "running",
     process_kill: "down (process killed)",
     not_started: "not started yet",
+    stopped: "stopped (shut down)",
     power_loss: "down (power loss)",
     disk_loss: "down (disk lost)",
     kind_name_server: "NameServer",
@@ -518,6 +521,7 @@ pub static ZH: Texts = Texts {
     up: "运行中",
     process_kill: "宕机（进程被杀）",
     not_started: "尚未启动",
+    stopped: "已停止（正常关闭）",
     power_loss: "宕机（断电）",
     disk_loss: "宕机（磁盘损毁）",
     kind_name_server: "NameServer",

@@ -666,7 +666,7 @@ impl Checks {
             let status = kernel.status(NodeId(node));
             if status != before {
                 self.broker_status[index].1 = status;
-                if let NodeStatus::Down(kind) = status {
+                if let Some(kind) = status.crash_kind() {
                     let at = EventRef { time: now, step, node };
                     let crashes = self.crashes.entry(node).or_default();
                     crashes.push((at, kind));

@@ -28,18 +28,61 @@ pub enum NodeStatus {
     /// Its start time has not come yet (a consumer that joins later). To the network it is a process
     /// that is not running, like a killed one: its port is closed.
     NotStarted,
+    /// Its process ended after a graceful shutdown (an operator's `shutdown` or `remove_consumer`): to
+    /// the network and the trace the same end as a process kill, told apart only for people.
+    Stopped,
+}
+
+impl NodeStatus {
+    /// How the process ended, as a crash: a graceful stop ends the process like a kill.
+    pub fn crash_kind(self) -> Option<CrashKind> {
+        match self {
+            NodeStatus::Down(kind) => Some(kind),
+            NodeStatus::Stopped => Some(CrashKind::ProcessKill),
+            NodeStatus::Up | NodeStatus::NotStarted => None,
+        }
+    }
 }
 
 /// Something scheduled to happen.
 #[derive(Clone, Debug)]
 enum Event<N: Node> {
-    Start { node: NodeId, incarnation: u32 },
-    Deliver { from: NodeId, to: NodeId, epoch: u32, message: N::Message },
-    Timer { node: NodeId, incarnation: u32, id: TimerId, timer: N::Timer },
-    SyncDone { node: NodeId, incarnation: u32, disk_epoch: u32, sync: PendingSync },
-    ConnectionClosed { node: NodeId, incarnation: u32, peer: NodeId },
+    Start {
+        node: NodeId,
+        incarnation: u32,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        epoch: u32,
+        message: N::Message,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        id: TimerId,
+        timer: N::Timer,
+    },
+    SyncDone {
+        node: NodeId,
+        incarnation: u32,
+        disk_epoch: u32,
+        sync: PendingSync,
+    },
+    ConnectionClosed {
+        node: NodeId,
+        incarnation: u32,
+        peer: NodeId,
+    },
     Fault(Fault),
-    NodeAction { node: NodeId, action: N::Action },
+    /// The end of a gracefully shut down process: traced and carried out as a process kill.
+    Stop {
+        node: NodeId,
+    },
+    NodeAction {
+        node: NodeId,
+        action: N::Action,
+    },
 }
 
 /// One node as the kernel keeps it: its spec, its memory (while up), its disk and its streams.
@@ -146,6 +189,12 @@ impl<N: Node> Kernel<N> {
 
     pub fn schedule_fault(&mut self, at: Time, fault: Fault) {
         self.queue.push(at.max(self.now), Event::Fault(fault));
+    }
+
+    /// End `node`'s process at `at` after its graceful shutdown: a process kill to everything that runs
+    /// (trace and digest included), reported as [`NodeStatus::Stopped`].
+    pub fn schedule_stop(&mut self, at: Time, node: NodeId) {
+        self.queue.push(at.max(self.now), Event::Stop { node });
     }
 
     pub fn schedule_action(&mut self, at: Time, node: NodeId, action: N::Action) {
@@ -356,6 +405,13 @@ impl<N: Node> Kernel<N> {
                 self.deliver_input(node, Input::Action(action));
             }
             Event::Fault(fault) => self.apply_fault(fault),
+            Event::Stop { node } => {
+                let running = matches!(self.nodes[node.index()].status, NodeStatus::Up | NodeStatus::NotStarted);
+                self.apply_fault(Fault::Crash { node, kind: CrashKind::ProcessKill });
+                if running {
+                    self.nodes[node.index()].status = NodeStatus::Stopped;
+                }
+            }
         }
         true
     }
@@ -489,7 +545,10 @@ impl<N: Node> Kernel<N> {
     /// close one link latency later. A machine without power (or without its disk) answers
     /// nothing; the sender only learns through its own timeouts.
     fn refuse_if_host_is_up(&mut self, from: NodeId, to: NodeId) {
-        if !matches!(self.nodes[to.index()].status, NodeStatus::Down(CrashKind::ProcessKill) | NodeStatus::NotStarted) {
+        if !matches!(
+            self.nodes[to.index()].status,
+            NodeStatus::Down(CrashKind::ProcessKill) | NodeStatus::NotStarted | NodeStatus::Stopped
+        ) {
             return;
         }
         let sender = &self.nodes[from.index()];
@@ -548,7 +607,10 @@ impl<N: Node> Kernel<N> {
     fn crash(&mut self, node: NodeId, kind: CrashKind) {
         let slot = &mut self.nodes[node.index()];
         let was_up = slot.state.take().is_some();
-        slot.status = NodeStatus::Down(kind);
+        // Killing a process that already stopped changes nothing: it stays stopped.
+        if !(kind == CrashKind::ProcessKill && slot.status == NodeStatus::Stopped) {
+            slot.status = NodeStatus::Down(kind);
+        }
         slot.incarnation += 1;
         slot.active_timers.clear();
         if kind != CrashKind::ProcessKill {

@@ -39,6 +39,7 @@ pub fn status_text(texts: &Texts, status: NodeStatus) -> &'static str {
         NodeStatus::Up => texts.up,
         NodeStatus::Down(CrashKind::ProcessKill) => texts.process_kill,
         NodeStatus::NotStarted => texts.not_started,
+        NodeStatus::Stopped => texts.stopped,
         NodeStatus::Down(CrashKind::PowerLoss) => texts.power_loss,
         NodeStatus::Down(CrashKind::DiskLoss) => texts.disk_loss,
     }

@@ -317,6 +317,7 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
         NodeStatus::Up => ("up", texts.up),
         NodeStatus::Down(CrashKind::ProcessKill) => ("down", texts.process_kill),
         NodeStatus::NotStarted => ("not-started", texts.not_started),
+        NodeStatus::Stopped => ("stopped", texts.stopped),
         NodeStatus::Down(CrashKind::PowerLoss) => ("down", texts.power_loss),
         NodeStatus::Down(CrashKind::DiskLoss) => ("down", texts.disk_loss),
     };
