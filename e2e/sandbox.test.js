@@ -8,7 +8,7 @@
 //   #virtual-time[data-time-us][data-seeking]  #play-pause[data-playing]  #step  #back  #speed
 //   #seed  #seed-input  #reseed  #digest  #events[data-events]  #scrubber[data-end-us]
 //   [data-scenario=<id>] (library)  #narrative-title  #guide  #guide-ok
-//   #topology g.node[data-node=<name>][data-status=up|down]  #inspected-name  #inspected-status
+//   #topology g.node[data-node=<name>][data-status=up|down|not-started|stopped]  #inspected-name  #inspected-status
 //   #fault-kill|power|disk|restart  #peer  #net-partition-both|one-way  #net-heal  #heal-all
 //   #live-brokers[data-count]  #user-actions li  #fork-banner  #toast
 //   #share  #share-link  #share-cli  #lang-toggle[data-lang]  #link-error  #import-file  #import-errors

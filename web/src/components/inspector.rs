@@ -78,10 +78,18 @@ pub fn inspector(props: &InspectorProps) -> Html {
     }
 }
 
+/// The status badge's style: green up, red crashed, grey when the process is simply not running.
+fn status_class(status: NodeStatus) -> &'static str {
+    match status {
+        NodeStatus::Up => "up",
+        NodeStatus::Down(_) => "down",
+        NodeStatus::NotStarted | NodeStatus::Stopped => "idle",
+    }
+}
+
 fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Option<String>>) -> Html {
     let texts = props.lang.texts();
     let now_ms = props.snapshot.view.time.as_millis();
-    let up = node.status == NodeStatus::Up;
     let detail = match &node.detail {
         NodeDetail::Down => html! { <p class="muted">{ texts.down_memory_gone }</p> },
         NodeDetail::NameServer(ns) => {
@@ -123,7 +131,7 @@ fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Opti
                     <h3 id="inspected-name">{ &node.name }</h3>
                     <div class="muted">{ format!("{:?} · {} {}", node.kind, texts.address, node.addr) }</div>
                 </div>
-                <span class={classes!("badge", if up { "up" } else { "down" })} id="inspected-status">
+                <span class={classes!("badge", status_class(node.status))} id="inspected-status">
                     { status_text(texts, node.status) }
                 </span>
                 <button class="icon-button" title={texts.close} onclick={props.on_close.reform(|_| ())}>{ "×" }</button>
