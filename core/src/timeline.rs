@@ -112,6 +112,8 @@ pub struct Timeline {
     /// The longest record of observations of this run seen so far, kept when the live simulation
     /// is replaced by an earlier checkpoint: every checkpoint's observations are a prefix of it.
     parked_observations: Vec<Observed<AnyNode>>,
+    /// Whether the live simulation copies its steps into its recent trace ([`Timeline::keep_records`]).
+    keep_records: bool,
 }
 
 impl Timeline {
@@ -128,6 +130,7 @@ impl Timeline {
             every,
             spacing: Duration::ZERO,
             max_checkpoints: config.max_checkpoints.max(2),
+            keep_records: true,
             frontier: Time::ZERO,
             end: Time::ZERO + scenario.run_for(),
             forks: 0,
@@ -208,6 +211,13 @@ impl Timeline {
     /// The current checkpoint interval (doubles as checkpoints are thinned).
     pub fn checkpoint_interval(&self) -> Duration {
         self.every
+    }
+
+    /// Copy the live simulation's steps into its recent trace records, or only digest them (see
+    /// [`crate::sim::trace::Trace::set_keeping`]); replays after a rewind follow the same choice.
+    pub fn keep_records(&mut self, keep: bool) {
+        self.keep_records = keep;
+        self.live.kernel_mut().trace_mut().set_keeping(keep);
     }
 
     /// Take the next checkpoints at least `at_least` apart (ZERO: the configured interval again).
@@ -307,6 +317,8 @@ impl Timeline {
             self.parked_observations = observations;
         }
         restored.restore_observations(self.parked_observations[..checkpoint.observations].to_vec());
+        // A checkpoint taken while steps were not being copied must not stop the replay from copying them.
+        restored.kernel_mut().trace_mut().set_keeping(self.keep_records);
         self.applied = checkpoint.applied;
         self.live = restored;
     }
@@ -602,6 +614,30 @@ mod tests {
         assert_eq!(timeline.simulation().kernel().trace().recent().len(), 16);
         timeline.seek(secs(50));
         assert_eq!(timeline.simulation().digest(), straight(&scenario, 4, secs(50)));
+    }
+
+    #[test]
+    fn steps_run_without_keeping_records_leave_a_gap_in_the_recent_trace_but_not_in_the_digest() {
+        let scenario = scenario("broker-heartbeats");
+        let config =
+            TimelineConfig { checkpoint_every: Duration::from_secs(5), max_checkpoints: 64, recent_trace: 400 };
+        let mut timeline = Timeline::new(&scenario, 4, &config).unwrap();
+        timeline.run_to(secs(20), u32::MAX);
+        let steps =
+            |t: &Timeline| t.simulation().kernel().trace().recent().iter().map(|r| r.step).collect::<Vec<u64>>();
+        assert!(steps(&timeline).windows(2).all(|w| w[1] <= w[0] + 1), "kept throughout: no gap");
+        let kept_before = timeline.simulation().kernel().trace().recent().len();
+        timeline.keep_records(false);
+        timeline.run_to(secs(40), u32::MAX);
+        assert_eq!(timeline.simulation().kernel().trace().recent().len(), kept_before, "nothing copied meanwhile");
+        timeline.keep_records(true);
+        timeline.run_to(secs(60), u32::MAX);
+        assert!(steps(&timeline).windows(2).any(|w| w[1] > w[0] + 1), "the step numbers show the gap");
+        assert_eq!(timeline.simulation().digest(), straight(&scenario, 4, secs(60)), "every step was digested");
+        // A rewind to a checkpoint taken while not keeping still copies the replayed steps.
+        timeline.seek(secs(38));
+        let last = timeline.simulation().kernel().trace().recent().back().map(|r| r.time);
+        assert!(last.is_some_and(|t| t > secs(35)), "the replay kept its records: {last:?}");
     }
 
     #[test]

@@ -200,6 +200,8 @@ pub struct Texts {
     pub search: &'static str,
     pub no_events: &'static str,
     pub log_count: fn(usize, usize) -> String,
+    /// Between two log lines whose steps between were run but not kept (playing fast).
+    pub log_gap: &'static str,
     // chart
     pub chart_title: &'static str,
     pub chart_time: &'static str,
@@ -392,6 +394,7 @@ pub static EN: Texts = Texts {
     search: "Search (node, request, …)",
     no_events: "No events match.",
     log_count: |shown, kept| format!("{shown} shown of the last {kept}"),
+    log_gap: "… steps run at speed and not kept here (pause to see every step from now on) …",
     chart_title: "Metrics over virtual time",
     chart_time: "virtual time (s)",
     chart_tabs: ["Throughput", "Backlog", "Latency", "At risk", "Duplicated / reordered", "Live brokers"],
@@ -607,6 +610,7 @@ pub static ZH: Texts = Texts {
     search: "搜索（节点、请求……）",
     no_events: "没有匹配的事件。",
     log_count: |shown, kept| format!("显示 {shown} 条（最近 {kept} 条）"),
+    log_gap: "……高速运行时的步骤未在此保留（暂停后的每一步都会记录）……",
     chart_title: "指标随虚拟时间变化",
     chart_time: "虚拟时间（秒）",
     chart_tabs: ["吞吐", "堆积", "延迟", "风险中", "重复 / 乱序", "存活 Broker"],

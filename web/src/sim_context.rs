@@ -157,7 +157,17 @@ pub struct SimHandle {
     pub speed_milli: u64,
     pub lagging: bool,
     pub perf: Perf,
+    /// The play loop's last slice: how to tell when a frame is nearly over.
+    pub pace: Pace,
     generation: u64,
+}
+
+/// The last slice of the play loop (wall ms, virtual µs) and how many slices the last frame took.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pace {
+    pub slice_ms: f64,
+    pub slice_us: u64,
+    pub slices: u32,
 }
 
 fn config() -> TimelineConfig {
@@ -196,6 +206,7 @@ impl SimHandle {
             speed_milli: DEFAULT_SPEED_MILLI,
             lagging: false,
             perf: Perf::default(),
+            pace: Pace::default(),
             generation: 0,
         })
     }

@@ -55,6 +55,9 @@ pub struct TraceLine {
     /// The node the event happened at (the receiver of a message).
     pub node: String,
     pub text: String,
+    /// Steps between the previous kept record and this one were run but not kept (playing fast:
+    /// only the last steps of a frame are copied), so the log shows a gap before this line.
+    pub gap_before: bool,
 }
 
 /// Lines for the records of the ring, kept in step with it incrementally.
@@ -78,8 +81,14 @@ impl TraceLines {
             }
         }
         let after = self.lines.back().map(|l| l.step);
-        for record in recent.iter().filter(|r| after.is_none_or(|a| r.step > a)) {
-            self.lines.push_back(describe(record, simulation));
+        let mut previous: Option<u64> = None;
+        for record in recent {
+            if after.is_none_or(|a| record.step > a) {
+                let mut line = describe(record, simulation);
+                line.gap_before = previous.is_some_and(|p| record.step > p + 1);
+                self.lines.push_back(line);
+            }
+            previous = Some(record.step);
         }
         while self.lines.len() > recent.len() {
             self.lines.pop_front();
@@ -160,7 +169,7 @@ pub fn describe(record: &TraceRecord<AnyNode>, simulation: &Simulation) -> Trace
         TraceEvent::Fault(fault) => (LineKind::Fault, fault_node(fault, &n), describe_fault(fault, &n)),
         TraceEvent::Crashed { node, kind } => (LineKind::Fault, n(*node), format!("crashed: {kind:?}")),
     };
-    TraceLine { step: record.step, time: record.time, kind, node, text }
+    TraceLine { step: record.step, time: record.time, kind, node, text, gap_before: false }
 }
 
 fn fault_node(fault: &Fault, n: &dyn Fn(NodeId) -> String) -> String {
@@ -276,6 +285,23 @@ mod tests {
             .expect("a broker registers at start");
         assert!(registration.text.contains(" → namesrv-"), "{registration:?}");
         assert!(lines.lines().iter().any(|l| l.text == "process started"));
+    }
+
+    #[test]
+    fn steps_run_without_keeping_records_show_as_a_gap_before_the_next_kept_line() {
+        let mut simulation = simulation(400);
+        let mut lines = TraceLines::default();
+        simulation.run_until(Time::from_secs(20));
+        lines.refresh(&simulation);
+        assert!(lines.lines().iter().all(|l| !l.gap_before), "every step kept: no gap");
+        simulation.kernel_mut().trace_mut().set_keeping(false);
+        simulation.run_until(Time::from_secs(40));
+        simulation.kernel_mut().trace_mut().set_keeping(true);
+        simulation.run_until(Time::from_secs(60));
+        lines.refresh(&simulation);
+        let gaps: Vec<&TraceLine> = lines.lines().iter().filter(|l| l.gap_before).collect();
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert!(gaps[0].time >= Time::from_secs(40), "the first line kept again: {:?}", gaps[0]);
     }
 
     #[test]

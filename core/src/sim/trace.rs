@@ -120,6 +120,8 @@ pub struct Trace<N: Node> {
     pending: Option<TraceRecord<N>>,
     recent: VecDeque<TraceRecord<N>>,
     recent_capacity: usize,
+    /// Whether steps are copied into `recent` now (see [`Trace::set_keeping`]).
+    keeping: bool,
     records: u64,
 }
 
@@ -132,6 +134,7 @@ impl<N: Node> Trace<N> {
             pending: None,
             recent: VecDeque::new(),
             recent_capacity,
+            keeping: true,
             records: 0,
         }
     }
@@ -147,7 +150,15 @@ impl<N: Node> Trace<N> {
 
     /// Whether records are kept (`recent`); then the kernel keeps copies of what nodes consume.
     pub fn keeps_recent(&self) -> bool {
-        self.recent_capacity > 0
+        self.recent_capacity > 0 && self.keeping
+    }
+
+    /// Stop or resume copying steps into `recent` (the digest takes every step either way). A sandbox
+    /// playing fast copies only the last steps of a frame, the ones its event log can show: copying
+    /// every step and dropping it a few thousand steps later cost a fifth of the simulation's time.
+    /// The records kept then have gaps, which their step numbers show.
+    pub fn set_keeping(&mut self, keeping: bool) {
+        self.keeping = keeping;
     }
 
     /// A step's record in three parts, encoded exactly as [`Trace::record`] would encode the whole:
@@ -183,7 +194,7 @@ impl<N: Node> Trace<N> {
     }
 
     fn keep(&mut self, record: TraceRecord<N>) {
-        if self.recent_capacity > 0 {
+        if self.keeps_recent() {
             if self.recent.len() == self.recent_capacity {
                 self.recent.pop_front();
             }

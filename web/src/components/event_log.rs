@@ -102,6 +102,10 @@ pub fn event_log(props: &EventLogProps) -> Html {
                             <time>{ l.time.to_string() }</time>
                             <span class="node">{ &l.node }</span>
                             <span class="text">{ &l.text }</span>
+                            // Newest first: the steps not kept came before this line, so the note goes below it.
+                            if l.gap_before {
+                                <span class="gap">{ texts.log_gap }</span>
+                            }
                         </li>
                     }) }
                 </ol>

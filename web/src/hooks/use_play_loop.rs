@@ -64,6 +64,18 @@ const MAX_FRAME_GAP_MS: f64 = 100.0;
 const SLOW_RENDER_MS: f64 = 6.0;
 const SLOW_PUBLISH_GAP_MS: f64 = 30.0;
 
+/// A frame of more slices than this copies only its last slices into the event log's records.
+const KEEP_ALL_SLICES: u32 = 2;
+
+/// Whether the next slice of a playing frame copies its steps into the recent trace (the event log's
+/// rows and the topology's flashes): always in a frame of few slices; in a fast frame, only once the
+/// frame is nearly over — less budget left than two slices take, or less virtual time to go than two
+/// slices cover. The earlier steps are digested, not copied: copying every step and dropping it a few
+/// thousand steps later cost about a fifth of the simulation's time at 100×.
+pub fn keep_slice(slices_last_frame: u32, budget_left_ms: f64, slice_ms: f64, to_go_us: u64, slice_us: u64) -> bool {
+    slices_last_frame <= KEEP_ALL_SLICES || budget_left_ms <= 2.0 * slice_ms || to_go_us <= slice_us.saturating_mul(2)
+}
+
 /// Whether to publish this frame's snapshot: always when paused, seeking or rendering is cheap.
 pub fn publish_now(playing: bool, render_ms: f64, since_last_ms: f64) -> bool {
     !playing || render_ms <= SLOW_RENDER_MS || since_last_ms >= SLOW_PUBLISH_GAP_MS
@@ -122,14 +134,31 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
         let span_us = (gap_ms.clamp(0.0, MAX_FRAME_GAP_MS) * handle.speed_milli as f64) as u64;
         let target = (timeline.now() + Duration::from_micros(span_us)).min(timeline.end().max(timeline.now()));
         let mut reached = false;
+        let mut slices = 0u32;
         while !reached {
+            let slice_start = (browser::now_ms(), handle.timeline().now());
+            let keep = keep_slice(
+                handle.pace.slices,
+                deadline - slice_start.0,
+                handle.pace.slice_ms,
+                target.saturating_since(slice_start.1).as_micros(),
+                handle.pace.slice_us,
+            );
+            handle.timeline_mut().keep_records(keep);
             let progress = handle.timeline_mut().run_to(target, SLICE_EVENTS);
             events += progress.events;
             reached = progress.reached;
-            if handle.timeline().halted() || browser::now_ms() >= deadline {
+            slices += 1;
+            let now_ms = browser::now_ms();
+            handle.pace.slice_ms = now_ms - slice_start.0;
+            handle.pace.slice_us = handle.timeline().now().saturating_since(slice_start.1).as_micros();
+            if handle.timeline().halted() || now_ms >= deadline {
                 break;
             }
         }
+        handle.pace.slices = slices;
+        // Paused, stepping or acting, every step is copied again.
+        handle.timeline_mut().keep_records(true);
         handle.lagging = !reached && !handle.timeline().halted();
         if handle.timeline().now() >= handle.timeline().end() || handle.timeline().halted() {
             handle.playing = false;
@@ -223,6 +252,14 @@ mod tests {
     fn playing_fast_asks_for_a_checkpoint_about_every_half_second_of_wall_time() {
         assert_eq!(checkpoint_spacing(100_000), Duration::from_secs(50), "100x: 50 s of virtual time");
         assert_eq!(checkpoint_spacing(1_000), Duration::from_millis(500), "1x: less than the timeline's own 5 s");
+    }
+
+    #[test]
+    fn a_fast_frame_copies_only_its_last_slices_into_the_event_log_and_a_slow_one_copies_everything() {
+        assert!(keep_slice(1, 9.0, 0.1, 1_000_000, 1_000_000), "a frame of one slice (slow speeds) keeps all");
+        assert!(!keep_slice(8, 9.0, 1.5, 1_600_000, 40_000), "early in a fast frame: digest only");
+        assert!(keep_slice(8, 2.5, 1.5, 1_600_000, 40_000), "the budget is nearly spent");
+        assert!(keep_slice(8, 9.0, 1.5, 60_000, 40_000), "the frame's virtual target is near");
     }
 
     #[test]
