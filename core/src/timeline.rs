@@ -112,8 +112,6 @@ pub struct Timeline {
     /// The longest record of observations of this run seen so far, kept when the live simulation
     /// is replaced by an earlier checkpoint: every checkpoint's observations are a prefix of it.
     parked_observations: Vec<Observed<AnyNode>>,
-    /// Whether the live simulation copies its steps into its recent trace ([`Timeline::keep_records`]).
-    keep_records: bool,
 }
 
 impl Timeline {
@@ -130,7 +128,6 @@ impl Timeline {
             every,
             spacing: Duration::ZERO,
             max_checkpoints: config.max_checkpoints.max(2),
-            keep_records: true,
             frontier: Time::ZERO,
             end: Time::ZERO + scenario.run_for(),
             forks: 0,
@@ -216,7 +213,6 @@ impl Timeline {
     /// Copy the live simulation's steps into its recent trace records, or only digest them (see
     /// [`crate::sim::trace::Trace::set_keeping`]); replays after a rewind follow the same choice.
     pub fn keep_records(&mut self, keep: bool) {
-        self.keep_records = keep;
         self.live.kernel_mut().trace_mut().set_keeping(keep);
     }
 
@@ -317,8 +313,8 @@ impl Timeline {
             self.parked_observations = observations;
         }
         restored.restore_observations(self.parked_observations[..checkpoint.observations].to_vec());
-        // A checkpoint taken while steps were not being copied must not stop the replay from copying them.
-        restored.kernel_mut().trace_mut().set_keeping(self.keep_records);
+        // The replay keeps records as the live run did, whatever the checkpoint was taken under.
+        restored.kernel_mut().trace_mut().set_keeping(self.live.kernel().trace().keeping());
         self.applied = checkpoint.applied;
         self.live = restored;
     }

@@ -162,12 +162,11 @@ pub struct SimHandle {
     generation: u64,
 }
 
-/// The last slice of the play loop (wall ms, virtual µs) and how many slices the last frame took.
+/// The play loop's last slice: its wall ms and virtual µs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pace {
     pub slice_ms: f64,
     pub slice_us: u64,
-    pub slices: u32,
 }
 
 fn config() -> TimelineConfig {

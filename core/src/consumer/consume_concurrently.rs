@@ -464,20 +464,9 @@ mod tests {
     fn a_retry_topic_message_shows_its_original_topic() {
         let mut msg = MessageExt {
             topic: "%RETRY%G".into(),
-            queue_id: 0,
-            queue_offset: 0,
-            commit_log_offset: 0,
-            store_size: 0,
-            body: Vec::new(),
-            flag: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
-            born_host: String::new(),
-            store_timestamp: 0,
-            store_host: String::new(),
             reconsume_times: 1,
             properties: "RETRY_TOPIC\u{1}Orders".into(),
-            offset_msg_id: String::new(),
+            ..MessageExt::default()
         };
         reset_retry_topic(&mut msg, "G");
         assert_eq!(msg.topic, "Orders");

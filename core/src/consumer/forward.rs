@@ -244,20 +244,12 @@ mod tests {
             topic: "Billing".into(),
             queue_id: 1,
             queue_offset: 7,
-            commit_log_offset: 0,
-            store_size: 0,
             body: vec![1, 2, 3],
             flag: 5,
-            sys_flag: 0,
-            born_timestamp: 0,
-            born_host: String::new(),
-            store_timestamp: 0,
-            store_host: String::new(),
-            reconsume_times: 0,
             properties: "TAGS\u{1}paid\u{2}KEYS\u{1}order-1 order-2\u{2}WAIT\u{1}true\u{2}UNIQ_KEY\u{1}AB\u{2}\
                          region\u{1}eu\u{2}MIN_OFFSET\u{1}0"
                 .into(),
-            offset_msg_id: String::new(),
+            ..MessageExt::default()
         };
         let copy = forwarded_copy(&msg, "BillingV2");
         assert_eq!(copy.topic, "BillingV2");

@@ -319,20 +319,8 @@ mod tests {
     fn msg(id: &str) -> MessageExt {
         MessageExt {
             topic: "T".into(),
-            queue_id: 0,
-            queue_offset: 0,
-            commit_log_offset: 0,
-            store_size: 0,
-            body: Vec::new(),
-            flag: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
-            born_host: String::new(),
-            store_timestamp: 0,
-            store_host: String::new(),
-            reconsume_times: 0,
             properties: format!("UNIQ_KEY\u{1}{id}\u{2}KEYS\u{1}order-1"),
-            offset_msg_id: String::new(),
+            ..MessageExt::default()
         }
     }
 

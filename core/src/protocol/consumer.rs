@@ -197,8 +197,9 @@ pub struct PullMessageRequestHeader {
     pub expression_type: String,
 }
 
-/// One message as a client receives it (`MessageExt` after `MessageDecoder.decode`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One message as a client receives it (`MessageExt` after `MessageDecoder.decode`). The default is an
+/// empty message at offset 0 (tests fill in what they need).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageExt {
     pub topic: String,
     pub queue_id: i32,

@@ -161,6 +161,11 @@ impl<N: Node> Trace<N> {
         self.keeping = keeping;
     }
 
+    /// Whether steps are copied now (whatever the capacity); see [`Trace::set_keeping`].
+    pub fn keeping(&self) -> bool {
+        self.keeping
+    }
+
     /// A step's record in three parts, encoded exactly as [`Trace::record`] would encode the whole:
     /// first its header and input event, before the node consumes the input...
     pub(crate) fn begin_step(&mut self, step: u64, time: Time, event: TraceEventRef<'_, N>) {

@@ -293,25 +293,23 @@ pub fn not_carried_over(original: &Scenario, form: &SandboxForm, lang: Lang) -> 
     if original.seed != rebuilt.seed {
         lost.push(format!("seed = {}", original.seed));
     }
+    // "<kind> <name>: <what the form does not hold>", for each entry the form's scenario does not repeat.
+    let named = |kind: (&str, &str), name: &str, what: (&str, &str)| {
+        format!("{} {name}{}", tr(kind.0, kind.1), tr(what.0, what.1))
+    };
     let topology = &original.topology;
-    for (i, group) in topology.broker_groups.iter().enumerate() {
-        if rebuilt.topology.broker_groups.get(i) != Some(group) {
-            lost.push(
-                format!("{} {}", tr("broker group", "Broker 组"), group.name)
-                    + &tr(
-                        ": settings beyond brokerRole, flushDiskType, DLedger and slaves",
-                        "：brokerRole、flushDiskType、DLedger 和 Slave 数以外的设置",
-                    ),
-            );
-        }
+    for (_, group) in changed(&topology.broker_groups, &rebuilt.topology.broker_groups) {
+        lost.push(named(
+            ("broker group", "Broker 组"),
+            &group.name,
+            (
+                ": settings beyond brokerRole, flushDiskType, DLedger and slaves",
+                "：brokerRole、flushDiskType、DLedger 和 Slave 数以外的设置",
+            ),
+        ));
     }
-    for (i, topic) in topology.topics.iter().enumerate() {
-        if rebuilt.topology.topics.get(i) != Some(topic) {
-            lost.push(
-                format!("{} {}", tr("topic", "主题"), topic.name)
-                    + &tr(": settings beyond its queue count", "：队列数以外的设置"),
-            );
-        }
+    for (_, topic) in changed(&topology.topics, &rebuilt.topology.topics) {
+        lost.push(named(("topic", "主题"), &topic.name, (": settings beyond its queue count", "：队列数以外的设置")));
     }
     let mut rest = topology.clone();
     rest.broker_groups = rebuilt.topology.broker_groups.clone();
@@ -319,26 +317,27 @@ pub fn not_carried_over(original: &Scenario, form: &SandboxForm, lang: Lang) -> 
     if rest != rebuilt.topology {
         lost.push(tr("other topology settings (e.g. the 5.x controller)", "其他拓扑设置（如 5.x Controller）"));
     }
-    let producers_with_workload = original.producers.iter().filter(|p| p.workload.is_some());
-    for (i, producer) in producers_with_workload.enumerate() {
-        if rebuilt.producers.get(i) != Some(producer) {
-            let name = producer.name.clone().unwrap_or_else(|| format!("producer-{i}"));
-            lost.push(
-                format!("{} {name}", tr("producer", "生产者"))
-                    + &tr(": settings beyond its topic and first rate", "：主题和第一段速率以外的设置"),
-            );
-        }
+    let (sending, idle): (Vec<_>, Vec<_>) = original.producers.iter().cloned().partition(|p| p.workload.is_some());
+    for (i, producer) in changed(&sending, &rebuilt.producers) {
+        let name = producer.name.clone().unwrap_or_else(|| format!("producer-{i}"));
+        lost.push(named(
+            ("producer", "生产者"),
+            &name,
+            (": settings beyond its topic and first rate", "：主题和第一段速率以外的设置"),
+        ));
     }
-    let idle_producers = original.producers.iter().filter(|p| p.workload.is_none()).count();
-    if idle_producers > 0 {
-        lost.push(format!("{idle_producers} ") + &tr("producer(s) without a workload", "个没有发送负载的生产者"));
+    if !idle.is_empty() {
+        lost.push(format!("{} ", idle.len()) + &tr("producer(s) without a workload", "个没有发送负载的生产者"));
     }
-    for (i, group) in original.consumer_groups.iter().enumerate() {
-        if rebuilt.consumer_groups.get(i) != Some(group) {
-            lost.push(format!("{} {}", tr("consumer group", "消费组"), group.group)
-                + &tr(": settings beyond messageModel, its first subscription and member counts (e.g. its workload, start_at)",
-                      "：messageModel、第一个订阅和成员数以外的设置（如消费负载、start_at）"));
-        }
+    for (_, group) in changed(&original.consumer_groups, &rebuilt.consumer_groups) {
+        lost.push(named(
+            ("consumer group", "消费组"),
+            &group.group,
+            (
+                ": settings beyond messageModel, its first subscription and member counts (e.g. its workload, start_at)",
+                "：messageModel、第一个订阅和成员数以外的设置（如消费负载、start_at）",
+            ),
+        ));
     }
     if original.network != rebuilt.network {
         lost.push(tr("network settings", "网络设置"));
@@ -347,6 +346,11 @@ pub fn not_carried_over(original: &Scenario, form: &SandboxForm, lang: Lang) -> 
         lost.push(tr("limits", "限制"));
     }
     lost
+}
+
+/// The entries of `original` (with their index) that `rebuilt` does not have at the same place.
+fn changed<'a, T: PartialEq>(original: &'a [T], rebuilt: &'a [T]) -> impl Iterator<Item = (usize, &'a T)> {
+    original.iter().enumerate().filter(move |(i, entry)| rebuilt.get(*i) != Some(*entry))
 }
 
 #[derive(Properties, PartialEq)]

@@ -64,16 +64,16 @@ const MAX_FRAME_GAP_MS: f64 = 100.0;
 const SLOW_RENDER_MS: f64 = 6.0;
 const SLOW_PUBLISH_GAP_MS: f64 = 30.0;
 
-/// A frame of more slices than this copies only its last slices into the event log's records.
-const KEEP_ALL_SLICES: u32 = 2;
+/// A frame of more events than this copies only its last slices into the event log's records.
+const KEEP_ALL_EVENTS: u32 = 2 * SLICE_EVENTS;
 
 /// Whether the next slice of a playing frame copies its steps into the recent trace (the event log's
-/// rows and the topology's flashes): always in a frame of few slices; in a fast frame, only once the
+/// rows and the topology's flashes): always when the last frame ran few events; in a fast frame, only once the
 /// frame is nearly over — less budget left than two slices take, or less virtual time to go than two
 /// slices cover. The earlier steps are digested, not copied: copying every step and dropping it a few
 /// thousand steps later cost about a fifth of the simulation's time at 100×.
-pub fn keep_slice(slices_last_frame: u32, budget_left_ms: f64, slice_ms: f64, to_go_us: u64, slice_us: u64) -> bool {
-    slices_last_frame <= KEEP_ALL_SLICES || budget_left_ms <= 2.0 * slice_ms || to_go_us <= slice_us.saturating_mul(2)
+pub fn keep_slice(events_last_frame: u32, budget_left_ms: f64, slice_ms: f64, to_go_us: u64, slice_us: u64) -> bool {
+    events_last_frame <= KEEP_ALL_EVENTS || budget_left_ms <= 2.0 * slice_ms || to_go_us <= slice_us.saturating_mul(2)
 }
 
 /// Whether to publish this frame's snapshot: always when paused, seeking or rendering is cheap.
@@ -134,11 +134,10 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
         let span_us = (gap_ms.clamp(0.0, MAX_FRAME_GAP_MS) * handle.speed_milli as f64) as u64;
         let target = (timeline.now() + Duration::from_micros(span_us)).min(timeline.end().max(timeline.now()));
         let mut reached = false;
-        let mut slices = 0u32;
         while !reached {
             let slice_start = (browser::now_ms(), handle.timeline().now());
             let keep = keep_slice(
-                handle.pace.slices,
+                handle.perf.events,
                 deadline - slice_start.0,
                 handle.pace.slice_ms,
                 target.saturating_since(slice_start.1).as_micros(),
@@ -148,7 +147,6 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
             let progress = handle.timeline_mut().run_to(target, SLICE_EVENTS);
             events += progress.events;
             reached = progress.reached;
-            slices += 1;
             let now_ms = browser::now_ms();
             handle.pace.slice_ms = now_ms - slice_start.0;
             handle.pace.slice_us = handle.timeline().now().saturating_since(slice_start.1).as_micros();
@@ -156,7 +154,6 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
                 break;
             }
         }
-        handle.pace.slices = slices;
         // Paused, stepping or acting, every step is copied again.
         handle.timeline_mut().keep_records(true);
         handle.lagging = !reached && !handle.timeline().halted();
@@ -256,10 +253,10 @@ mod tests {
 
     #[test]
     fn a_fast_frame_copies_only_its_last_slices_into_the_event_log_and_a_slow_one_copies_everything() {
-        assert!(keep_slice(1, 9.0, 0.1, 1_000_000, 1_000_000), "a frame of one slice (slow speeds) keeps all");
-        assert!(!keep_slice(8, 9.0, 1.5, 1_600_000, 40_000), "early in a fast frame: digest only");
-        assert!(keep_slice(8, 2.5, 1.5, 1_600_000, 40_000), "the budget is nearly spent");
-        assert!(keep_slice(8, 9.0, 1.5, 60_000, 40_000), "the frame's virtual target is near");
+        assert!(keep_slice(3, 9.0, 0.1, 1_000_000, 1_000_000), "a frame of few events (slow speeds) keeps all");
+        assert!(!keep_slice(800, 9.0, 1.5, 1_600_000, 40_000), "early in a fast frame: digest only");
+        assert!(keep_slice(800, 2.5, 1.5, 1_600_000, 40_000), "the budget is nearly spent");
+        assert!(keep_slice(800, 9.0, 1.5, 60_000, 40_000), "the frame's virtual target is near");
     }
 
     #[test]
