@@ -87,6 +87,13 @@ pub struct ActionTexts {
     pub editor_valid: &'static str,
     pub editor_problems: fn(usize) -> String,
     pub editor_show_toml: &'static str,
+    pub editor_mode_form: &'static str,
+    pub editor_mode_file: &'static str,
+    pub editor_file_intro: &'static str,
+    pub editor_file_current: &'static str,
+    pub editor_file_from_form: &'static str,
+    pub editor_file_keep: &'static str,
+    pub editor_file_at: fn(u32, u32) -> String,
 }
 
 impl Lang {
@@ -170,6 +177,13 @@ pub static EN: ActionTexts = ActionTexts {
     editor_valid: "✔ valid scenario",
     editor_problems: |n| format!("{n} problem(s) to fix"),
     editor_show_toml: "Show the scenario file",
+    editor_mode_form: "Form",
+    editor_mode_file: "Scenario file",
+    editor_file_intro: "The whole scenario as TOML: everything the form cannot hold (workloads, scheduled actions, expectations, the quiz, network, limits, every RocketMQ key the simulator models). It is checked as you type, exactly as `rmqsim run` checks a file; click a problem to go to its place. scenarios/README.md lists every key.",
+    editor_file_current: "Edit the current scenario as a file",
+    editor_file_from_form: "Start from the form's cluster",
+    editor_file_keep: "Edit it as a scenario file instead (keeps everything)",
+    editor_file_at: |line, column| format!("line {line}, column {column}:"),
 };
 
 pub static ZH: ActionTexts = ActionTexts {
@@ -247,4 +261,11 @@ pub static ZH: ActionTexts = ActionTexts {
     editor_valid: "✔ 场景有效",
     editor_problems: |n| format!("有 {n} 个问题需要修正"),
     editor_show_toml: "查看场景文件",
+    editor_mode_form: "表单",
+    editor_mode_file: "场景文件",
+    editor_file_intro: "以 TOML 编辑完整的场景：表单放不下的内容都可以写（发送负载、预定操作、预期结果、预测题、网络、限制，以及模拟器支持的每一个 RocketMQ 配置项）。输入时即按 `rmqsim run` 的同一套规则校验；点击问题可跳到出错的位置。所有配置项见 scenarios/README.md。",
+    editor_file_current: "以文件形式编辑当前场景",
+    editor_file_from_form: "从表单中的集群开始",
+    editor_file_keep: "改为以场景文件编辑（全部保留）",
+    editor_file_at: |line, column| format!("第 {line} 行第 {column} 列："),
 };

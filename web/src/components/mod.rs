@@ -22,6 +22,7 @@ pub mod perf_meter;
 pub mod quiz;
 pub mod replication_panel;
 pub mod sandbox_editor;
+pub mod scenario_file_editor;
 pub mod scrubber;
 pub mod share_dialog;
 pub mod storage_xray;

@@ -16,7 +16,9 @@ use rmqsim_core::scenario::Scenario;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::components::scenario_file_editor::ScenarioFileEditor;
 use crate::i18n::Lang;
+use crate::sim_context::use_sim;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct BrokerRow {
@@ -364,12 +366,30 @@ pub struct SandboxEditorProps {
 
 type Edit = Rc<dyn Fn(&mut SandboxForm, String)>;
 
+/// The editor's two views of one sandbox: the form (the cluster's shape) or the whole scenario file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Form,
+    File,
+}
+
+/// The file mode's text and the file name runs and problems carry.
+#[derive(Clone, PartialEq)]
+struct FileDraft {
+    name: AttrValue,
+    text: AttrValue,
+}
+
 #[function_component(SandboxEditor)]
 pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
     let texts = props.lang.action_texts();
     let form = use_state(SandboxForm::default);
     // What "edit the current scenario" could not carry into the form (shown until the next fill or reset).
     let left_out = use_state(Vec::<String>::new);
+    let mode = use_state(|| Mode::Form);
+    // Empty until the file mode is first opened (then it starts from the form's cluster).
+    let draft = use_state(|| FileDraft { name: "sandbox.toml".into(), text: AttrValue::default() });
+    let sim = use_sim();
     let (text, by_field, general) = judge(&form);
     let valid = by_field.is_empty() && general.is_empty();
     let errors_of = |id: &str| -> Vec<&String> { by_field.iter().filter(|(f, _)| f == id).map(|(_, m)| m).collect() };
@@ -491,54 +511,110 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
             form.set(SandboxForm::default());
         })
     };
+    // Open the file mode on a text: the current scenario's own file, or what the form writes.
+    let open_file = |from_current: bool| {
+        let (mode, draft, handle, text) = (mode.clone(), draft.clone(), Rc::clone(&sim.handle), text.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (name, text) =
+                if from_current { handle.borrow().scenario_file() } else { ("sandbox.toml".to_string(), text.clone()) };
+            draft.set(FileDraft { name: name.into(), text: text.into() });
+            mode.set(Mode::File);
+        })
+    };
+    let show_form = {
+        let mode = mode.clone();
+        Callback::from(move |_: MouseEvent| mode.set(Mode::Form))
+    };
+    let show_file = {
+        let (mode, draft, text) = (mode.clone(), draft.clone(), text.clone());
+        Callback::from(move |_: MouseEvent| {
+            if draft.text.is_empty() {
+                draft.set(FileDraft { name: "sandbox.toml".into(), text: text.clone().into() });
+            }
+            mode.set(Mode::File);
+        })
+    };
+    let on_file_input = {
+        let draft = draft.clone();
+        Callback::from(move |text: String| draft.set(FileDraft { name: draft.name.clone(), text: text.into() }))
+    };
+    let tab = |id: &'static str, label: &'static str, this: Mode, onclick: Callback<MouseEvent>| {
+        let active = *mode == this;
+        html! {
+            <button {id} role="tab" aria-selected={active.to_string()}
+                    class={classes!("tab", active.then_some("active"))} {onclick}>{ label }</button>
+        }
+    };
+    let tabs = html! {
+        <div class="editor-tabs" role="tablist">
+            { tab("editor-mode-form", texts.editor_mode_form, Mode::Form, show_form) }
+            { tab("editor-mode-file", texts.editor_mode_file, Mode::File, show_file) }
+        </div>
+    };
+    let file_view = html! {
+        <>
+            <div class="button-row">
+                <button id="editor-file-current" class="ghost" onclick={open_file(true)}>{ texts.editor_file_current }</button>
+                <button id="editor-file-from-form" class="ghost" onclick={open_file(false)}>{ texts.editor_file_from_form }</button>
+            </div>
+            <ScenarioFileEditor lang={props.lang} file_name={draft.name.clone()} text={draft.text.clone()}
+                                on_input={on_file_input} on_run={props.on_run.clone()} />
+        </>
+    };
     html! {
         <details class="panel sandbox-editor" id="sandbox-editor">
             <summary><h2>{ texts.editor_title }</h2></summary>
-            <p class="hint">{ texts.editor_intro }</p>
-            <div class="button-row">
-                <button id="editor-edit-current" class="ghost" onclick={edit_current}>{ texts.editor_edit_current }</button>
-                <button id="editor-reset" class="ghost" onclick={reset}>{ texts.editor_reset }</button>
-            </div>
-            if !left_out.is_empty() {
-                <div class="hint warn-text" id="editor-left-out">
-                    <p>{ texts.editor_left_out }</p>
-                    <ul>{ for left_out.iter().map(|item| html! { <li>{ item }</li> }) }</ul>
+            { tabs }
+            if *mode == Mode::File {
+                { file_view }
+            } else {
+                <p class="hint">{ texts.editor_intro }</p>
+                <div class="button-row">
+                    <button id="editor-edit-current" class="ghost" onclick={edit_current}>{ texts.editor_edit_current }</button>
+                    <button id="editor-reset" class="ghost" onclick={reset}>{ texts.editor_reset }</button>
                 </div>
+                if !left_out.is_empty() {
+                    <div class="hint warn-text" id="editor-left-out">
+                        <p>{ texts.editor_left_out }</p>
+                        <ul>{ for left_out.iter().map(|item| html! { <li>{ item }</li> }) }</ul>
+                        <button id="editor-left-out-file" class="small-button" onclick={open_file(true)}>{ texts.editor_file_keep }</button>
+                    </div>
+                }
+                <div class="editor-row">
+                    { input("run-for".into(), "run_for", &form.run_for, Rc::new(|f, v| f.run_for = v)) }
+                    { input("name-servers".into(), texts.editor_name_servers, &form.name_servers, Rc::new(|f, v| f.name_servers = v)) }
+                </div>
+                <h3 class="section">{ texts.editor_brokers }</h3>
+                { for brokers }
+                { list_button("add-broker".into(), texts.editor_add, "", Rc::new(|f| { let n = f.brokers.len(); f.brokers.push(new_broker(n)); })) }
+                <h3 class="section">{ texts.editor_topics }</h3>
+                <p class="muted small">{ texts.editor_topics_note }</p>
+                { for topics }
+                { list_button("add-topic".into(), texts.editor_add, "", Rc::new(|f| { let n = f.topics.len(); f.topics.push(TopicRow { name: format!("Topic{n}"), queues: "4".into() }); })) }
+                <h3 class="section">{ texts.editor_producers }</h3>
+                { for producers }
+                { list_button("add-producer".into(), texts.editor_add, "", Rc::new(|f| f.producers.push(ProducerRow { topic: "TopicTest".into(), per_second: "10".into() }))) }
+                <h3 class="section">{ texts.editor_consumers }</h3>
+                { for consumers }
+                { list_button("add-consumer-group".into(), texts.editor_add, "", Rc::new(|f| { let n = f.consumers.len(); f.consumers.push(new_consumer(n)); })) }
+                if !general.is_empty() {
+                    <ul class="field-error" id="editor-errors">
+                        { for general.iter().map(|m| html! { <li>{ m }</li> }) }
+                    </ul>
+                }
+                <div class="button-row editor-actions">
+                    <button id="editor-run" class="primary" disabled={!valid} onclick={run}
+                            title={(!valid).then_some(texts.editor_fix_first)}>{ texts.editor_run }</button>
+                    <button id="editor-export" class="ghost" onclick={export}>{ texts.editor_export }</button>
+                    <span id="editor-status" class={classes!("small", if valid { "ok-text" } else { "warn-text" })} data-valid={valid.to_string()}>
+                        { if valid { texts.editor_valid.to_string() } else { (texts.editor_problems)(by_field.len() + general.len()) } }
+                    </span>
+                </div>
+                <details class="editor-toml">
+                    <summary>{ texts.editor_show_toml }</summary>
+                    <pre id="editor-toml">{ text }</pre>
+                </details>
             }
-            <div class="editor-row">
-                { input("run-for".into(), "run_for", &form.run_for, Rc::new(|f, v| f.run_for = v)) }
-                { input("name-servers".into(), texts.editor_name_servers, &form.name_servers, Rc::new(|f, v| f.name_servers = v)) }
-            </div>
-            <h3 class="section">{ texts.editor_brokers }</h3>
-            { for brokers }
-            { list_button("add-broker".into(), texts.editor_add, "", Rc::new(|f| { let n = f.brokers.len(); f.brokers.push(new_broker(n)); })) }
-            <h3 class="section">{ texts.editor_topics }</h3>
-            <p class="muted small">{ texts.editor_topics_note }</p>
-            { for topics }
-            { list_button("add-topic".into(), texts.editor_add, "", Rc::new(|f| { let n = f.topics.len(); f.topics.push(TopicRow { name: format!("Topic{n}"), queues: "4".into() }); })) }
-            <h3 class="section">{ texts.editor_producers }</h3>
-            { for producers }
-            { list_button("add-producer".into(), texts.editor_add, "", Rc::new(|f| f.producers.push(ProducerRow { topic: "TopicTest".into(), per_second: "10".into() }))) }
-            <h3 class="section">{ texts.editor_consumers }</h3>
-            { for consumers }
-            { list_button("add-consumer-group".into(), texts.editor_add, "", Rc::new(|f| { let n = f.consumers.len(); f.consumers.push(new_consumer(n)); })) }
-            if !general.is_empty() {
-                <ul class="field-error" id="editor-errors">
-                    { for general.iter().map(|m| html! { <li>{ m }</li> }) }
-                </ul>
-            }
-            <div class="button-row editor-actions">
-                <button id="editor-run" class="primary" disabled={!valid} onclick={run}
-                        title={(!valid).then_some(texts.editor_fix_first)}>{ texts.editor_run }</button>
-                <button id="editor-export" class="ghost" onclick={export}>{ texts.editor_export }</button>
-                <span id="editor-status" class={classes!("small", if valid { "ok-text" } else { "warn-text" })} data-valid={valid.to_string()}>
-                    { if valid { texts.editor_valid.to_string() } else { (texts.editor_problems)(by_field.len() + general.len()) } }
-                </span>
-            </div>
-            <details class="editor-toml">
-                <summary>{ texts.editor_show_toml }</summary>
-                <pre id="editor-toml">{ text }</pre>
-            </details>
         </details>
     }
 }
