@@ -7,6 +7,7 @@ mod consumer_support;
 use consumer_support::*;
 use rmqsim_core::action_log::{self, RunLink, ScenarioRef, UserAction};
 use rmqsim_core::observation::ConsumeOutcome;
+use rmqsim_core::scenario::model::CrashKindSpec;
 use rmqsim_core::scenario::{library, ActionSpec, Scenario};
 use rmqsim_core::time::{Duration, Time};
 use rmqsim_core::timeline::{replay, Timeline, TimelineConfig};
@@ -218,7 +219,7 @@ fn route_perm(sim: &Simulation, name_server: &str, broker: &str) -> String {
 }
 
 #[test]
-fn broker_permission_changed_live_registers_at_once_and_a_restart_starts_from_the_configured_value() {
+fn broker_permission_changed_live_registers_at_once_and_survives_a_restart_through_the_config_file() {
     let scenario = Scenario::parse("p", library::find("producer-broker-down").unwrap()).unwrap();
     let mut sim = Simulation::new(&scenario, 1).unwrap();
     sim.run_until(Time::from_secs(5));
@@ -229,14 +230,15 @@ fn broker_permission_changed_live_registers_at_once_and_a_restart_starts_from_th
     sim.run_until(Time::from_secs(6));
     assert_eq!(route_perm(&sim, "namesrv-0", "broker-a"), "R--", "registered with the NameServers at once");
     assert_eq!(route_perm(&sim, "namesrv-1", "broker-a"), "R--");
-    sim.inject(
-        None,
-        &ActionSpec::Crash { node: "broker-a".into(), kind: rmqsim_core::scenario::model::CrashKindSpec::ProcessKill },
-    )
-    .unwrap();
+    sim.inject(None, &ActionSpec::Crash { node: "broker-a".into(), kind: CrashKindSpec::ProcessKill }).unwrap();
     sim.inject(Some(Time::from_secs(8)), &ActionSpec::Restart { node: "broker-a".into() }).unwrap();
     sim.run_until(Time::from_secs(12));
-    assert_eq!(route_perm(&sim, "namesrv-0", "broker-a"), "RW-", "in process memory only (documented)");
+    assert_eq!(route_perm(&sim, "namesrv-0", "broker-a"), "R--", "read back from config/broker.properties");
+    // A lost disk takes the config file with it: the broker starts from its configured value again.
+    sim.inject(None, &ActionSpec::Crash { node: "broker-a".into(), kind: CrashKindSpec::DiskLoss }).unwrap();
+    sim.inject(Some(Time::from_secs(14)), &ActionSpec::Restart { node: "broker-a".into() }).unwrap();
+    sim.run_until(Time::from_secs(18));
+    assert_eq!(route_perm(&sim, "namesrv-0", "broker-a"), "RW-", "the configured brokerPermission");
     let bad =
         ActionSpec::UpdateBrokerConfig { node: "broker-a".into(), key: "brokerPermission".into(), value: "7".into() };
     assert!(sim.inject(None, &bad).unwrap_err().starts_with("value:"));

@@ -15,9 +15,10 @@
 //! * **Change the broker's permission live** (`mqadmin updateBrokerConfig -k brokerPermission -v N`,
 //!   UPDATE_BROKER_CONFIG): the broker takes the new value, bumps its topic data version and registers
 //!   with every NameServer at once, each topic's perm ANDed with it (`perm 4` = read only: producers
-//!   stop writing here at their next route refresh while consumers drain it). Simplified: RocketMQ also
-//!   persists the value to the broker's config file; here a restarted broker starts from its configured
-//!   `brokerPermission` again.
+//!   stop writing here at their next route refresh while consumers drain it). The value is persisted as
+//!   `Configuration.persist()` does, into the broker's config file (`config/broker.properties` on the
+//!   broker's disk, written into the page cache without a sync, as `MixAll.string2File`): a restarted
+//!   broker keeps it; a lost disk, or a power loss before the page cache wrote the file back, forgets it.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,10 @@ pub enum AdminAction {
 
 /// The broker settings the sandbox lets an operator change live, RocketMQ's spelling.
 pub const LIVE_BROKER_KEYS: [&str; 1] = ["brokerPermission"];
+
+/// The broker's config file, which `updateBrokerConfig` rewrites (`BrokerPathConfigHelper`'s path; a broker
+/// started with `-c broker.conf` reads it back at its next start).
+pub const BROKER_CONFIG_PATH: &str = "config/broker.properties";
 
 /// Read `key = value` for `updateBrokerConfig`, or say which of the two is wrong.
 pub fn parse_live_broker_config(key: &str, value: &str) -> Result<u32, crate::consumer::live::FieldError> {
@@ -86,8 +91,30 @@ impl BrokerController {
             }
             AdminAction::UpdateBrokerPermission { broker_permission } => {
                 self.spec.config.broker_permission = broker_permission;
+                self.persist_broker_config(ctx);
                 self.topic_config_manager.next_version(ctx.now().as_millis());
                 self.register_broker_all(ctx);
+            }
+        }
+    }
+
+    /// `Configuration.persist()`: the settings changed live, as properties, into the page cache (no sync).
+    fn persist_broker_config(&mut self, ctx: &mut Ctx<'_>) {
+        let text = format!("brokerPermission={}\n", self.spec.config.broker_permission);
+        let file = ctx.open_file(BROKER_CONFIG_PATH);
+        ctx.truncate(file, 0);
+        ctx.write(file, 0, text.as_bytes());
+    }
+
+    /// At start: the live settings the config file kept override the configured ones. A line that does not
+    /// parse is skipped (the broker starts from its configured value, as with a missing file).
+    pub(crate) fn load_broker_config(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(file) = ctx.disk().lookup(BROKER_CONFIG_PATH) else { return };
+        let bytes = ctx.disk().read_vec(file, 0, ctx.disk().len(file));
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            let Some((key, value)) = line.split_once('=') else { continue };
+            if let Ok(permission) = parse_live_broker_config(key.trim(), value) {
+                self.spec.config.broker_permission = permission;
             }
         }
     }

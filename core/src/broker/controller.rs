@@ -315,6 +315,7 @@ impl BrokerController {
     pub fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         self.started_at = ctx.now();
         self.topic_config_manager.data_version.timestamp = ctx.now().as_millis();
+        self.load_broker_config(ctx);
         if let Some(file) = ctx.disk().lookup(TOPICS_JSON_PATH) {
             let bytes = ctx.disk().read_vec(file, 0, ctx.disk().len(file));
             self.topic_config_manager.load(&bytes);
