@@ -623,7 +623,7 @@ fn node_spec(scenario: &Scenario, directory: &Rc<Directory>, id: NodeId) -> Node
                 .topics
                 .iter()
                 .filter(|t| t.brokers.as_ref().is_none_or(|names| names.contains(&group.name)))
-                .map(|t| TopicConfig::with_queues(&t.name, t.queues, 6))
+                .map(|t| TopicConfig::with_queues(&t.name, t.queues, t.perm))
                 .collect();
             let [a, b, c, d] = entry.ip;
             let mut store = group.store.clone();

@@ -171,6 +171,23 @@ fn a_read_only_broker_receives_no_sends() {
 }
 
 #[test]
+fn a_read_only_topic_has_no_queue_to_send_to_and_the_send_fails_with_no_route() {
+    // perm = 4 (R--): the route lists the topic's queues for reading, but TopicPublishInfo keeps only
+    // writable ones, so every send fails before it reaches a broker.
+    let body = cluster(1, &[("broker-a", "")], &[])
+        + "[[topology.topics]]\nname = \"Archive\"\nqueues = 2\nperm = 4\n"
+        + &producer("", "Archive", "rate = [{ at = \"0s\", per_second = 10 }]");
+    let sim = run(&body, 1, Time::from_secs(5));
+    assert!(attempts(&sim, "producer-0").is_empty(), "no queue was tried");
+    let done = completions(&sim, "producer-0");
+    assert!(done.len() > 10);
+    for completion in &done {
+        let (_, message, _) = failure_of(&completion.4).expect("every send fails");
+        assert!(message.contains("No route info"), "{message}");
+    }
+}
+
+#[test]
 fn a_broker_last_registered_at_zero_is_removed_at_125_s_and_unused_after_the_150_s_refresh() {
     // Spec §13 item 16: registered at t = 0, silent from 5 s (its 10 s registration never happens); scans at
     // 5 s, 10 s, ...: 0 + 120 000 < now first holds at 125 s. The producer's refresh after that is 150.010 s.

@@ -243,10 +243,17 @@ pub struct TopicSpec {
     /// Broker groups that host the topic; all of them when absent.
     #[serde(default)]
     pub brokers: Option<Vec<String>>,
+    /// `TopicConfig.perm` (`mqadmin updateTopic -p`): 6 read and write, 4 read only, 2 write only.
+    #[serde(default = "default_topic_perm")]
+    pub perm: u32,
 }
 
 fn default_queues() -> u32 {
     4
+}
+
+fn default_topic_perm() -> u32 {
+    crate::route::perm::READ | crate::route::perm::WRITE
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -479,6 +486,12 @@ impl Scenario {
         for topic in &self.topology.topics {
             if !(1..=1024).contains(&topic.queues) {
                 problems.push(format!("topic `{}`: queues = {} is out of range 1..=1024", topic.name, topic.queues));
+            }
+            if ![2, 4, 6].contains(&topic.perm) {
+                problems.push(format!(
+                    "topic `{}`: perm = {} is not 6 (read and write), 4 (read only) or 2 (write only)",
+                    topic.name, topic.perm
+                ));
             }
             for broker in topic.brokers.iter().flatten() {
                 if !self.topology.broker_groups.iter().any(|g| &g.name == broker) {

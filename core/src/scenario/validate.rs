@@ -315,6 +315,15 @@ mod tests {
     }
 
     #[test]
+    fn a_topic_perm_that_rocketmq_does_not_accept_is_located_at_its_key() {
+        let text = heartbeats().replacen("queues = 4", "queues = 4\nperm = 7", 1);
+        let errors = parse("bad.toml", &text).unwrap_err();
+        let e = errors.0.iter().find(|e| e.message.contains("perm = 7")).expect("reported");
+        assert!(e.message.contains("4 (read only)"), "{e}");
+        assert_eq!(e.line, Some(text.lines().position(|l| l == "perm = 7").unwrap() as u32 + 1), "{e}");
+    }
+
+    #[test]
     fn syntax_errors_are_all_reported() {
         let errors = parse("bad.toml", "version = \nid = [1,\n").unwrap_err();
         assert!(errors.0.len() >= 2, "{errors}");
