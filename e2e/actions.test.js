@@ -238,7 +238,7 @@ test('the sandbox scenario file: a library scenario edited whole keeps its actio
   await page.click(`#editor-file-errors button[data-line="${runFor}"]`);
   const selected = await page.$eval('#editor-file-text', (t) => t.value.slice(t.selectionStart, t.selectionEnd));
   assert.match(selected, /^run_fr = /);
-  await shot(page, '10-editor-file-errors');
+  await shot(page, '09b-editor-file-errors');
   // Fixed, with the crash moved from 30 s to 20 s: it runs, and the scheduled crash happens at 20 s.
   await page.fill('#editor-file-text', original.replace('at = "30s"', 'at = "20s"'));
   await page.waitForFunction(() => document.querySelector('#editor-file-status')?.dataset.valid === 'true');
