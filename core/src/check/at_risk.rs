@@ -70,8 +70,11 @@ impl AtRisk {
     }
 
     /// The nodes that have something at risk.
-    pub fn nodes(&self) -> impl Iterator<Item = u16> + '_ {
-        self.by_node.keys().copied()
+    /// The first node with something at risk after `after` (from the start for None): a walk over the
+    /// nodes that lets the caller change the meter between steps, without collecting them first.
+    pub fn node_after(&self, after: Option<u16>) -> Option<u16> {
+        let from = after.map_or(Some(0), |n| n.checked_add(1))?;
+        self.by_node.range(from..).next().map(|(node, _)| *node)
     }
 }
 

@@ -691,9 +691,12 @@ impl Checks {
         if self.at_risk.is_empty() {
             return;
         }
-        let nodes: Vec<u16> =
-            self.at_risk.nodes().filter(|node| ran.is_none_or(|ran| self.shares_group(*node, ran))).collect();
-        for node in nodes {
+        let mut cursor = None;
+        while let Some(node) = self.at_risk.node_after(cursor) {
+            cursor = Some(node);
+            if ran.is_some_and(|ran| !self.shares_group(node, ran)) {
+                continue;
+            }
             let durable = self.durable_position(kernel, node);
             if let Some((durable, how)) = durable {
                 let safe = self.at_risk.durable_up_to(node, durable);

@@ -141,6 +141,9 @@ pub struct Kernel<N: Node> {
     next_timer_id: u64,
     /// The node whose handler the last step ran (see [`Kernel::last_input_node`]).
     last_input_node: Option<NodeId>,
+    /// Empty between steps: a step's commands are collected here and carried out from here, so the
+    /// buffer is allocated once rather than once per step.
+    commands: Vec<Command<N>>,
 }
 
 impl<N: Node> Kernel<N> {
@@ -161,6 +164,7 @@ impl<N: Node> Kernel<N> {
             in_flight: 0,
             next_timer_id: 0,
             last_input_node: None,
+            commands: Vec::new(),
         }
     }
 
@@ -425,7 +429,7 @@ impl<N: Node> Kernel<N> {
     /// with its input event).
     fn deliver_input(&mut self, id: NodeId, input: Input<N>) {
         self.last_input_node = Some(id);
-        let mut commands = Vec::new();
+        let mut commands = std::mem::take(&mut self.commands);
         {
             let slot = &mut self.nodes[id.index()];
             let state = slot.state.as_mut().expect("inputs go only to running nodes");
@@ -449,9 +453,10 @@ impl<N: Node> Kernel<N> {
             _ => None,
         });
         commands.truncate(exit.unwrap_or(commands.len()));
-        for command in commands {
+        for command in commands.drain(..) {
             self.apply(id, command);
         }
+        self.commands = commands;
         self.trace.end_step();
         if exit.is_some() {
             // The process ends after this step: a process kill, then maybe a supervised restart.

@@ -21,6 +21,8 @@
 //! Keys and values are Rust strings; Java measures them in UTF-16 units but the length fields on
 //! disk count UTF-8 bytes, which is what [`MessageProperties::to_properties_string`]'s `len()` gives.
 
+use std::borrow::Cow;
+
 use crate::java::string_hash_code;
 
 pub const PROPERTY_KEYS: &str = "KEYS";
@@ -82,8 +84,9 @@ const JAVA_TREEIFY_BIN_SIZE: usize = 9;
 /// same values, whatever the history.
 #[derive(Clone, Debug)]
 pub struct MessageProperties {
-    /// Insertion order; a put of an existing name replaces the value in place.
-    entries: Vec<(String, String)>,
+    /// Insertion order; a put of an existing name replaces the value in place. Names RocketMQ defines
+    /// are borrowed from their constants (see [`interned`]).
+    entries: Vec<(Cow<'static, str>, String)>,
     /// The length of the Java table: a power of two, never shrinks.
     java_capacity: u32,
 }
@@ -116,6 +119,34 @@ fn java_spread_hash(name: &str) -> u32 {
 
 fn java_bucket(name: &str, capacity: u32) -> u32 {
     java_spread_hash(name) & (capacity - 1)
+}
+
+/// The constant for a property name RocketMQ sets on every message (or on many), so that storing it
+/// needs no allocation: a message's properties are parsed from their string at every hop (broker
+/// store, dispatch, pull, consumer), and copying these names was one allocation in four of a run.
+fn interned(name: &str) -> Option<&'static str> {
+    Some(match name {
+        PROPERTY_KEYS => PROPERTY_KEYS,
+        PROPERTY_TAGS => PROPERTY_TAGS,
+        PROPERTY_WAIT_STORE_MSG_OK => PROPERTY_WAIT_STORE_MSG_OK,
+        PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX => PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+        PROPERTY_CLUSTER => PROPERTY_CLUSTER,
+        PROPERTY_MIN_OFFSET => PROPERTY_MIN_OFFSET,
+        PROPERTY_MAX_OFFSET => PROPERTY_MAX_OFFSET,
+        PROPERTY_CONSUME_START_TIMESTAMP => PROPERTY_CONSUME_START_TIMESTAMP,
+        PROPERTY_RETRY_TOPIC => PROPERTY_RETRY_TOPIC,
+        PROPERTY_REAL_TOPIC => PROPERTY_REAL_TOPIC,
+        PROPERTY_REAL_QUEUE_ID => PROPERTY_REAL_QUEUE_ID,
+        PROPERTY_DELAY_TIME_LEVEL => PROPERTY_DELAY_TIME_LEVEL,
+        PROPERTY_RECONSUME_TIME => PROPERTY_RECONSUME_TIME,
+        PROPERTY_MAX_RECONSUME_TIMES => PROPERTY_MAX_RECONSUME_TIMES,
+        PROPERTY_ORIGIN_MESSAGE_ID => PROPERTY_ORIGIN_MESSAGE_ID,
+        PROPERTY_TRANSACTION_PREPARED => PROPERTY_TRANSACTION_PREPARED,
+        PROPERTY_PRODUCER_GROUP => PROPERTY_PRODUCER_GROUP,
+        PROPERTY_TRACE_SWITCH => PROPERTY_TRACE_SWITCH,
+        PROPERTY_MSG_REGION => PROPERTY_MSG_REGION,
+        _ => return None,
+    })
 }
 
 impl MessageProperties {
@@ -154,7 +185,8 @@ impl MessageProperties {
             entry.1 = value.to_string();
             return;
         }
-        self.entries.push((name.to_string(), value.to_string()));
+        let name_owned = interned(name).map_or_else(|| Cow::Owned(name.to_string()), Cow::Borrowed);
+        self.entries.push((name_owned, value.to_string()));
         // A bucket cannot hold more keys than the table: skip hashing every name for small maps.
         if self.entries.len() >= JAVA_TREEIFY_BIN_SIZE && self.java_capacity < JAVA_MIN_TREEIFY_CAPACITY {
             let bucket = java_bucket(name, self.java_capacity);
@@ -177,17 +209,17 @@ impl MessageProperties {
 
     /// Pairs in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.entries.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
     }
 
     /// Pairs in the order a Java `HashMap` with the same history iterates them.
     pub fn iter_java_order(&self) -> impl Iterator<Item = (&str, &str)> {
         // Each bucket computed once (a hash of the name); a stable sort keeps ties (same bucket) in
         // insertion order, like the bucket's linked list.
-        let mut ordered: Vec<(u32, &(String, String))> =
+        let mut ordered: Vec<(u32, &(Cow<'static, str>, String))> =
             self.entries.iter().map(|entry| (java_bucket(&entry.0, self.java_capacity), entry)).collect();
         ordered.sort_by_key(|(bucket, _)| *bucket);
-        ordered.into_iter().map(|(_, (n, v))| (n.as_str(), v.as_str()))
+        ordered.into_iter().map(|(_, (n, v))| (n.as_ref(), v.as_str()))
     }
 
     /// `messageProperties2String` (4.9.1+): Java iteration order, no trailing separator.
