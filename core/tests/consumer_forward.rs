@@ -309,3 +309,21 @@ fn the_library_scenario_drains_the_backlog_faster_after_the_forward_and_loses_no
     );
     assert_eq!(verdicts.groups["BillingV2"].consumed, verdicts.forwarded);
 }
+
+#[test]
+fn the_forwarding_producer_heartbeats_inside_its_consumers_heartbeat_one_per_process() {
+    let mut sim = Simulation::new(&scenario(""), 1).unwrap();
+    sim.run_until(Time::from_secs(40));
+    let id = |name: &str| sim.directory().by_name(name).unwrap_or_else(|| panic!("no node {name}")).id;
+    let Some(rmqsim_core::world::AnyNode::Consumer(consumer)) = sim.kernel().node(id("fwd-0")) else {
+        panic!("fwd-0 is a running consumer")
+    };
+    let consumer_client = consumer.client_id.clone();
+    // broker-b hosts only the forward topic: the consumer knows it from its producer's routes, and its
+    // heartbeat registers the forwarding group there under the consumer's (the process's) client id.
+    let Some(rmqsim_core::world::AnyNode::Broker(broker)) = sim.kernel().node(id("broker-b")) else {
+        panic!("broker-b is up")
+    };
+    let clients: Vec<&String> = broker.producer_table.get("Billing_FORWARDER").expect("registered").keys().collect();
+    assert_eq!(clients, [&consumer_client], "one heartbeat per process, no separate producer heartbeat");
+}

@@ -924,10 +924,19 @@ impl ConsumerClient {
     // Heartbeats
     // ----------------------------------------------------------------------------------------------
 
+    /// The producer groups of this process: the client's inner producer, and a forwarding listener's.
+    fn heartbeat_producer_groups(&self) -> Vec<ProducerData> {
+        let mut groups = vec![ProducerData { group_name: CLIENT_INNER_PRODUCER_GROUP.into() }];
+        if let Some(forwarder) = &self.forwarder {
+            groups.push(ProducerData { group_name: forwarder.producer.spec.config.producer_group.clone() });
+        }
+        groups
+    }
+
     fn heartbeat_data(&self) -> ConsumerHeartbeatData {
         ConsumerHeartbeatData {
             client_id: self.client_id.clone(),
-            producer_data_set: vec![ProducerData { group_name: CLIENT_INNER_PRODUCER_GROUP.into() }],
+            producer_data_set: self.heartbeat_producer_groups(),
             consumer_data_set: vec![ConsumerData {
                 group_name: self.spec.group.clone(),
                 consume_type: self.consume_type(),
@@ -942,7 +951,17 @@ impl ConsumerClient {
     /// `sendHeartbeatToAllBroker`: consumers heartbeat every broker, slaves included. Returns how many went out.
     pub(crate) fn send_heartbeat_to_all_brokers(&mut self, startup: bool, ctx: &mut Ctx<'_>) -> u32 {
         let data = self.heartbeat_data();
-        let addrs: Vec<String> = self.broker_addr_table.values().flat_map(|m| m.values().cloned()).collect();
+        // One broker table per process in RocketMQ: a forwarding producer's brokers get the heartbeat too.
+        let mut table = self.broker_addr_table.clone();
+        if let Some(forwarder) = &self.forwarder {
+            for (name, addrs) in &forwarder.producer.broker_addr_table {
+                let known = table.entry(name.clone()).or_default();
+                for (id, addr) in addrs {
+                    known.entry(*id).or_insert_with(|| addr.clone());
+                }
+            }
+        }
+        let addrs: Vec<String> = table.values().flat_map(|m| m.values().cloned()).collect();
         let mut sent = 0;
         for addr in addrs {
             let Some(peer) = self.node_of(&addr) else { continue };

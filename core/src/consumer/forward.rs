@@ -7,7 +7,7 @@
 //!
 //! As in RocketMQ, the listener's producer lives in the consumer's process (one `MQClientInstance` serves
 //! a process's producer and consumer: one set of channels to the brokers). Here the consumer node owns a
-//! [`ProducerClient`] with its own route tables, heartbeats and request ids (numbered from 2^31, so a
+//! [`ProducerClient`] with its own route tables and request ids (numbered from 2^31, so a
 //! response finds its client), sharing the node's connections: a channel the producer closes after a
 //! timeout closes for the consumer too, as a shared Netty channel would. The sends take the producer's
 //! normal path (route from the NameServer, queue selection, retries, `sendMsgTimeout`), so every fault
@@ -26,9 +26,12 @@
 //! node; the producer's own `SendAttempt` / `SendCompleted` follow. The checkers relate a copy to its
 //! original from these (`check/`: `forwarded`, `forward_duplicates`, `forward_unprocessed`).
 //!
-//! Limits (documented): push consumers with a concurrent listener only (validated); the producer's
-//! heartbeats are sent apart from the consumer's (RocketMQ sends one HEART_BEAT with both), and its
-//! pid, drawn at start like any producer's, differs from the consumer's.
+//! Heartbeats: one per process, as `MQClientInstance.sendHeartbeatToAllBroker` sends them: the
+//! consumer's HEART_BEAT lists the forwarding producer's group beside `CLIENT_INNER_PRODUCER`, and the
+//! producer sends none of its own (it still cleans its offline brokers on that schedule).
+//!
+//! Limits (documented): push consumers with a concurrent listener only (validated); the producer's pid,
+//! drawn at start like any producer's, differs from the consumer's.
 
 use std::collections::BTreeMap;
 
@@ -99,6 +102,7 @@ impl Forwarder {
         };
         let mut producer = ProducerClient::new(&producer_spec);
         producer.start_opaques_at(FORWARD_OPAQUE_BASE);
+        producer.heartbeat_through_host();
         Forwarder {
             topic: topic.to_string(),
             producer,

@@ -266,6 +266,9 @@ pub struct ProducerClient {
     pub stats: ProducerStats,
     /// `AsyncTraceDispatcher`, with `enableMsgTrace` (`trace/`).
     pub trace: Option<crate::trace::dispatcher::AsyncTraceDispatcher>,
+    /// The process's consumer sends the heartbeats, this producer's group in them (one `MQClientInstance`
+    /// per process): this client then cleans its offline brokers on the heartbeat schedule but sends none.
+    heartbeats_by_host: bool,
 }
 
 fn ip_string(ip: [u8; 4]) -> String {
@@ -298,6 +301,7 @@ impl ProducerClient {
             next_send_id: 0,
             sends: BTreeMap::new(),
             completions: Vec::new(),
+            heartbeats_by_host: false,
             stats: ProducerStats::default(),
             trace: None,
         }
@@ -337,6 +341,11 @@ impl ProducerClient {
     /// channels, with a consumer (`consumer/forward.rs`) keeps its request ids apart from the consumer's.
     pub fn start_opaques_at(&mut self, base: u32) {
         self.next_opaque = base;
+    }
+
+    /// Leave the heartbeats to the process's consumer, which lists this producer's group in its own.
+    pub fn heartbeat_through_host(&mut self) {
+        self.heartbeats_by_host = true;
     }
 
     /// Whether request `opaque` of this client still waits for its response.
@@ -385,7 +394,9 @@ impl ProducerClient {
             }
             ProducerTimer::HeartbeatAllBrokers => {
                 self.clean_offline_broker();
-                self.send_heartbeat_to_all_brokers(ctx);
+                if !self.heartbeats_by_host {
+                    self.send_heartbeat_to_all_brokers(ctx);
+                }
                 let period = Duration::from_millis(self.config().heartbeat_broker_interval);
                 ctx.set_timer(period, Timer::Producer(ProducerTimer::HeartbeatAllBrokers));
             }
