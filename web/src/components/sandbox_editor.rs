@@ -258,7 +258,7 @@ pub fn judge(form: &SandboxForm) -> (String, Vec<(String, String)>, Vec<String>)
     let (text, fields) = form.to_toml();
     let mut by_field = Vec::new();
     let mut general = Vec::new();
-    if let Err(errors) = Scenario::parse("sandbox.toml", &text) {
+    if let Err(errors) = Scenario::parse(SANDBOX_FILE, &text) {
         for e in errors.0 {
             let field = e.line.and_then(|line| fields.get(line as usize - 1).cloned().flatten());
             match field {
@@ -284,7 +284,7 @@ pub fn not_carried_over(original: &Scenario, form: &SandboxForm, lang: Lang) -> 
     if original.quiz.is_some() {
         lost.push(tr("the quiz", "预测题"));
     }
-    let Ok(rebuilt) = Scenario::parse("sandbox.toml", &form.to_toml().0) else {
+    let Ok(rebuilt) = Scenario::parse(SANDBOX_FILE, &form.to_toml().0) else {
         // The form cannot even express the cluster (its problems are listed at the form): say so in general.
         lost.push(tr(
             "settings of broker groups, topics, producers and consumer groups beyond the form's fields",
@@ -366,11 +366,22 @@ pub struct SandboxEditorProps {
 
 type Edit = Rc<dyn Fn(&mut SandboxForm, String)>;
 
+/// The name the form's scenario runs, exports and reports its problems under.
+const SANDBOX_FILE: &str = "sandbox.toml";
+
 /// The editor's two views of one sandbox: the form (the cluster's shape) or the whole scenario file.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Form,
     File,
+}
+
+/// What the file mode opens on.
+#[derive(Clone, Copy)]
+enum FileSource {
+    Current,
+    Form,
+    Keep,
 }
 
 /// The file mode's text and the file name runs and problems carry.
@@ -388,7 +399,7 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
     let left_out = use_state(Vec::<String>::new);
     let mode = use_state(|| Mode::Form);
     // Empty until the file mode is first opened (then it starts from the form's cluster).
-    let draft = use_state(|| FileDraft { name: "sandbox.toml".into(), text: AttrValue::default() });
+    let draft = use_state(|| FileDraft { name: SANDBOX_FILE.into(), text: AttrValue::default() });
     let sim = use_sim();
     let (text, by_field, general) = judge(&form);
     let valid = by_field.is_empty() && general.is_empty();
@@ -490,11 +501,11 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
     });
     let run = {
         let (on_run, text) = (props.on_run.clone(), text.clone());
-        Callback::from(move |_: MouseEvent| on_run.emit(("sandbox.toml".to_string(), text.clone())))
+        Callback::from(move |_: MouseEvent| on_run.emit((SANDBOX_FILE.to_string(), text.clone())))
     };
     let export = {
         let text = text.clone();
-        Callback::from(move |_: MouseEvent| crate::browser::download("sandbox.toml", "application/toml", &text))
+        Callback::from(move |_: MouseEvent| crate::browser::download(SANDBOX_FILE, "application/toml", &text))
     };
     let edit_current = {
         let (form, left_out, scenario, lang) = (form.clone(), left_out.clone(), Rc::clone(&props.scenario), props.lang);
@@ -511,12 +522,16 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
             form.set(SandboxForm::default());
         })
     };
-    // Open the file mode on a text: the current scenario's own file, or what the form writes.
-    let open_file = |from_current: bool| {
+    // Open the file mode: on the current scenario's own file, on what the form writes, or (`Keep`) on the
+    // draft as it was left, which starts as what the form writes.
+    let open_file = |from: FileSource| {
         let (mode, draft, handle, text) = (mode.clone(), draft.clone(), Rc::clone(&sim.handle), text.clone());
         Callback::from(move |_: MouseEvent| {
-            let (name, text) =
-                if from_current { handle.borrow().scenario_file() } else { ("sandbox.toml".to_string(), text.clone()) };
+            let (name, text) = match from {
+                FileSource::Current => handle.borrow().scenario_file(),
+                FileSource::Keep if !draft.text.is_empty() => (draft.name.to_string(), draft.text.to_string()),
+                FileSource::Form | FileSource::Keep => (SANDBOX_FILE.to_string(), text.clone()),
+            };
             draft.set(FileDraft { name: name.into(), text: text.into() });
             mode.set(Mode::File);
         })
@@ -524,15 +539,6 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
     let show_form = {
         let mode = mode.clone();
         Callback::from(move |_: MouseEvent| mode.set(Mode::Form))
-    };
-    let show_file = {
-        let (mode, draft, text) = (mode.clone(), draft.clone(), text.clone());
-        Callback::from(move |_: MouseEvent| {
-            if draft.text.is_empty() {
-                draft.set(FileDraft { name: "sandbox.toml".into(), text: text.clone().into() });
-            }
-            mode.set(Mode::File);
-        })
     };
     let on_file_input = {
         let draft = draft.clone();
@@ -548,14 +554,14 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
     let tabs = html! {
         <div class="editor-tabs" role="tablist">
             { tab("editor-mode-form", texts.editor_mode_form, Mode::Form, show_form) }
-            { tab("editor-mode-file", texts.editor_mode_file, Mode::File, show_file) }
+            { tab("editor-mode-file", texts.editor_mode_file, Mode::File, open_file(FileSource::Keep)) }
         </div>
     };
     let file_view = html! {
         <>
             <div class="button-row">
-                <button id="editor-file-current" class="ghost" onclick={open_file(true)}>{ texts.editor_file_current }</button>
-                <button id="editor-file-from-form" class="ghost" onclick={open_file(false)}>{ texts.editor_file_from_form }</button>
+                <button id="editor-file-current" class="ghost" onclick={open_file(FileSource::Current)}>{ texts.editor_file_current }</button>
+                <button id="editor-file-from-form" class="ghost" onclick={open_file(FileSource::Form)}>{ texts.editor_file_from_form }</button>
             </div>
             <ScenarioFileEditor lang={props.lang} file_name={draft.name.clone()} text={draft.text.clone()}
                                 on_input={on_file_input} on_run={props.on_run.clone()} />
@@ -577,7 +583,7 @@ pub fn sandbox_editor(props: &SandboxEditorProps) -> Html {
                     <div class="hint warn-text" id="editor-left-out">
                         <p>{ texts.editor_left_out }</p>
                         <ul>{ for left_out.iter().map(|item| html! { <li>{ item }</li> }) }</ul>
-                        <button id="editor-left-out-file" class="small-button" onclick={open_file(true)}>{ texts.editor_file_keep }</button>
+                        <button id="editor-left-out-file" class="small-button" onclick={open_file(FileSource::Current)}>{ texts.editor_file_keep }</button>
                     </div>
                 }
                 <div class="editor-row">

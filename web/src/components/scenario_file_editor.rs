@@ -94,19 +94,15 @@ pub fn scenario_file_editor(props: &ScenarioFileEditorProps) -> Html {
         })
     };
     let go_to = |line: u32, column: u32| {
-        let (area, gutter_ref, text) = (area.clone(), gutter_ref.clone(), props.text.clone());
+        let (area, text) = (area.clone(), props.text.clone());
         Callback::from(move |_: MouseEvent| {
             let Some(element) = area.cast::<HtmlTextAreaElement>() else { return };
             let (start, end) = selection_of(&text, line, column);
             let _ = element.focus();
             let _ = element.set_selection_range(start, end);
-            // Bring the line into view: about a line's height per line above it.
+            // Bring the line into view, a few lines from the top (the scroll event moves the gutter along).
             let line_height = element.scroll_height() as f64 / text.split('\n').count().max(1) as f64;
-            let top = (line.saturating_sub(3)) as f64 * line_height;
-            element.set_scroll_top(top as i32);
-            if let Some(gutter) = gutter_ref.cast::<web_sys::Element>() {
-                gutter.set_scroll_top(element.scroll_top());
-            }
+            element.set_scroll_top((line.saturating_sub(3) as f64 * line_height) as i32);
         })
     };
     let run = {
