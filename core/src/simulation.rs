@@ -110,9 +110,15 @@ impl Simulation {
             self.action_history.insert(index, (at, action.clone()));
         }
         if let ActionSpec::Shutdown { node } = action {
-            let id = self.directory.by_name(node).map(|e| e.id).ok_or_else(|| format!("unknown node `{node}`"))?;
+            let entry = self.directory.by_name(node).ok_or_else(|| format!("unknown node `{node}`"))?;
+            let (id, kind) = (entry.id, entry.kind);
             self.kernel.schedule_action(at, id, NodeAction::Shutdown);
-            self.kernel.schedule_stop(at + SHUTDOWN_GRACE, id);
+            // A consumer's shutdown() may wait for its consume threads; it ends its process itself.
+            if kind == NodeKind::Consumer {
+                self.kernel.schedule_stop_unless_running(at, id);
+            } else {
+                self.kernel.schedule_stop(at + SHUTDOWN_GRACE, id);
+            }
             return Ok(());
         }
         if self.schedule_consumer_action(at, action)? {
@@ -188,8 +194,9 @@ impl Simulation {
             }
             ActionSpec::RemoveConsumer { node } => {
                 let node = id(node)?;
+                // shutdown() ends the process itself (it may wait for its consume threads first).
                 self.kernel.schedule_action(at, node, NodeAction::Shutdown);
-                self.kernel.schedule_stop(at + SHUTDOWN_GRACE, node);
+                self.kernel.schedule_stop_unless_running(at, node);
             }
             ActionSpec::ResetOffset { group, topic, to } => {
                 let admin = crate::consumer::spec::reset_offset_action(group, topic, to)?;

@@ -239,3 +239,50 @@ fn a_consumer_the_operator_removes_is_stopped_not_killed_and_a_later_kill_change
         NodeStatus::Down(rmqsim_core::sim::disk::CrashKind::ProcessKill)
     );
 }
+
+#[test]
+fn listener_calls_running_at_a_graceful_shutdown_finish_before_the_process_ends_and_are_consumed_again() {
+    // 300 ms per message: when G-1 shuts down at 10 s, some of its consume threads are inside the
+    // listener. shutdown() stops the client and drops every process queue, but a running listener call
+    // is not interrupted: it returns, its business effect happens, and ConsumeRequest.run skips
+    // processConsumeResult because the queue is dropped. The offsets are not committed, so G-0 consumes
+    // those messages again once it owns the queues.
+    let text = body("[[actions]]\nat = \"10s\"\ndo = \"remove_consumer\"\nnode = \"G-1\"\n", 2, 0)
+        .replace("processing_time = \"5ms\"", "processing_time = \"300ms\"");
+    let sim = run(&text, 1, Time::from_secs(60));
+    let shutdown = Time::from_secs(10);
+    let process_end = Time::from_secs(11);
+    let after: Vec<Finished> = finished(&sim).into_iter().filter(|f| f.node == "G-1" && f.time > shutdown).collect();
+    assert!(!after.is_empty(), "some listener calls were running at the shutdown");
+    assert!(after.iter().all(|f| f.time <= process_end && f.discarded), "{after:?}");
+    let counts = processed_counts(&sim);
+    for f in &after {
+        assert_eq!(counts[&f.msg_id], 2, "{} is processed again by G-0", f.msg_id);
+    }
+    let again: BTreeSet<String> = after.iter().map(|f| f.msg_id.clone()).collect();
+    assert!(again.is_subset(&duplicates(&sim)));
+}
+
+#[test]
+fn with_await_termination_millis_when_shutdown_the_running_calls_commit_their_offsets_before_the_consumer_leaves() {
+    // The same shutdown with awaitTerminationMillisWhenShutdown = 2 s: shutdown() waits for the consume
+    // threads before it persists the offsets and drops the queues, so what G-1 processed is committed
+    // and G-0 does not consume it again; the process ends a second after shutdown() returns.
+    use rmqsim_core::sim::kernel::NodeStatus;
+    let text = body("[[actions]]\nat = \"10s\"\ndo = \"remove_consumer\"\nnode = \"G-1\"\n", 2, 0).replace(
+        "processing_time = \"5ms\"",
+        "processing_time = \"300ms\"\n[consumer_groups.config]\nawaitTerminationMillisWhenShutdown = 2000",
+    );
+    let mut sim = run(&text, 1, Time::from_secs(10));
+    let g1 = node(&sim, "G-1");
+    sim.run_until(Time::from_millis(10_200));
+    assert_eq!(sim.kernel().status(g1), NodeStatus::Up, "shutdown() is still waiting for its threads");
+    sim.run_until(Time::from_secs(60));
+    assert_eq!(sim.kernel().status(g1), NodeStatus::Stopped);
+    let after: Vec<Finished> =
+        finished(&sim).into_iter().filter(|f| f.node == "G-1" && f.time > Time::from_secs(10)).collect();
+    assert!(!after.is_empty(), "some listener calls were running at the shutdown");
+    assert!(after.iter().all(|f| !f.discarded && f.time <= Time::from_millis(10_300)), "{after:?}");
+    let by_g1: BTreeSet<String> = finished(&sim).into_iter().filter(|f| f.node == "G-1").map(|f| f.msg_id).collect();
+    assert!(duplicates(&sim).is_disjoint(&by_g1), "nothing G-1 processed is consumed again");
+}

@@ -169,6 +169,17 @@ pub enum ConsumerTimer {
     AppBatchDone,
     /// The trace dispatcher's time threshold (`trace.rs`).
     TraceFlush,
+    /// shutdown()'s `awaitTermination(awaitTerminationMillisWhenShutdown)` ran out.
+    ShutdownAwaitTimedOut,
+}
+
+impl ConsumerTimer {
+    /// Work already running on the process's threads when `shutdown()` is called: a listener call
+    /// (`consumeExecutor.shutdownNow()` interrupts, it does not stop the listener) and the application's
+    /// own background work. They go on until the process ends; the client's scheduled services stop.
+    fn runs_after_shutdown(&self) -> bool {
+        matches!(self, ConsumerTimer::ConsumeDone { .. } | ConsumerTimer::BackgroundWorkDone { .. })
+    }
 }
 
 /// What a pending call was for.
@@ -222,6 +233,15 @@ pub enum ServiceState {
     Starting,
     Running,
     ShutdownAlready,
+}
+
+/// How far shutdown() has taken the consume executor (`ThreadUtils.shutdownGracefully`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutorShutdown {
+    /// `shutdown()`: queued requests still run, new ones are rejected; the first wait.
+    Draining,
+    /// `shutdownNow()`: the queue is dropped; the second wait, for the calls still running.
+    Interrupted,
 }
 
 /// Counters for views.
@@ -290,6 +310,8 @@ pub struct ConsumerClient {
     // Consume executor (consumeThreadMin workers).
     pub(crate) workers: BTreeMap<u32, WorkerState>,
     pub(crate) executor_queue: VecDeque<ConsumeRequest>,
+    /// Set once shutdown() has shut the consume executor down.
+    pub(crate) executor_shutdown: Option<ExecutorShutdown>,
     pub(crate) later_batches: BTreeMap<u64, ConsumeRequest>,
     pub(crate) next_batch_id: u64,
     pub(crate) expire_queue: VecDeque<(u64, i64)>,
@@ -383,6 +405,7 @@ impl ConsumerClient {
             next_pq_id: 0,
             workers: BTreeMap::new(),
             executor_queue: VecDeque::new(),
+            executor_shutdown: None,
             later_batches: BTreeMap::new(),
             next_batch_id: 0,
             expire_queue: VecDeque::new(),
@@ -513,11 +536,65 @@ impl ConsumerClient {
         }
     }
 
-    /// `shutdown()` (a graceful stop; the process ends a moment later).
+    /// `shutdown(awaitTerminationMillisWhenShutdown)`: the consume executor shuts down first and may
+    /// wait for its threads; then offsets are persisted, the client unregisters and every process queue
+    /// is dropped, and the process ends a moment later.
     pub fn on_shutdown(&mut self, ctx: &mut Ctx<'_>) {
+        if self.state == ServiceState::ShutdownAlready || self.executor_shutdown.is_some() {
+            return;
+        }
+        // executor.shutdown(): new requests are rejected, queued ones still run.
+        self.executor_shutdown = Some(ExecutorShutdown::Draining);
+        self.await_consume_threads(ctx);
+    }
+
+    /// `awaitTermination(awaitTerminationMillisWhenShutdown)` in the current phase: done at once when
+    /// no consume thread is busy, else the timeout (none when it is 0) moves to the next phase.
+    fn await_consume_threads(&mut self, ctx: &mut Ctx<'_>) {
+        let terminated = self.workers.is_empty() && self.executor_queue.is_empty();
+        let wait = self.spec.config.await_termination_millis_when_shutdown;
+        if terminated {
+            self.finish_shutdown(ctx);
+        } else if wait > 0 {
+            ctx.set_timer(Duration::from_millis(wait), timer(ConsumerTimer::ShutdownAwaitTimedOut));
+        } else {
+            self.shutdown_await_timed_out(ctx);
+        }
+    }
+
+    /// The wait ran out: after draining, `shutdownNow()` drops the queued requests (running listener
+    /// calls are interrupted, which does not stop them) and waits once more; after that, shutdown()
+    /// goes on without them.
+    fn shutdown_await_timed_out(&mut self, ctx: &mut Ctx<'_>) {
+        match self.executor_shutdown {
+            Some(ExecutorShutdown::Draining) => {
+                self.executor_shutdown = Some(ExecutorShutdown::Interrupted);
+                self.executor_queue.clear();
+                self.await_consume_threads(ctx);
+            }
+            Some(ExecutorShutdown::Interrupted) => self.finish_shutdown(ctx),
+            None => {}
+        }
+    }
+
+    /// A consume thread went idle while shutdown() waits for them.
+    pub(crate) fn on_consume_thread_idle(&mut self, ctx: &mut Ctx<'_>) {
+        if self.state != ServiceState::ShutdownAlready
+            && self.executor_shutdown.is_some()
+            && self.workers.is_empty()
+            && self.executor_queue.is_empty()
+        {
+            self.finish_shutdown(ctx);
+        }
+    }
+
+    /// The rest of shutdown(), once the consume executor is done with (or given up on): listener calls
+    /// still running finish later with their results discarded, so their messages are consumed again.
+    fn finish_shutdown(&mut self, ctx: &mut Ctx<'_>) {
         if self.state == ServiceState::ShutdownAlready {
             return;
         }
+        self.executor_queue.clear();
         if self.is_orderly() && self.is_clustering() {
             self.unlock_all(ctx);
         }
@@ -553,6 +630,8 @@ impl ConsumerClient {
                 self.observe_dropped(&mq, DropReason::Shutdown, ctx);
             }
         }
+        // The application returns from its shutdown and the process ends a moment later.
+        ctx.stop_after(crate::simulation::SHUTDOWN_GRACE);
     }
 
     pub(crate) fn is_running(&self) -> bool {
@@ -564,7 +643,7 @@ impl ConsumerClient {
     // ----------------------------------------------------------------------------------------------
 
     pub fn on_timer(&mut self, t: ConsumerTimer, ctx: &mut Ctx<'_>) {
-        if self.state == ServiceState::ShutdownAlready {
+        if self.state == ServiceState::ShutdownAlready && !t.runs_after_shutdown() {
             return;
         }
         match t {
@@ -631,6 +710,7 @@ impl ConsumerClient {
             ConsumerTimer::AppPollTimeout { poll } => self.lite_poll_timeout(poll, ctx),
             ConsumerTimer::AppBatchDone => self.lite_batch_done(ctx),
             ConsumerTimer::TraceFlush => self.trace_flush(ctx),
+            ConsumerTimer::ShutdownAwaitTimedOut => self.shutdown_await_timed_out(ctx),
         }
     }
 

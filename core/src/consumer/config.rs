@@ -56,6 +56,9 @@ pub struct ConsumerConfig {
     pub mq_client_api_timeout: u64,
     pub pull_time_delay_mills_when_exception: u64,
     pub namesrv_addr: Option<Vec<String>>,
+    /// `shutdown()` waits this long for the consume threads (queued requests still run), then as long
+    /// again for the listener calls still running; 0 waits for nothing.
+    pub await_termination_millis_when_shutdown: u64,
     // DefaultLitePullConsumer.
     pub auto_commit: bool,
     pub auto_commit_interval_millis: u64,
@@ -104,6 +107,7 @@ impl Default for ConsumerConfig {
             mq_client_api_timeout: 3_000,
             pull_time_delay_mills_when_exception: 1_000,
             namesrv_addr: None,
+            await_termination_millis_when_shutdown: 0,
             auto_commit: true,
             auto_commit_interval_millis: 5_000,
             poll_timeout_millis: 5_000,
@@ -171,6 +175,7 @@ impl ConsumerConfig {
         range("pollNameServerInterval", self.poll_name_server_interval, 1_000, 3_600_000);
         range("mqClientApiTimeout", self.mq_client_api_timeout, 1, 3_600_000);
         range("pullTimeDelayMillsWhenException", self.pull_time_delay_mills_when_exception, 1, 3_600_000);
+        range("awaitTerminationMillisWhenShutdown", self.await_termination_millis_when_shutdown, 0, 600_000);
         range("autoCommitIntervalMillis", self.auto_commit_interval_millis, 1_000, 3_600_000);
         range("pollTimeoutMillis", self.poll_timeout_millis, 1, 3_600_000);
         range("brokerSuspendMaxTimeMillis", self.broker_suspend_max_time_millis, 1, 3_600_000);

@@ -125,6 +125,11 @@ impl ConsumerClient {
 
     /// `consumeExecutor.submit`: a free worker takes it now, else it waits in the queue.
     pub(crate) fn submit_consume_request(&mut self, request: ConsumeRequest, ctx: &mut Ctx<'_>) {
+        if self.executor_shutdown.is_some() {
+            // RejectedExecutionException: the messages stay cached and unconsumed until the queue is
+            // dropped; their next owner consumes them.
+            return;
+        }
         match self.free_worker_id() {
             Some(worker) => self.run_consume_request(worker, request, ctx),
             None => self.executor_queue.push_back(request),
@@ -139,9 +144,10 @@ impl ConsumerClient {
     pub(crate) fn release_worker(&mut self, worker: u32, ctx: &mut Ctx<'_>) {
         self.workers.remove(&worker);
         while !self.workers.contains_key(&worker) {
-            let Some(next) = self.executor_queue.pop_front() else { return };
+            let Some(next) = self.executor_queue.pop_front() else { break };
             self.run_consume_request(worker, next, ctx);
         }
+        self.on_consume_thread_idle(ctx);
     }
 
     /// `ConsumeRequest.run` on `worker`.

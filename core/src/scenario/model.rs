@@ -329,7 +329,9 @@ pub enum ActionSpec {
     AddConsumer {
         group: String,
     },
-    /// Shut a consumer down gracefully (`consumer.shutdown()`: offsets persisted, unregistered).
+    /// Shut a consumer down gracefully (`consumer.shutdown()`: it may wait for its consume threads
+    /// (`awaitTerminationMillisWhenShutdown`), then persists offsets and unregisters; the process ends
+    /// a second after shutdown() returns).
     RemoveConsumer {
         node: String,
     },

@@ -78,6 +78,8 @@ enum Event<N: Node> {
     /// The end of a gracefully shut down process: traced and carried out as a process kill.
     Stop {
         node: NodeId,
+        /// Leave a running process alone (it ends itself once its shutdown is done).
+        unless_running: bool,
     },
     NodeAction {
         node: NodeId,
@@ -198,7 +200,13 @@ impl<N: Node> Kernel<N> {
     /// End `node`'s process at `at` after its graceful shutdown: a process kill to everything that runs
     /// (trace and digest included), reported as [`NodeStatus::Stopped`].
     pub fn schedule_stop(&mut self, at: Time, node: NodeId) {
-        self.queue.push(at.max(self.now), Event::Stop { node });
+        self.queue.push(at.max(self.now), Event::Stop { node, unless_running: false });
+    }
+
+    /// Stop `node` at `at` only if it is not running then (not started yet, or down): a running process
+    /// ends itself after its shutdown ([`crate::sim::node::Command::StopAfter`]).
+    pub fn schedule_stop_unless_running(&mut self, at: Time, node: NodeId) {
+        self.queue.push(at.max(self.now), Event::Stop { node, unless_running: true });
     }
 
     pub fn schedule_action(&mut self, at: Time, node: NodeId, action: N::Action) {
@@ -409,7 +417,10 @@ impl<N: Node> Kernel<N> {
                 self.deliver_input(node, Input::Action(action));
             }
             Event::Fault(fault) => self.apply_fault(fault),
-            Event::Stop { node } => {
+            Event::Stop { node, unless_running } => {
+                if unless_running && self.nodes[node.index()].status == NodeStatus::Up {
+                    return false;
+                }
                 let running = matches!(self.nodes[node.index()].status, NodeStatus::Up | NodeStatus::NotStarted);
                 self.apply_fault(Fault::Crash { node, kind: CrashKind::ProcessKill });
                 if running {
@@ -493,6 +504,9 @@ impl<N: Node> Kernel<N> {
                 self.observations.push(Observed { time: self.now, node: id, observation });
             }
             Command::CloseConnection { peer } => self.close_connection(id, peer),
+            Command::StopAfter { after } => {
+                self.queue.push(self.now + after, Event::Stop { node: id, unless_running: false })
+            }
             Command::Exit { .. } => unreachable!("an exit ends the step's commands (deliver_input)"),
         }
     }

@@ -98,6 +98,11 @@ pub enum Command<N: Node> {
     Exit {
         restart_after: Option<Duration>,
     },
+    /// The process ends cleanly `after` from now (the application returns once its client has shut
+    /// down): the node is stopped, not killed.
+    StopAfter {
+        after: Duration,
+    },
 }
 
 /// The node's only window on the world while it handles one input.
@@ -178,6 +183,11 @@ impl<'a, N: Node> Context<'a, N> {
     /// End this process (a process kill); see [`Command::Exit`].
     pub fn exit(&mut self, restart_after: Option<Duration>) {
         self.commands.push(Command::Exit { restart_after });
+    }
+
+    /// End this process cleanly `after` from now; see [`Command::StopAfter`].
+    pub fn stop_after(&mut self, after: Duration) {
+        self.commands.push(Command::StopAfter { after });
     }
 
     /// Read access to this node's files (the page cache, as an mmap shows it).
