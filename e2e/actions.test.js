@@ -15,14 +15,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   REPO, useBrowser, pageOpener, screenshots, timeUs, digest, nodeStatus, settled, pause, seekTo, select, shareRun,
-  openScenarioPaused,
+  openScenarioPaused, scrollToTop,
 } from './support.js';
 
 const TIMEOUT = { timeout: 120_000 };
 
 const env = useBrowser();
 const openPage = pageOpener(env, { width: 1280, height: 1000, timeout: 20_000, waitForClock: false });
-const shot = screenshots('actions');
+const shot = screenshots('actions', { prepare: scrollToTop });
 
 /** The user actions listed in the run summary (nothing selected). */
 async function userActions(page) {
@@ -238,6 +238,19 @@ test('the sandbox scenario file: a library scenario edited whole keeps its actio
   await page.click(`#editor-file-errors button[data-line="${runFor}"]`);
   const selected = await page.$eval('#editor-file-text', (t) => t.value.slice(t.selectionStart, t.selectionEnd));
   assert.match(selected, /^run_fr = /);
+  // The syntax colours are a layer with exactly the text, lined up with it and following its scroll.
+  const colours = await page.$eval('#editor-file-colours', (pre) => ({
+    text: pre.textContent, keys: pre.querySelectorAll('.tok-key').length, tables: pre.querySelectorAll('.tok-table').length,
+  }));
+  assert.equal(colours.text, `${broken}\n`);
+  assert.ok(colours.keys > 10 && colours.tables > 3, JSON.stringify(colours));
+  await page.$eval('#editor-file-text', (area) => { area.scrollTop = 240; });
+  await page.waitForFunction(() => {
+    const area = document.querySelector('#editor-file-text');
+    return area.scrollTop > 0 && area.scrollTop === document.querySelector('#editor-file-colours').scrollTop;
+  });
+  const heights = await page.$eval('#editor-file-text', (area) => [area.scrollHeight, document.querySelector('#editor-file-colours').scrollHeight]);
+  assert.ok(Math.abs(heights[0] - heights[1]) <= 2, `text ${heights[0]} px high, colours ${heights[1]} px`);
   await shot(page, '09b-editor-file-errors');
   // Fixed, with the crash moved from 30 s to 20 s: it runs, and the scheduled crash happens at 20 s.
   await page.fill('#editor-file-text', original.replace('at = "30s"', 'at = "20s"'));

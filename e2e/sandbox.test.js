@@ -44,6 +44,12 @@ test('first visit: no errors, the guide points at the library, dismissing it is 
   const page = await openPage();
   await page.locator('#guide').waitFor();
   assert.ok((await page.locator('#library [data-scenario]').count()) >= 1, 'the library lists scenarios');
+  // Its pointer sits on its top edge, so the guide must come right under the library, overlapping it sideways.
+  const library = await page.locator('#library').boundingBox();
+  const guide = await page.locator('#guide').boundingBox();
+  const gap = guide.y - (library.y + library.height);
+  assert.ok(gap >= 0 && gap <= 24, `the guide starts right under the library (gap ${gap} px)`);
+  assert.ok(guide.x < library.x + library.width && library.x < guide.x + guide.width, 'the guide is under the library');
   await shot(page, '01-first-visit');
   await page.click('#guide-ok');
   await page.locator('#guide').waitFor({ state: 'detached' });

@@ -82,7 +82,12 @@ export function screenshots(prefix, { prepare, fullPage = true } = {}) {
   return async (page, name) => {
     await prepare?.(page);
     const file = path.join(ARTIFACTS, `${prefix}-${name}.png`);
-    await page.screenshot(fullPage ? { path: file, fullPage: true } : { path: file });
+    if (!fullPage) return page.screenshot({ path: file });
+    // Chromium's full-page capture does not render rows styled `content-visibility: auto` that are
+    // outside the viewport (the event log's), so they come out blank; render them for the capture.
+    const style = await page.addStyleTag({ content: '.line { content-visibility: visible !important; }' });
+    await page.screenshot({ path: file, fullPage: true });
+    await style.evaluate((node) => node.remove());
   };
 }
 

@@ -180,10 +180,11 @@ fn shell() -> Html {
                 <aside class="left">
                     <Library lang={lang} current={snapshot.builtin_id.clone().map(AttrValue::from)} imported_title={imported_title}
                              on_open={cb.open.clone()} on_import={cb.import.clone()} on_export={cb.export.clone()} />
-                    <SandboxEditor lang={lang} scenario={Rc::clone(&snapshot.scenario)} on_run={cb.import.clone()} />
+                    // The guide sits right under the scenario list: its pointer points up at it.
                     if ui.guide_open {
                         <Guide lang={lang} on_dismiss={cb.guide.clone()} />
                     }
+                    <SandboxEditor lang={lang} scenario={Rc::clone(&snapshot.scenario)} on_run={cb.import.clone()} />
                     <Narrative lang={lang} scenario={Rc::clone(&snapshot.scenario)} />
                     <Quiz lang={lang} scenario={Rc::clone(&snapshot.scenario)} />
                 </aside>

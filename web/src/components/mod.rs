@@ -28,5 +28,6 @@ pub mod share_dialog;
 pub mod storage_xray;
 pub mod swimlane;
 pub mod toast;
+pub mod toml_highlight;
 pub mod topology;
 pub mod xray_texts;

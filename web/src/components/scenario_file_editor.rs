@@ -10,6 +10,7 @@ use rmqsim_core::scenario::Scenario;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
+use crate::components::toml_highlight::tokens;
 use crate::i18n::Lang;
 
 /// One problem of the file, located when the validation knows where.
@@ -76,6 +77,7 @@ pub fn scenario_file_editor(props: &ScenarioFileEditorProps) -> Html {
     let texts = props.lang.action_texts();
     let area = use_node_ref();
     let gutter_ref = use_node_ref();
+    let colours_ref = use_node_ref();
     let problems = use_memo((props.file_name.clone(), props.text.clone()), |(name, text)| file_problems(name, text));
     let valid = problems.is_empty();
 
@@ -83,16 +85,29 @@ pub fn scenario_file_editor(props: &ScenarioFileEditorProps) -> Html {
         let on_input = props.on_input.clone();
         Callback::from(move |e: InputEvent| on_input.emit(e.target_unchecked_into::<HtmlTextAreaElement>().value()))
     };
-    // The gutter scrolls with the text.
+    // The gutter and the coloured layer scroll with the text.
     let onscroll = {
-        let gutter_ref = gutter_ref.clone();
+        let (gutter_ref, colours_ref) = (gutter_ref.clone(), colours_ref.clone());
         Callback::from(move |e: Event| {
-            let top = e.target_unchecked_into::<HtmlTextAreaElement>().scroll_top();
+            let area = e.target_unchecked_into::<HtmlTextAreaElement>();
             if let Some(gutter) = gutter_ref.cast::<web_sys::Element>() {
-                gutter.set_scroll_top(top);
+                gutter.set_scroll_top(area.scroll_top());
+            }
+            if let Some(colours) = colours_ref.cast::<web_sys::Element>() {
+                colours.set_scroll_top(area.scroll_top());
+                colours.set_scroll_left(area.scroll_left());
             }
         })
     };
+    let colours = use_memo(props.text.clone(), |text| {
+        tokens(text)
+            .into_iter()
+            .map(|(tok, piece)| match tok.class() {
+                Some(class) => html! { <span class={class}>{ piece }</span> },
+                None => html! { { piece } },
+            })
+            .collect::<Html>()
+    });
     let go_to = |line: u32, column: u32| {
         let (area, text) = (area.clone(), props.text.clone());
         Callback::from(move |_: MouseEvent| {
@@ -122,9 +137,16 @@ pub fn scenario_file_editor(props: &ScenarioFileEditorProps) -> Html {
                         <span class={classes!(bad.then_some("bad-line"))} data-line={n.to_string()}>{ n }</span>
                     }) }
                 </div>
-                <textarea id="editor-file-text" ref={area.clone()} spellcheck="false" wrap="off"
-                          class={classes!((!valid).then_some("invalid"))}
-                          value={props.text.clone()} {oninput} {onscroll} />
+                <div class="file-code">
+                    // The text area's own text is transparent: this layer behind it draws the colours.
+                    // A final newline keeps its last line as tall as the text area's.
+                    <pre class="file-colours" id="editor-file-colours" ref={colours_ref.clone()} aria-hidden="true">
+                        { (*colours).clone() }{ "\n" }
+                    </pre>
+                    <textarea id="editor-file-text" ref={area.clone()} spellcheck="false" wrap="off"
+                              class={classes!((!valid).then_some("invalid"))}
+                              value={props.text.clone()} {oninput} {onscroll} />
+                </div>
             </div>
             if !valid {
                 <ul class="field-error file-problems" id="editor-file-errors">
