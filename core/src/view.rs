@@ -193,6 +193,7 @@ pub struct ConsumerView {
     pub pull_interval_ms: u64,
     pub consume_message_batch_max_size: u32,
     pub pull_threshold_for_queue: u32,
+    pub await_termination_millis_when_shutdown: u64,
     /// A forwarding listener's target topic (`workload.forward_to`), the copies it sent with SEND_OK and the
     /// sends that failed (each made its call return RECONSUME_LATER).
     pub forward_to: Option<String>,

@@ -286,3 +286,23 @@ fn with_await_termination_millis_when_shutdown_the_running_calls_commit_their_of
     let by_g1: BTreeSet<String> = finished(&sim).into_iter().filter(|f| f.node == "G-1").map(|f| f.msg_id).collect();
     assert!(duplicates(&sim).is_disjoint(&by_g1), "nothing G-1 processed is consumed again");
 }
+
+#[test]
+fn await_termination_set_live_before_a_removal_is_what_that_shutdown_waits_for() {
+    // `setAwaitTerminationMillisWhenShutdown` is read by shutdown(): set on the running group at 5 s, it
+    // decides the removal at 10 s exactly as the configured value would.
+    let live = body(
+        "[[actions]]\nat = \"5s\"\ndo = \"update_consumer_config\"\ngroup = \"G\"\n\
+         key = \"awaitTerminationMillisWhenShutdown\"\nvalue = \"2000\"\n\
+         [[actions]]\nat = \"10s\"\ndo = \"remove_consumer\"\nnode = \"G-1\"\n",
+        2,
+        0,
+    )
+    .replace("processing_time = \"5ms\"", "processing_time = \"300ms\"");
+    let sim = run(&live, 1, Time::from_secs(60));
+    let after: Vec<Finished> =
+        finished(&sim).into_iter().filter(|f| f.node == "G-1" && f.time > Time::from_secs(10)).collect();
+    assert!(!after.is_empty() && after.iter().all(|f| !f.discarded), "{after:?}");
+    let by_g1: BTreeSet<String> = finished(&sim).into_iter().filter(|f| f.node == "G-1").map(|f| f.msg_id).collect();
+    assert!(duplicates(&sim).is_disjoint(&by_g1), "nothing G-1 processed is consumed again");
+}

@@ -4,8 +4,9 @@
 //! * **Live consumer knobs.** `DefaultMQPushConsumer`'s setters take effect at once for the fields the
 //!   client reads again on every use: `pullBatchSize` (read by each `pullMessage`), `pullInterval` (read
 //!   when the next pull is scheduled), `consumeMessageBatchMaxSize` (read by each `submitConsumeRequest`)
-//!   and `pullThresholdForQueue` (read by each flow-control check; a group with `pullThresholdForTopic`
-//!   set recomputes it at its next rebalance, as RocketMQ does). A setter changes the process's memory
+//!   `pullThresholdForQueue` (read by each flow-control check; a group with `pullThresholdForTopic`
+//!   set recomputes it at its next rebalance, as RocketMQ does) and `awaitTerminationMillisWhenShutdown`
+//!   (read by `shutdown()`, so it decides a later removal). A setter changes the process's memory
 //!   only: a restarted consumer starts again from its configured value.
 //!   Deliberately not offered: `consumeThreadMin`/`Max` (the consume pool's core size can only be
 //!   raised below `consumeThreadMax`, and lowering it retires threads only once they are idle, which a
@@ -32,11 +33,18 @@ pub enum LiveConsumerKnob {
     ConsumeMessageBatchMaxSize(u32),
     /// `setPullThresholdForQueue` (1..=65535).
     PullThresholdForQueue(u32),
+    /// `setAwaitTerminationMillisWhenShutdown`, milliseconds (0..=600000).
+    AwaitTerminationMillisWhenShutdown(u64),
 }
 
 /// The keys of [`LiveConsumerKnob`], RocketMQ's spelling, in the order a UI lists them.
-pub const LIVE_CONSUMER_KEYS: [&str; 4] =
-    ["pullBatchSize", "pullInterval", "consumeMessageBatchMaxSize", "pullThresholdForQueue"];
+pub const LIVE_CONSUMER_KEYS: [&str; 5] = [
+    "pullBatchSize",
+    "pullInterval",
+    "consumeMessageBatchMaxSize",
+    "pullThresholdForQueue",
+    "awaitTerminationMillisWhenShutdown",
+];
 
 /// Which field of a live change is wrong, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +78,9 @@ impl LiveConsumerKnob {
             "pullInterval" => LiveConsumerKnob::PullInterval(number(0, 65_535)?),
             "consumeMessageBatchMaxSize" => LiveConsumerKnob::ConsumeMessageBatchMaxSize(number(1, 1024)? as u32),
             "pullThresholdForQueue" => LiveConsumerKnob::PullThresholdForQueue(number(1, 65_535)? as u32),
+            "awaitTerminationMillisWhenShutdown" => {
+                LiveConsumerKnob::AwaitTerminationMillisWhenShutdown(number(0, 600_000)?)
+            }
             "consumeThreadMin" | "consumeThreadMax" => {
                 return Err(FieldError {
                     field: "key",
@@ -98,6 +109,9 @@ impl LiveConsumerKnob {
             LiveConsumerKnob::PullInterval(ms) => config.pull_interval = ms,
             LiveConsumerKnob::ConsumeMessageBatchMaxSize(n) => config.consume_message_batch_max_size = n,
             LiveConsumerKnob::PullThresholdForQueue(n) => config.pull_threshold_for_queue = n,
+            LiveConsumerKnob::AwaitTerminationMillisWhenShutdown(ms) => {
+                config.await_termination_millis_when_shutdown = ms
+            }
         }
     }
 }

@@ -138,6 +138,7 @@ pub fn consumer_view(client: &ConsumerClient, now: crate::time::Time) -> Consume
         pull_interval_ms: client.spec.config.pull_interval,
         consume_message_batch_max_size: client.spec.config.consume_message_batch_max_size,
         pull_threshold_for_queue: client.spec.config.pull_threshold_for_queue,
+        await_termination_millis_when_shutdown: client.spec.config.await_termination_millis_when_shutdown,
         forward_to: client.forwarder.as_ref().map(|f| f.topic.clone()),
         forwarded: client.forwarder.as_ref().map_or(0, |f| f.stats.sent_ok),
         forward_failed: client.forwarder.as_ref().map_or(0, |f| f.stats.failed),

@@ -215,6 +215,7 @@ fn consumer_actions(props: &ConsumerActionsProps) -> Html {
             "pullInterval" => view.pull_interval_ms.to_string(),
             "consumeMessageBatchMaxSize" => view.consume_message_batch_max_size.to_string(),
             "pullThresholdForQueue" => view.pull_threshold_for_queue.to_string(),
+            "awaitTerminationMillisWhenShutdown" => view.await_termination_millis_when_shutdown.to_string(),
             _ => return None,
         })
     };
@@ -309,8 +310,9 @@ fn consumer_actions(props: &ConsumerActionsProps) -> Html {
             { field_error("err-config-value", &value_error) }
             if let Some(view) = &props.view {
                 <p class="muted small mono" id="live-config">
-                    { format!("pullBatchSize={} · pullInterval={} ms · consumeMessageBatchMaxSize={} · pullThresholdForQueue={}",
-                        view.pull_batch_size, view.pull_interval_ms, view.consume_message_batch_max_size, view.pull_threshold_for_queue) }
+                    { format!("pullBatchSize={} · pullInterval={} ms · consumeMessageBatchMaxSize={} · pullThresholdForQueue={} · awaitTerminationMillisWhenShutdown={} ms",
+                        view.pull_batch_size, view.pull_interval_ms, view.consume_message_batch_max_size, view.pull_threshold_for_queue,
+                        view.await_termination_millis_when_shutdown) }
                 </p>
             }
         </>
