@@ -194,6 +194,11 @@ pub struct ConsumerView {
     pub consume_message_batch_max_size: u32,
     pub pull_threshold_for_queue: u32,
     pub await_termination_millis_when_shutdown: u64,
+    /// Message trace (`enableMsgTrace`): trace messages sent, sent again after a transport failure, and
+    /// dropped (no route, or every retry failed).
+    pub trace_sent: u64,
+    pub trace_retried: u64,
+    pub trace_dropped: u64,
     /// A forwarding listener's target topic (`workload.forward_to`), the copies it sent with SEND_OK and the
     /// sends that failed (each made its call return RECONSUME_LATER).
     pub forward_to: Option<String>,

@@ -180,3 +180,33 @@ fn tracing_a_consumer_changes_nothing_it_consumes() {
         assert!(records.iter().all(|r| r.trace_type == TraceType::Pub), "no consumer records without enableMsgTrace");
     }
 }
+
+#[test]
+fn a_consumer_trace_message_lost_in_a_partition_is_sent_again_and_every_record_arrives() {
+    // The consumers lose broker-a for a second while they consume: a trace batch sent then is dropped by
+    // the network, times out after mqClientApiTimeout and is sent again (the trace producer's async retry,
+    // twice at most), after the partition has healed. Without the retry its records would be missing.
+    let text = format!(
+        "{}\n[[actions]]\nat = \"1500ms\"\ndo = \"partition\"\nfrom = [\"Shipping-0\", \"Shipping-1\"]\nto = [\"broker-a\"]\n\
+         [[actions]]\nat = \"2500ms\"\ndo = \"heal\"\nfrom = [\"Shipping-0\", \"Shipping-1\"]\nto = [\"broker-a\"]\n",
+        traced_consumers(true)
+    );
+    let mut sim = Simulation::new(&scenario(&text), 1).unwrap();
+    sim.run_until(Time::from_secs(40));
+    let orders = stored(&sim, "Orders");
+    assert_eq!(orders.len(), 12);
+    let (mut retried, mut dropped) = (0, 0);
+    for node in sim.view().nodes {
+        if let rmqsim_core::view::NodeDetail::Consumer(consumer) = node.detail {
+            retried += consumer.trace_retried;
+            dropped += consumer.trace_dropped;
+        }
+    }
+    assert!(retried > 0, "a trace send failed in the partition and was retried");
+    assert_eq!(dropped, 0);
+    for (_, msg_id, _) in &orders {
+        let records = message_trace(&sim, "RMQ_SYS_TRACE_TOPIC", msg_id).unwrap();
+        let count = |t: TraceType| records.iter().filter(|r| r.trace_type == t).count();
+        assert!(count(TraceType::SubBefore) >= 1 && count(TraceType::SubAfter) >= 1, "{msg_id}: {records:?}");
+    }
+}

@@ -223,6 +223,10 @@ pub enum Purpose {
         pq_id: u64,
     },
     Unregister,
+    /// A trace message (`consumer/trace.rs`), retried after a transport failure.
+    TraceSend {
+        id: u64,
+    },
     Other,
 }
 
@@ -793,6 +797,7 @@ impl ConsumerClient {
             Purpose::ExpireSendBack { pq_id, offset } => self.on_expire_send_back_result(pq_id, offset, result, ctx),
             Purpose::LockAll { mqs } => self.on_lock_all_result(mqs, result, ctx),
             Purpose::LockOne { pq_id } => self.on_lock_one_result(pq_id, result, ctx),
+            Purpose::TraceSend { id } => self.on_trace_send_result(id, result, ctx),
             Purpose::Unregister | Purpose::Other => {}
         }
     }

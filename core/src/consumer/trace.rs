@@ -7,12 +7,17 @@
 //! As in RocketMQ, the records travel through a separate trace producer: here the consumer process sends the
 //! trace messages itself (SEND_MESSAGE_V2, round robin over the trace topic's writable queues) from a route it
 //! keeps apart from its own tables, so its heartbeats, rebalances and broker list are exactly those of a
-//! consumer without tracing; nothing waits for the answers. Deviations (documented): the trace message has no
-//! UNIQ_KEY of its own, and a trace message that fails is dropped (RocketMQ's trace producer retries twice);
-//! the lite pull consumer has no consume hook in 4.9 and traces nothing.
+//! consumer without tracing; nothing waits for the answers. A send that fails in transport (timeout, closed
+//! channel) is sent again up to twice, to a queue of another broker when there is one, as the trace producer's
+//! async send does (`retryTimesWhenSendAsyncFailed` = 2, `onExceptionImpl`); an error answered by a broker is
+//! not retried. Deviations (documented): the trace message has no UNIQ_KEY of its own; the lite pull consumer
+//! has no consume hook in 4.9 and traces nothing.
+
+use std::collections::BTreeMap;
 
 use crate::broker::broker_store_io::wall_clock_ms;
 use crate::consumer::client::{timer, ConsumerClient, ConsumerKind, ConsumerTimer, Purpose};
+use crate::consumer::remoting::CallResult;
 use crate::consumer::workload::{ListenerCall, ListenerOutcome};
 use crate::producer::message::Message;
 use crate::protocol::consumer::MessageExt;
@@ -36,10 +41,26 @@ pub struct ConsumerTrace {
     pub route: Option<TopicRouteData>,
     /// Round-robin index over the writable (broker, queue) pairs.
     next_queue: u32,
-    /// Trace messages sent, and batches dropped for want of a route.
+    /// Trace messages sent, and batches dropped for want of a route or after their last retry.
     pub sent: u64,
     pub dropped: u64,
+    /// Sends sent again after a transport failure.
+    pub retried: u64,
+    /// Trace messages waiting for their answer, by id: the request, the broker it went to, its attempt.
+    in_flight: BTreeMap<u64, InFlightTrace>,
+    next_id: u64,
 }
+
+/// A trace message on its way.
+#[derive(Clone, Debug)]
+struct InFlightTrace {
+    request: SendMessageRequest,
+    broker: String,
+    attempt: u32,
+}
+
+/// `DefaultMQProducer.retryTimesWhenSendAsyncFailed` of the trace producer.
+const TRACE_SEND_RETRIES: u32 = 2;
 
 impl ConsumerTrace {
     pub fn new(topic: &str, now: Time) -> Self {
@@ -49,6 +70,9 @@ impl ConsumerTrace {
             next_queue: 0,
             sent: 0,
             dropped: 0,
+            retried: 0,
+            in_flight: BTreeMap::new(),
+            next_id: 0,
         }
     }
 }
@@ -157,30 +181,6 @@ impl ConsumerClient {
     /// `sendTraceDataByMQ`: one message to the next writable queue of the trace topic, not waited for.
     fn send_trace_batch(&mut self, batch: crate::trace::dispatcher::TraceBatch, ctx: &mut Ctx<'_>) {
         let Some(trace) = &mut self.trace else { return };
-        let queues: Vec<(String, i32)> = trace
-            .route
-            .iter()
-            .flat_map(|r| r.queue_datas.iter())
-            .filter(|q| perm::is_writeable(q.perm))
-            .flat_map(|q| (0..q.write_queue_nums as i32).map(|id| (q.broker_name.clone(), id)))
-            .collect();
-        let target = (!queues.is_empty()).then(|| queues[trace.next_queue as usize % queues.len()].clone());
-        let addr = target.as_ref().and_then(|(broker, _)| {
-            trace
-                .route
-                .as_ref()?
-                .broker_datas
-                .iter()
-                .find(|b| &b.broker_name == broker)?
-                .master_addr()
-                .map(str::to_string)
-        });
-        let (Some((_, queue_id)), Some(addr)) = (target, addr) else {
-            trace.dropped += 1;
-            return;
-        };
-        trace.next_queue = trace.next_queue.wrapping_add(1);
-        trace.sent += 1;
         let keys: Vec<&str> = batch.keys.iter().map(String::as_str).collect();
         let message = Message::new(&batch.topic, None, &keys, batch.body.into_bytes());
         let request = SendMessageRequest {
@@ -190,7 +190,7 @@ impl ConsumerClient {
                 topic: batch.topic.clone(),
                 default_topic: crate::route::AUTO_CREATE_TOPIC_KEY_TOPIC.into(),
                 default_topic_queue_nums: 4,
-                queue_id,
+                queue_id: 0,
                 sys_flag: 0,
                 born_timestamp: wall_clock_ms(ctx.now()),
                 flag: 0,
@@ -202,7 +202,55 @@ impl ConsumerClient {
             },
             body: message.body,
         };
-        let Some(peer) = self.node_of(&addr) else { return };
+        let id = trace.next_id;
+        trace.next_id += 1;
+        trace.in_flight.insert(id, InFlightTrace { request, broker: String::new(), attempt: 0 });
+        self.send_trace_message(id, ctx);
+    }
+
+    /// Send (or send again) trace message `id` to the next writable queue, on another broker than the
+    /// failed attempt's when there is one (`selectOneMessageQueue(tpInfo, lastBrokerName)`).
+    fn send_trace_message(&mut self, id: u64, ctx: &mut Ctx<'_>) {
+        let Some(trace) = &self.trace else { return };
+        let Some(pending) = trace.in_flight.get(&id) else { return };
+        let queues: Vec<(String, i32)> = trace
+            .route
+            .iter()
+            .flat_map(|r| r.queue_datas.iter())
+            .filter(|q| perm::is_writeable(q.perm))
+            .flat_map(|q| (0..q.write_queue_nums as i32).map(|id| (q.broker_name.clone(), id)))
+            .collect();
+        let start = trace.next_queue as usize;
+        let target = (0..queues.len())
+            .map(|i| &queues[(start + i) % queues.len()])
+            .find(|(broker, _)| *broker != pending.broker)
+            .or_else(|| queues.get(start % queues.len().max(1)))
+            .cloned();
+        let addr = target.as_ref().and_then(|(broker, _)| {
+            trace
+                .route
+                .as_ref()?
+                .broker_datas
+                .iter()
+                .find(|b| &b.broker_name == broker)?
+                .master_addr()
+                .map(str::to_string)
+        });
+        let peer = addr.as_deref().and_then(|addr| self.node_of(addr));
+        let Some(trace) = &mut self.trace else { return };
+        let (Some((broker, queue_id)), Some(addr), Some(peer)) = (target, addr, peer) else {
+            trace.in_flight.remove(&id);
+            trace.dropped += 1;
+            return;
+        };
+        trace.next_queue = trace.next_queue.wrapping_add(1);
+        let pending = trace.in_flight.get_mut(&id).expect("checked above");
+        if pending.attempt == 0 {
+            trace.sent += 1;
+        }
+        pending.broker = broker;
+        pending.request.header.queue_id = queue_id;
+        let request = pending.request.clone();
         let mut io = crate::consumer::client::ConsumerIo { ctx };
         let timeout = self.spec.config.mq_client_api_timeout;
         self.remoting.invoke(
@@ -210,10 +258,28 @@ impl ConsumerClient {
             peer,
             &addr,
             Request::SendMessage(Box::new(request)),
-            Purpose::Other,
+            Purpose::TraceSend { id },
             timeout,
             false,
         );
+    }
+
+    /// A trace message's answer: done, or after a transport failure sent again while retries remain.
+    pub(crate) fn on_trace_send_result(&mut self, id: u64, result: CallResult, ctx: &mut Ctx<'_>) {
+        let Some(trace) = &mut self.trace else { return };
+        if result.is_ok() {
+            trace.in_flight.remove(&id);
+            return;
+        }
+        let Some(pending) = trace.in_flight.get_mut(&id) else { return };
+        if pending.attempt >= TRACE_SEND_RETRIES {
+            trace.in_flight.remove(&id);
+            trace.dropped += 1;
+            return;
+        }
+        pending.attempt += 1;
+        trace.retried += 1;
+        self.send_trace_message(id, ctx);
     }
 }
 
