@@ -285,6 +285,14 @@ fn with_await_termination_millis_when_shutdown_the_running_calls_commit_their_of
     assert!(after.iter().all(|f| !f.discarded && f.time <= Time::from_millis(10_300)), "{after:?}");
     let by_g1: BTreeSet<String> = finished(&sim).into_iter().filter(|f| f.node == "G-1").map(|f| f.msg_id).collect();
     assert!(duplicates(&sim).is_disjoint(&by_g1), "nothing G-1 processed is consumed again");
+    // While it waited, a pull whose messages the shut-down executor rejected was its queue's last.
+    let pulls_after = sim
+        .observations()
+        .iter()
+        .filter(|o| o.node == g1 && o.time > Time::from_secs(10))
+        .filter(|o| matches!(o.observation, Observation::MessagesPulled { .. }))
+        .count();
+    assert!(pulls_after <= 2, "at most one last pull per queue, got {pulls_after}");
 }
 
 #[test]

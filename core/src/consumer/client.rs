@@ -598,7 +598,6 @@ impl ConsumerClient {
         if self.state == ServiceState::ShutdownAlready {
             return;
         }
-        self.executor_queue.clear();
         if self.is_orderly() && self.is_clustering() {
             self.unlock_all(ctx);
         }

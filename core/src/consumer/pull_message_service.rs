@@ -247,6 +247,12 @@ impl ConsumerClient {
                         messages: found.iter().map(|m| (m.queue_offset, msg_id_of(m))).collect(),
                     });
                     self.submit_to_consume_service(found, &mq, pq_id, dispatch, ctx);
+                    if self.executor_shutdown.is_some() && (dispatch || !self.is_orderly()) {
+                        // shutdown() is waiting for the consume threads: the executor rejected the request
+                        // and so did the scheduler it falls back on; the RejectedExecutionException escapes
+                        // the pull callback, and this queue is not pulled again.
+                        return;
+                    }
                     let interval = self.spec.config.pull_interval;
                     if interval > 0 {
                         self.pull_later(pq_id, Duration::from_millis(interval), ctx);
