@@ -109,6 +109,14 @@ test('a consumer shows the ids it was told, its queues and offsets, and the swim
   await openAt(page, 'consumer-rebalance-join', 30);
   await select(page, 'consumer-0');
   await page.locator('#consumer-xray').waitFor();
+  // The inspector's facts keep their values readable: the longest key wraps instead of squeezing the
+  // value column (a client id once stood one character per line).
+  const clientId = await page.$eval('dl.facts.json', (dl) => {
+    const dt = [...dl.querySelectorAll(':scope > dt')].find((d) => d.textContent === 'client id');
+    const dd = dt.nextElementSibling;
+    return { width: dd.getBoundingClientRect().width, height: dd.getBoundingClientRect().height, line: parseFloat(getComputedStyle(dd).lineHeight) || 18 };
+  });
+  assert.ok(clientId.width >= 100 && clientId.height <= 3 * clientId.line, JSON.stringify(clientId));
   const seen = '#consumer-xray dl[data-topic="TopicTest"] .cid-list';
   assert.match(await page.textContent(seen), /@/, 'client ids are listed');
   assert.equal(await page.locator(`${seen} div`).count(), 2, 'two consumers after the join');
