@@ -555,9 +555,8 @@ impl ConsumerClient {
     /// `awaitTermination(awaitTerminationMillisWhenShutdown)` in the current phase: done at once when
     /// no consume thread is busy, else the timeout (none when it is 0) moves to the next phase.
     fn await_consume_threads(&mut self, ctx: &mut Ctx<'_>) {
-        let terminated = self.workers.is_empty() && self.executor_queue.is_empty();
         let wait = self.spec.config.await_termination_millis_when_shutdown;
-        if terminated {
+        if self.consume_executor_idle() {
             self.finish_shutdown(ctx);
         } else if wait > 0 {
             ctx.set_timer(Duration::from_millis(wait), timer(ConsumerTimer::ShutdownAwaitTimedOut));
@@ -585,11 +584,15 @@ impl ConsumerClient {
     pub(crate) fn on_consume_thread_idle(&mut self, ctx: &mut Ctx<'_>) {
         if self.state != ServiceState::ShutdownAlready
             && self.executor_shutdown.is_some()
-            && self.workers.is_empty()
-            && self.executor_queue.is_empty()
+            && self.consume_executor_idle()
         {
             self.finish_shutdown(ctx);
         }
+    }
+
+    /// No consume thread busy and no request queued: what `awaitTermination` waits for.
+    fn consume_executor_idle(&self) -> bool {
+        self.workers.is_empty() && self.executor_queue.is_empty()
     }
 
     /// The rest of shutdown(), once the consume executor is done with (or given up on): listener calls
