@@ -137,3 +137,63 @@ fn an_orderly_consumer_never_delivers_two_messages_of_one_queue_out_of_order_eve
         assert!(counts.contains_key(&id), "{id} never consumed");
     }
 }
+
+/// The orderly group of [`orderly_shutdown`] with one busy member leaving at 10 s.
+fn orderly_shutdown() -> String {
+    let workload = format!("start_at = \"2s\"\nstop_at = \"120s\"\norder_by_key = true\n{}", rate(40));
+    cluster(1, &[("broker-a", "")], &[("T", 4)])
+        + &producer("", "T", &workload)
+        + r#"
+[[consumer_groups]]
+group = "O"
+orderly = true
+members = 2
+subscriptions = [{ topic = "T" }]
+[consumer_groups.config]
+awaitTerminationMillisWhenShutdown = 120000
+[consumer_groups.workload]
+processing_time = "200ms"
+
+[[actions]]
+at = "10s"
+do = "remove_consumer"
+node = "O-1"
+"#
+}
+
+#[test]
+fn an_orderly_consumer_waiting_in_shutdown_renews_no_lock_and_stops_once_its_lock_expires() {
+    // ConsumeMessageOrderlyService.shutdown sets `stopped` and shuts its scheduler down before it waits
+    // for the consume threads: lockMQPeriodically renews no broker lock any more, and a loop that finds
+    // its queue's lock expired (30 s after the last lock, on the client) cannot schedule a re-lock. O-1's
+    // queues hold more work than it can do, so without this it would consume on, renewing its locks,
+    // until MAX_TIME_CONSUME_CONTINUOUSLY (60 s) ended its loops.
+    let mut sim = rmqsim_core::Simulation::new(&scenario(&orderly_shutdown()), 1).unwrap();
+    sim.kernel_mut().trace_mut().set_recent_capacity(1_000_000);
+    sim.run_until(Time::from_secs(120));
+    let o1 = sim.kernel().node_id("O-1").unwrap();
+    let lock_requests_after: Vec<Time> = sim
+        .kernel()
+        .trace()
+        .recent()
+        .iter()
+        .filter(|r| r.time > Time::from_secs(10))
+        .filter(|r| {
+            matches!(&r.event, rmqsim_core::sim::trace::TraceEvent::Delivered { from, message, .. }
+            if *from == o1 && format!("{message:?}").contains("LockBatchMq"))
+        })
+        .map(|r| r.time)
+        .collect();
+    assert!(lock_requests_after.is_empty(), "O-1 asked for locks while shutting down at {lock_requests_after:?}");
+    let consumed_by_o1_after: Vec<Time> = sim
+        .observations()
+        .iter()
+        .filter(|o| o.node == o1 && o.time > Time::from_secs(10))
+        .filter(|o| matches!(o.observation, Observation::ConsumeStarted { .. }))
+        .map(|o| o.time)
+        .collect();
+    let last = consumed_by_o1_after.last().copied().expect("O-1 was busy when it was removed");
+    assert!(last < Time::from_secs(42), "O-1 consumed until {last:?}, past its locks' expiry");
+    // It did leave: the rest of its queues' messages were consumed by O-0, in order.
+    assert_eq!(sim.kernel().status(o1), rmqsim_core::sim::kernel::NodeStatus::Stopped);
+}

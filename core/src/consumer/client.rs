@@ -698,6 +698,8 @@ impl ConsumerClient {
                 let period = Duration::from_millis(self.spec.config.consume_timeout * 60_000);
                 ctx.set_timer(period, timer(ConsumerTimer::CleanExpireMsg));
             }
+            // A periodic task of the orderly service's scheduler: cancelled by its shutdown().
+            ConsumerTimer::LockMqPeriodically if self.orderly_service_stopped() => {}
             ConsumerTimer::LockMqPeriodically => {
                 self.lock_all(ctx);
                 ctx.set_timer(

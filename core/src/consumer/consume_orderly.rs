@@ -49,6 +49,21 @@ impl ConsumerClient {
         })
     }
 
+    /// `ConsumeMessageOrderlyService.stopped`: its shutdown() sets it and shuts the service's scheduler
+    /// down *before* waiting for the consume threads. While shutdown() waits, no lock is renewed or
+    /// retried, and the delayed re-lock and re-submit tasks it would schedule are rejected
+    /// (`RejectedExecutionException`), which ends the consume request that asked.
+    pub(crate) fn orderly_service_stopped(&self) -> bool {
+        self.executor_shutdown.is_some()
+    }
+
+    /// `submitConsumeRequestLater`: a re-submit on the service's scheduler (rejected once stopped).
+    fn submit_orderly_later(&mut self, pq_id: u64, delay: Duration, ctx: &mut Ctx<'_>) {
+        if !self.orderly_service_stopped() {
+            ctx.set_timer(delay, timer(ConsumerTimer::OrderlySubmitLater { pq_id }));
+        }
+    }
+
     fn live_pq(&self, mq: &MessageQueue, pq_id: u64) -> bool {
         self.process_queue_table.get(mq).is_some_and(|pq| pq.id == pq_id && !pq.dropped)
     }
@@ -91,7 +106,7 @@ impl ConsumerClient {
             return;
         }
         if ctx.now() - loop_began > MAX_TIME_CONSUME_CONTINUOUSLY {
-            ctx.set_timer(Duration::from_millis(10), timer(ConsumerTimer::OrderlySubmitLater { pq_id }));
+            self.submit_orderly_later(pq_id, Duration::from_millis(10), ctx);
             self.exit_orderly(worker, &mq, ctx);
             return;
         }
@@ -172,7 +187,7 @@ impl ConsumerClient {
             }
             if suspend {
                 pq.make_message_to_consume_again(&msgs);
-                ctx.set_timer(self.spec.config.suspend_time(), timer(ConsumerTimer::OrderlySubmitLater { pq_id }));
+                self.submit_orderly_later(pq_id, self.spec.config.suspend_time(), ctx);
                 continue_consume = false;
             } else {
                 commit_offset = pq.commit();
@@ -234,11 +249,18 @@ impl ConsumerClient {
 
     /// `tryLockLaterAndReconsume`.
     fn try_lock_later_and_reconsume(&mut self, pq_id: u64, delay: Duration, ctx: &mut Ctx<'_>) {
-        ctx.set_timer(delay, timer(ConsumerTimer::TryLockLater { pq_id }));
+        if !self.orderly_service_stopped() {
+            ctx.set_timer(delay, timer(ConsumerTimer::TryLockLater { pq_id }));
+        }
     }
 
-    /// `lockOneMQ` for a delayed re-lock.
+    /// `lockOneMQ` for a delayed re-lock. A re-lock scheduled before shutdown() still runs (the
+    /// scheduler's default policy), but `lockOneMQ` refuses once stopped, and the re-submit it then
+    /// schedules is rejected: nothing happens.
     pub(crate) fn try_lock_later_fired(&mut self, pq_id: u64, ctx: &mut Ctx<'_>) {
+        if self.orderly_service_stopped() {
+            return;
+        }
         let Some(mq) = self.mq_of(pq_id) else { return };
         let addr = self.find_broker_address_in_subscribe(&mq.broker_name, true).map(|(a, _)| a);
         let request = ConsumerRequest::LockBatchMq {
@@ -254,7 +276,7 @@ impl ConsumerClient {
         self.mark_locked(&locked_set, &[], ctx);
         let Some(mq) = self.mq_of(pq_id) else { return };
         let delay = if locked_set.contains(&mq) { Duration::from_millis(10) } else { Duration::from_millis(3_000) };
-        ctx.set_timer(delay, timer(ConsumerTimer::OrderlySubmitLater { pq_id }));
+        self.submit_orderly_later(pq_id, delay, ctx);
     }
 
     /// `lockAll`: renew the locks of every owned queue, one batch per broker.
