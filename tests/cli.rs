@@ -84,6 +84,47 @@ fn sweep_runs_seeds_in_parallel_and_reports_no_failure_for_the_zero_loss_chain()
 }
 
 #[test]
+fn expect_replaces_the_scenarios_expectations_and_a_sweep_reproduce_command_carries_it() {
+    // The async-flush power loss loses acknowledged messages on every seed: that is its lesson, and its
+    // own expectations say so. Judged by `lost_acknowledged = 0` instead, every seed fails.
+    let (code, stdout, stderr) = rmqsim(&[
+        "sweep",
+        "loss-async-flush-power-loss",
+        "--seeds",
+        "0..2",
+        "--expect",
+        "lost_acknowledged = 0",
+        "--quiet",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("seed 0 FAILED: expected lost_acknowledged = 0, got"), "{stdout}");
+    let reproduce = "rmqsim check loss-async-flush-power-loss --seed 0 --expect 'lost_acknowledged = 0'";
+    assert!(stdout.contains(reproduce), "{stdout}");
+    let (code, stdout, _) =
+        rmqsim(&["check", "loss-async-flush-power-loss", "--seed", "0", "--expect", "lost_acknowledged = 0"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("expectations: 0 of 1 met"), "only --expect is judged: {stdout}");
+    let (code, stdout, _) = rmqsim(&[
+        "check",
+        "duplicate-lost-ack-retry",
+        "--expect",
+        "groups.Shipping.duplicates >= 1",
+        "--expect",
+        "consumed 1..=2",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("expectations: 2 of 2 met"), "{stdout}");
+    let (code, _, stderr) = rmqsim(&["sweep", "duplicate-lost-ack-retry", "--expect", "groups.Shiping.duplicates = 0"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(
+            "--expect `groups.Shiping.duplicates = 0`: no consumer group is named `Shiping`; did you mean `Shipping`?"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn plot_writes_an_svg() {
     let path = std::env::temp_dir().join(format!("rmqsim-plot-{}.svg", std::process::id()));
     let (code, stdout, stderr) = rmqsim(&["plot", "duplicate-lost-ack-retry", "--out", path.to_str().unwrap()]);

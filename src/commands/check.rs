@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use clap::Args;
-use rmqsim_core::check::expectation::FailedExpectation;
+use rmqsim_core::check::expectation::{ExpectationsSpec, FailedExpectation};
 use rmqsim_core::check::faults::{describe, FaultPlan};
 use rmqsim_core::check::{CheckReport, Retention, Verdicts, ViolationKind};
 use rmqsim_core::scenario::duration::parse_duration;
@@ -43,6 +43,10 @@ pub struct CheckArgs {
     /// Print the life of this message (its UNIQ_KEY) from the fate ledger; repeatable
     #[arg(long, value_name = "MSG_ID")]
     fate: Vec<String>,
+    /// Judge the run by this instead of the scenario's own [expectations]: a metric, then a condition,
+    /// e.g. `lost_acknowledged = 0` or `groups.Billing.duplicates > 0`; repeatable
+    #[arg(long, value_name = "EXPECTATION")]
+    expect: Vec<String>,
 }
 
 /// A scenario run to its end with the checkers on.
@@ -60,6 +64,24 @@ pub(crate) fn until_of(scenario: &Scenario, until: Option<&str>) -> Result<Time,
         }
         None => Ok(Time::ZERO + scenario.run_for()),
     }
+}
+
+/// `--expect`: the scenario judged by these expectations instead of its own (none given: unchanged).
+/// A scenario's expectations describe its lesson's run; a sweep with added faults usually asks
+/// something else, such as `lost_acknowledged = 0`.
+pub(crate) fn with_expectations(mut scenario: Scenario, expect: &[String]) -> Result<Scenario, Failure> {
+    if expect.is_empty() {
+        return Ok(scenario);
+    }
+    let groups: Vec<&str> = scenario.consumer_groups.iter().map(|g| g.group.as_str()).collect();
+    scenario.expectations = ExpectationsSpec::from_texts(expect, &groups)
+        .map_err(|e| Failure::new(BAD_ARGUMENTS, format!("--expect {e}")))?;
+    Ok(scenario)
+}
+
+/// The `--expect` arguments again, for a reproduce command.
+pub(crate) fn expect_args(expect: &[String]) -> String {
+    expect.iter().map(|e| format!(" --expect '{e}'")).collect()
 }
 
 pub(crate) fn fault_plan(text: &str) -> Result<FaultPlan, Failure> {
@@ -277,7 +299,7 @@ pub(crate) fn report_text(id: &str, seed: u64, plan: FaultPlan, run: &CheckedRun
 }
 
 fn check_one(reference: &str, args: &CheckArgs) -> Result<(bool, String, serde_json::Value), Failure> {
-    let scenario = scenario_file::load(reference)?;
+    let scenario = with_expectations(scenario_file::load(reference)?, &args.expect)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let until = until_of(&scenario, args.until.as_deref())?;
     let plan = fault_plan(&args.faults)?;

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rmqsim_core::check::faults::describe;
 use rmqsim_core::sim::kernel::Stepped;
 
-use crate::commands::check::{fault_plan, run_checked, until_of};
+use crate::commands::check::{expect_args, fault_plan, run_checked, until_of, with_expectations};
 use crate::exit::{check_failed, Failure, BAD_ARGUMENTS};
 use crate::scenario_file;
 
@@ -40,6 +40,10 @@ pub struct SweepArgs {
     /// Print the summary as JSON
     #[arg(long)]
     json: bool,
+    /// Judge each run by this instead of the scenario's own [expectations] (which describe its run
+    /// without added faults): a metric, then a condition, e.g. `lost_acknowledged = 0`; repeatable
+    #[arg(long, value_name = "EXPECTATION")]
+    expect: Vec<String>,
 }
 
 /// `A..B` or `A..=B` as an inclusive range.
@@ -90,7 +94,7 @@ pub(crate) fn progress_bar(hidden: bool, count: u64, unit: &str) -> ProgressBar 
 }
 
 pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
-    let scenario = scenario_file::load(&args.scenario)?;
+    let scenario = with_expectations(scenario_file::load(&args.scenario)?, &args.expect)?;
     let (first, last) = parse_seeds(&args.seeds)?;
     let plan = fault_plan(&args.faults)?;
     let until = until_of(&scenario, args.until.as_deref())?;
@@ -144,7 +148,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let reproduce = |seed: u64| {
         let faults = if args.faults == "none" { String::new() } else { format!(" --faults {}", args.faults) };
         let until = args.until.as_ref().map_or(String::new(), |u| format!(" --until {u}"));
-        format!("rmqsim check {} --seed {seed}{faults}{until}", args.scenario)
+        format!("rmqsim check {} --seed {seed}{faults}{until}{}", args.scenario, expect_args(&args.expect))
     };
     if args.json {
         let json = serde_json::json!({

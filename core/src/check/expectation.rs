@@ -148,6 +148,15 @@ macro_rules! metrics {
                 set
             }
 
+            /// Set metric `name`'s condition; false when there is no such metric.
+            pub fn set_metric(&mut self, name: &str, predicate: Predicate) -> bool {
+                match name {
+                    $(stringify!($field) => self.$field = Some(predicate),)*
+                    _ => return false,
+                }
+                true
+            }
+
             /// The value of metric `name` in `verdicts`.
             pub fn value(verdicts: &$verdicts, name: &str) -> Option<i64> {
                 match name {
@@ -294,6 +303,51 @@ impl fmt::Display for FailedExpectation {
 }
 
 impl ExpectationsSpec {
+    /// Expectations written on a command line (`rmqsim check/sweep --expect`), one per text: a metric
+    /// of `[expectations]` or `groups.<group>.<metric>`, then a condition as in a scenario file —
+    /// `lost_acknowledged = 0`, `duplicates > 0`, `groups.Billing.backlog 0..=10`. `groups` are the
+    /// scenario's consumer groups: an expectation on any other would silently read 0.
+    pub fn from_texts(texts: &[String], groups: &[&str]) -> Result<ExpectationsSpec, String> {
+        let mut spec = ExpectationsSpec::default();
+        for text in texts {
+            spec.add_text(text.trim(), groups).map_err(|e| format!("`{text}`: {e}"))?;
+        }
+        Ok(spec)
+    }
+
+    fn add_text(&mut self, text: &str, groups: &[&str]) -> Result<(), String> {
+        let name_end = text.find(|c: char| !(c.is_ascii_alphanumeric() || "_.-%|".contains(c))).unwrap_or(text.len());
+        let (name, condition) = text.split_at(name_end);
+        if name.is_empty() {
+            return Err("write a metric, then a condition, e.g. `lost_acknowledged = 0`".to_string());
+        }
+        if condition.trim().is_empty() {
+            return Err(format!("no condition after `{name}`; write e.g. `{name} = 0` or `{name} > 0`"));
+        }
+        let predicate = Predicate::parse(condition)?;
+        let unknown = |metric: &str, names: &[&str]| {
+            let hint = crate::scenario::suggest::did_you_mean(metric, names.iter().copied())
+                .map_or_else(|| format!("; one of {}", names.join(", ")), |n| format!("; did you mean `{n}`?"));
+            format!("unknown metric `{metric}`{hint}")
+        };
+        match name.strip_prefix("groups.").and_then(|rest| rest.rsplit_once('.')) {
+            Some((group, metric)) => {
+                if !groups.contains(&group) {
+                    let hint = crate::scenario::suggest::did_you_mean(group, groups.iter().copied())
+                        .map_or(String::new(), |g| format!("; did you mean `{g}`?"));
+                    return Err(format!("no consumer group is named `{group}`{hint}"));
+                }
+                let group_spec = self.groups.entry(group.to_string()).or_default();
+                if !group_spec.set_metric(metric, predicate) {
+                    return Err(unknown(metric, GroupExpectations::NAMES));
+                }
+            }
+            None if !self.set_metric(name, predicate) => return Err(unknown(name, ExpectationsSpec::NAMES)),
+            None => {}
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.set().is_empty() && self.groups.values().all(|g| g.set().is_empty())
     }
@@ -344,6 +398,35 @@ impl QuizSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_line_expectations_name_a_metric_then_a_condition_and_refuse_what_would_silently_read_zero() {
+        let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let spec = ExpectationsSpec::from_texts(
+            &texts(&["lost_acknowledged = 0", "duplicates>0", " groups.Billing.backlog 0..=10 ", "consumed 7"]),
+            &["Billing"],
+        )
+        .unwrap();
+        assert_eq!(spec.lost_acknowledged, Some(Predicate::Eq(0)));
+        assert_eq!(spec.duplicates, Some(Predicate::Gt(0)));
+        assert_eq!(spec.consumed, Some(Predicate::Eq(7)));
+        assert_eq!(spec.groups["Billing"].backlog, Some(Predicate::Between(0, 10)));
+        let error = |t: &str| ExpectationsSpec::from_texts(&texts(&[t]), &["Billing"]).unwrap_err();
+        assert_eq!(
+            error("lost_acknowleged = 0"),
+            "`lost_acknowleged = 0`: unknown metric `lost_acknowleged`; did you mean `lost_acknowledged`?"
+        );
+        assert!(
+            error("groups.Biling.backlog = 0").contains("no consumer group is named `Biling`; did you mean `Billing`?")
+        );
+        assert!(
+            error("groups.Billing.stored = 0").contains("unknown metric `stored`"),
+            "a topic-wide metric is not a group's"
+        );
+        assert!(error("duplicates").contains("no condition after `duplicates`"));
+        assert!(error("> 0").contains("write a metric, then a condition"));
+        assert!(error("duplicates lots").contains("not a condition"));
+    }
 
     #[test]
     fn predicates_parse_and_print_canonically() {
