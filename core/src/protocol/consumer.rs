@@ -207,6 +207,7 @@ pub struct MessageExt {
     pub commit_log_offset: i64,
     pub store_size: i32,
     /// Decompressed when the COMPRESSED sys flag was set.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
     pub flag: i32,
     pub sys_flag: i32,

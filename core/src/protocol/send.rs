@@ -74,6 +74,7 @@ pub struct SendMessageRequest {
     pub code: SendRequestCode,
     pub header: SendMessageRequestHeader,
     /// The (possibly compressed) body, or the encoded batch.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
 }
 
