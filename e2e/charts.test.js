@@ -220,6 +220,11 @@ test('performance probes: fps at 100x, first render, computing ahead (logged, no
   await settled(page);
   console.log(`perf: jump to the end of ${id}: ${result.ms.toFixed(0)} ms over ${result.frames} frames, ` +
     `worst frame gap ${result.worst.toFixed(0)} ms, ${result.percents} progress steps shown`);
+  // The jump copies only its last steps into the event log: the newest line is from just before the
+  // end, not from before the jump.
+  const newest = await page.$eval('#event-log li.line', (line) => line.textContent.slice(0, 9));
+  const [minutes, seconds] = newest.split(':').map(Number);
+  assert.ok(minutes * 60 + seconds >= 170, `the newest event log line is at ${newest}`);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

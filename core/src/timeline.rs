@@ -216,6 +216,11 @@ impl Timeline {
         self.live.kernel_mut().trace_mut().set_keeping(keep);
     }
 
+    /// Forget the live simulation's recent trace records ([`crate::sim::trace::Trace::clear_recent`]).
+    pub fn forget_records(&mut self) {
+        self.live.kernel_mut().trace_mut().clear_recent();
+    }
+
     /// Take the next checkpoints at least `at_least` apart (ZERO: the configured interval again).
     /// A checkpoint copies the whole run, so a UI playing fast asks for fewer of them: at 100x a
     /// checkpoint every 5 s of virtual time would be 20 copies per wall second. Checkpoints stay at
@@ -634,6 +639,18 @@ mod tests {
         timeline.seek(secs(38));
         let last = timeline.simulation().kernel().trace().recent().back().map(|r| r.time);
         assert!(last.is_some_and(|t| t > secs(35)), "the replay kept its records: {last:?}");
+        // A sandbox seek that skipped steps forgets what it kept before them: only later steps remain.
+        timeline.forget_records();
+        assert!(timeline.simulation().kernel().trace().recent().is_empty());
+        timeline.run_to(secs(45), u32::MAX);
+        assert!(
+            steps(&timeline).first().is_some_and(|&s| s > 0) && steps(&timeline).windows(2).all(|w| w[1] == w[0] + 1)
+        );
+        assert_eq!(
+            timeline.simulation().digest(),
+            straight(&scenario, 4, secs(45)),
+            "forgetting records is not digested"
+        );
     }
 
     #[test]

@@ -162,11 +162,21 @@ pub struct SimHandle {
     generation: u64,
 }
 
-/// The play loop's last slice: its wall ms and virtual µs.
+/// The play loop's last slice: its wall ms and virtual µs; and of the seek in progress, its last
+/// slice's virtual µs (0 before the first) and whether it ran steps without copying them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pace {
     pub slice_ms: f64,
     pub slice_us: u64,
+    pub seek_slice_us: u64,
+    pub seek_skipped: bool,
+}
+
+impl Pace {
+    pub fn end_seek(&mut self) {
+        self.seek_slice_us = 0;
+        self.seek_skipped = false;
+    }
 }
 
 fn config() -> TimelineConfig {
@@ -255,11 +265,17 @@ impl SimHandle {
         self.timeline.rewind_to(at);
         self.seek_from = self.timeline.now();
         self.seek_target = Some(at);
+        self.pace.end_seek();
     }
 
     /// Finish a seek in progress at once (before acting on the instant it was going to).
     fn finish_seek(&mut self) {
         if let Some(target) = self.seek_target.take() {
+            if self.pace.seek_skipped {
+                // The rest runs copying every step; what was kept before the skipped ones is stale.
+                self.timeline.forget_records();
+            }
+            self.pace.end_seek();
             self.timeline.run_to(target, u32::MAX);
         }
     }

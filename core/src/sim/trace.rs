@@ -220,6 +220,12 @@ impl<N: Node> Trace<N> {
         &self.recent
     }
 
+    /// Drop the kept records: after a sandbox's seek skipped steps, what was kept before them is no
+    /// history of the instant it reaches.
+    pub fn clear_recent(&mut self) {
+        self.recent.clear();
+    }
+
     /// Take the kept records out (the CLI's `--trace` writes them and keeps going).
     pub fn take_recent(&mut self) -> Vec<TraceRecord<N>> {
         self.recent.drain(..).collect()

@@ -82,7 +82,7 @@ pub fn keep_slice(events_last_frame: u32, budget_left_ms: f64, slice_ms: f64, to
 
 /// How the last frame went, for [`publish_now`].
 #[derive(Clone, Copy, Debug)]
-pub struct Pace {
+pub struct FrameOutcome {
     pub playing: bool,
     /// The clock fell behind the chosen speed.
     pub lagging: bool,
@@ -90,10 +90,24 @@ pub struct Pace {
     pub render_ms: f64,
 }
 
+/// A seek copies into the recent trace (the event log's rows) the steps of its last 10 s of virtual
+/// time, or of its last `SEEK_KEPT_SLICES` slices when they cover more: with `SLICE_EVENTS` events
+/// each, four times the ring of `RECENT_TRACE` records.
+const SEEK_KEPT_TAIL_US: u64 = 10_000_000;
+const SEEK_KEPT_SLICES: u64 = 16;
+
+/// Whether the next slice of a seek (a rewind's replay, a jump, opening a link) copies its steps
+/// into the recent trace: only near the target (`last_slice_us`: the virtual time the last slice
+/// covered, 0 before the first). Copying every replayed step and dropping it later took a fifth of
+/// the time of a jump to the end of the 8-broker backlog.
+pub fn keep_seek_slice(to_go_us: u64, last_slice_us: u64) -> bool {
+    to_go_us <= SEEK_KEPT_TAIL_US.max(last_slice_us.saturating_mul(SEEK_KEPT_SLICES))
+}
+
 /// Whether to publish this frame's snapshot: always when paused or seeking, and every frame while
 /// playing when rendering is cheap and the clock keeps up; otherwise about 30 times a second.
-pub fn publish_now(pace: Pace, since_last_ms: f64) -> bool {
-    let every_frame = !pace.playing || (pace.render_ms <= SLOW_RENDER_MS && !pace.lagging);
+pub fn publish_now(frame: FrameOutcome, since_last_ms: f64) -> bool {
+    let every_frame = !frame.playing || (frame.render_ms <= SLOW_RENDER_MS && !frame.lagging);
     every_frame || since_last_ms >= SLOW_PUBLISH_GAP_MS
 }
 
@@ -102,18 +116,18 @@ pub fn use_play_loop(handle: Rc<RefCell<SimHandle>>, publish: Callback<()>) {
     use_effect_with((), move |_| {
         let last_published = Cell::new(f64::NEG_INFINITY);
         let frames = FrameLoop::start(move |gap_ms| {
-            let (worked, pace) = {
+            let (worked, frame) = {
                 let mut handle = handle.borrow_mut();
                 let worked = tick(&mut handle, gap_ms);
-                let pace = Pace {
+                let frame = FrameOutcome {
                     playing: handle.playing && handle.seek_target.is_none(),
                     lagging: handle.lagging,
                     render_ms: handle.perf.render_ms,
                 };
-                (worked, pace)
+                (worked, frame)
             };
             let now = browser::now_ms();
-            if worked && publish_now(pace, now - last_published.get()) {
+            if worked && publish_now(frame, now - last_published.get()) {
                 last_published.set(now);
                 publish.emit(());
             }
@@ -139,16 +153,29 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
     let mut events = 0u32;
     let worked = if let Some(target) = handle.seek_target {
         loop {
+            let slice_start = handle.timeline().now();
+            let keep = keep_seek_slice(target.saturating_since(slice_start).as_micros(), handle.pace.seek_slice_us);
+            if keep && handle.pace.seek_skipped {
+                // Records kept before the skipped steps would show as the latest lines of the log.
+                handle.timeline_mut().forget_records();
+                handle.pace.seek_skipped = false;
+            }
+            handle.pace.seek_skipped |= !keep;
+            handle.timeline_mut().keep_records(keep);
             let progress = handle.timeline_mut().run_to(target, SLICE_EVENTS);
+            handle.pace.seek_slice_us = handle.timeline().now().saturating_since(slice_start).as_micros();
             events += progress.events;
             if progress.reached || handle.timeline().halted() {
                 handle.seek_target = None;
+                handle.pace.end_seek();
                 break;
             }
             if browser::now_ms() >= deadline {
                 break;
             }
         }
+        // Paused or stepping after the seek, every step is copied again.
+        handle.timeline_mut().keep_records(true);
         true
     } else if handle.playing {
         let timeline = handle.timeline();
@@ -281,9 +308,17 @@ mod tests {
     }
 
     #[test]
+    fn a_seek_copies_steps_into_the_event_log_only_over_its_last_ten_seconds_or_sixteen_slices() {
+        assert!(!keep_seek_slice(90_000_000, 0), "far from the target: digest only");
+        assert!(keep_seek_slice(10_000_000, 0) && !keep_seek_slice(10_000_001, 20_000), "the last 10 s are copied");
+        assert!(keep_seek_slice(32_000_000, 2_000_000), "or the last sixteen slices, when they cover more");
+        assert!(!keep_seek_slice(32_000_001, 2_000_000));
+    }
+
+    #[test]
     fn a_slow_render_or_a_lagging_clock_while_playing_is_published_about_thirty_times_a_second_and_otherwise_every_frame(
     ) {
-        let pace = |playing, lagging, render_ms| Pace { playing, lagging, render_ms };
+        let pace = |playing, lagging, render_ms| FrameOutcome { playing, lagging, render_ms };
         assert!(publish_now(pace(true, false, 2.0), 0.0), "cheap renders follow every frame");
         assert!(!publish_now(pace(true, false, 12.0), 16.0), "a slow render skips a frame");
         assert!(publish_now(pace(true, false, 12.0), 33.0), "but not two");
