@@ -268,13 +268,20 @@ impl SimHandle {
         self.pace.end_seek();
     }
 
+    /// When a seek that ran steps without copying them copies again: forget the records kept before
+    /// those steps, or they would show as the latest lines of the event log.
+    pub fn forget_records_before_skipped_steps(&mut self) {
+        if self.pace.seek_skipped {
+            self.timeline.forget_records();
+            self.pace.seek_skipped = false;
+        }
+    }
+
     /// Finish a seek in progress at once (before acting on the instant it was going to).
     fn finish_seek(&mut self) {
         if let Some(target) = self.seek_target.take() {
-            if self.pace.seek_skipped {
-                // The rest runs copying every step; what was kept before the skipped ones is stale.
-                self.timeline.forget_records();
-            }
+            // The rest runs copying every step.
+            self.forget_records_before_skipped_steps();
             self.pace.end_seek();
             self.timeline.run_to(target, u32::MAX);
         }

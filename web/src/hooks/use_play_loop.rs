@@ -155,10 +155,8 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
         loop {
             let slice_start = handle.timeline().now();
             let keep = keep_seek_slice(target.saturating_since(slice_start).as_micros(), handle.pace.seek_slice_us);
-            if keep && handle.pace.seek_skipped {
-                // Records kept before the skipped steps would show as the latest lines of the log.
-                handle.timeline_mut().forget_records();
-                handle.pace.seek_skipped = false;
+            if keep {
+                handle.forget_records_before_skipped_steps();
             }
             handle.pace.seek_skipped |= !keep;
             handle.timeline_mut().keep_records(keep);
