@@ -14,6 +14,7 @@ pub mod message_queue;
 pub mod metrics;
 pub mod name_server;
 pub mod observation;
+pub mod observation_log;
 pub mod prng;
 pub mod producer;
 pub mod protocol;

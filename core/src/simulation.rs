@@ -11,6 +11,7 @@ use crate::broker::controller::BrokerSpec;
 use crate::broker::store::message_store_config::BrokerRole;
 use crate::metrics::Metrics;
 use crate::name_server::controller::NameServerSpec;
+use crate::observation_log::ObservationLog;
 use crate::producer::client::ProducerSpec;
 use crate::producer::node::ProducerNodeSpec;
 use crate::route::TopicConfig;
@@ -18,7 +19,7 @@ use crate::scenario::model::ActionSpec;
 use crate::scenario::{Scenario, ScenarioError, ScenarioErrors};
 use crate::sim::disk::DiskConfig;
 use crate::sim::faults::Fault;
-use crate::sim::kernel::{Kernel, NodeStatus, Observed, Stepped};
+use crate::sim::kernel::{Kernel, NodeStatus, Stepped};
 use crate::sim::network::LinkConfig;
 use crate::sim::node::NodeId;
 use crate::sim::trace::format_digest;
@@ -50,7 +51,7 @@ pub struct Simulation {
     metrics: Metrics,
     /// Every observation so far, in order (the checkers of a later stage will consume these
     /// incrementally instead of keeping them all).
-    observations: Vec<Observed<AnyNode>>,
+    observations: ObservationLog,
     /// Standby consumers started so far by `add_consumer`, per group.
     standby_started: std::collections::BTreeMap<String, u32>,
     /// Every action scheduled so far, with its instant (the replication report finds failures here).
@@ -88,7 +89,7 @@ impl Simulation {
             scenario: Rc::new(scenario.clone()),
             directory,
             metrics: Metrics::new(METRICS_INTERVAL, &series, METRICS_MAX_SAMPLES),
-            observations: Vec::new(),
+            observations: ObservationLog::new(),
             standby_started: std::collections::BTreeMap::new(),
             action_history: Vec::new(),
             checks: crate::check::Checks::new(scenario, &directory_for_checks),
@@ -289,25 +290,14 @@ impl Simulation {
     pub fn set_retention(&mut self, retention: crate::check::Retention) {
         self.retention = retention;
         if retention == crate::check::Retention::None {
-            self.observations = Vec::new();
+            self.observations = ObservationLog::new();
         }
     }
 
     /// Every observation made so far (as many as the retention keeps).
-    pub fn observations(&self) -> &[Observed<AnyNode>] {
+    /// Every observation kept so far, in order (a copy of the simulation shares them).
+    pub fn observations(&self) -> &ObservationLog {
         &self.observations
-    }
-
-    /// Move the record of observations out, leaving it empty. The timeline keeps its checkpoints
-    /// without observations (those of a checkpoint are a prefix of any later state's on the same
-    /// run), so that a checkpoint costs the world's state, not the whole history.
-    pub fn take_observations(&mut self) -> Vec<Observed<AnyNode>> {
-        std::mem::take(&mut self.observations)
-    }
-
-    /// Put a record of observations back (see [`Simulation::take_observations`]).
-    pub fn restore_observations(&mut self, observations: Vec<Observed<AnyNode>>) {
-        self.observations = observations;
     }
 
     /// Every action scheduled so far (from the scenario or injected), in time order.

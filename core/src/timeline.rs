@@ -7,8 +7,8 @@
 //! - **checkpoints**: clones of the simulation (cheap: disk pages are shared behind `Rc`) taken at
 //!   every multiple of the checkpoint interval; when there are more than the configured maximum,
 //!   every other one is dropped and the interval doubles, so memory stays bounded on long runs.
-//!   A checkpoint does not copy the observations made so far (they grow with the run): it keeps
-//!   their count, and a restore takes that prefix from the longest record of the same run;
+//!   A checkpoint shares the observations made so far with the live run (see
+//!   [`crate::observation_log`]): it copies only the newest few hundred;
 //! - **the action log**: the actions a person added, in time order (see [`crate::action_log`]);
 //! - **fork**: acting at an instant earlier than the furthest one explored replaces the future:
 //!   later user actions and later checkpoints are dropped, and the run continues from there.
@@ -23,10 +23,8 @@
 
 use crate::action_log::{check_action, UserAction, MAX_ACTIONS};
 use crate::scenario::{Scenario, ScenarioErrors};
-use crate::sim::kernel::Observed;
 use crate::simulation::Simulation;
 use crate::time::{Duration, Time};
-use crate::world::AnyNode;
 
 /// How often to checkpoint, how many checkpoints to keep, and how many trace records to keep.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,8 +83,6 @@ struct Checkpoint {
     at: Time,
     /// How many log entries the checkpointed simulation has injected.
     applied: u32,
-    /// How many observations it had made (its own record is left empty).
-    observations: usize,
     simulation: Simulation,
 }
 
@@ -109,9 +105,6 @@ pub struct Timeline {
     end: Time,
     /// Counts forks that dropped an explored future (views keyed on it know to forget that future).
     forks: u32,
-    /// The longest record of observations of this run seen so far, kept when the live simulation
-    /// is replaced by an earlier checkpoint: every checkpoint's observations are a prefix of it.
-    parked_observations: Vec<Observed<AnyNode>>,
 }
 
 impl Timeline {
@@ -121,7 +114,7 @@ impl Timeline {
         live.kernel_mut().trace_mut().set_recent_capacity(config.recent_trace as usize);
         let every = Duration::from_micros(config.checkpoint_every.as_micros().max(1));
         Ok(Timeline {
-            checkpoints: vec![Checkpoint { at: Time::ZERO, applied: 0, observations: 0, simulation: live.clone() }],
+            checkpoints: vec![Checkpoint { at: Time::ZERO, applied: 0, simulation: live.clone() }],
             live,
             applied: 0,
             log: Vec::new(),
@@ -131,7 +124,6 @@ impl Timeline {
             frontier: Time::ZERO,
             end: Time::ZERO + scenario.run_for(),
             forks: 0,
-            parked_observations: Vec::new(),
         })
     }
 
@@ -313,11 +305,6 @@ impl Timeline {
             return;
         }
         let mut restored = checkpoint.simulation.clone();
-        let observations = self.live.take_observations();
-        if observations.len() > self.parked_observations.len() {
-            self.parked_observations = observations;
-        }
-        restored.restore_observations(self.parked_observations[..checkpoint.observations].to_vec());
         // The replay keeps records as the live run did, whatever the checkpoint was taken under.
         restored.kernel_mut().trace_mut().set_keeping(self.live.kernel().trace().keeping());
         self.applied = checkpoint.applied;
@@ -389,10 +376,6 @@ impl Timeline {
             self.rewind_to(at);
         }
         self.run_to(at, u32::MAX);
-        if forks {
-            // The live run is at `at`, past every checkpoint left: what was parked is the old future.
-            self.parked_observations = Vec::new();
-        }
         if self.halted() {
             return Err(TimelineError::Rejected { reason: "the run has halted at a limit".into() });
         }
@@ -433,14 +416,7 @@ impl Timeline {
     }
 
     fn take_checkpoint(&mut self) {
-        let observations = self.live.take_observations();
-        let checkpoint = Checkpoint {
-            at: self.now(),
-            applied: self.applied,
-            observations: observations.len(),
-            simulation: self.live.clone(),
-        };
-        self.live.restore_observations(observations);
+        let checkpoint = Checkpoint { at: self.now(), applied: self.applied, simulation: self.live.clone() };
         self.checkpoints.push(checkpoint);
         if self.checkpoints.len() > self.max_checkpoints as usize {
             // Keep the multiples of twice the interval: checkpoints stay evenly spread over the run.

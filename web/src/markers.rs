@@ -245,7 +245,7 @@ impl ObservedMarks {
             self.scanned = 0;
             self.allocations.clear();
         }
-        for observed in &observations[self.scanned..] {
+        for observed in observations.iter_from(self.scanned) {
             if self.marks.len() >= MAX_OBSERVED {
                 break;
             }

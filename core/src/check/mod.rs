@@ -121,8 +121,6 @@ impl MsgKey {
 pub enum Retention {
     /// Keep every observation (tests that inspect them; short runs).
     All,
-    /// Keep about the last `n` (the sandbox's event log).
-    Recent(u32),
     /// Keep none: the checkers have read them (long CLI runs, sweeps, benchmarks).
     None,
 }
@@ -598,7 +596,7 @@ impl Checks {
     pub fn after_step(
         &mut self,
         kernel: &mut Kernel<AnyNode>,
-        kept: &mut Vec<Observed<AnyNode>>,
+        kept: &mut crate::observation_log::ObservationLog,
         retention: Retention,
     ) {
         let step = kernel.events_processed().saturating_sub(1);
@@ -608,12 +606,6 @@ impl Checks {
             self.observe(&observed, step);
             match retention {
                 Retention::All => kept.push(observed),
-                Retention::Recent(n) => {
-                    kept.push(observed);
-                    if kept.len() > 2 * n.max(1) as usize {
-                        kept.drain(..kept.len() - n.max(1) as usize);
-                    }
-                }
                 Retention::None => {}
             }
         }

@@ -27,7 +27,11 @@ pub struct TimelineStep {
 }
 
 /// The timeline of `msg_id` over `observations`; `name` gives node names.
-pub fn timeline(observations: &[Observed<AnyNode>], msg_id: &str, name: &dyn Fn(u16) -> String) -> Vec<TimelineStep> {
+pub fn timeline<'a>(
+    observations: impl IntoIterator<Item = &'a Observed<AnyNode>>,
+    msg_id: &str,
+    name: &dyn Fn(u16) -> String,
+) -> Vec<TimelineStep> {
     let mut steps = Vec::new();
     let mut first_attempt: Option<Time> = None;
     let mut consume_started: Vec<(u16, String, i64, Time)> = Vec::new();
