@@ -73,8 +73,8 @@ impl PullRequestHoldService {
         let Some(held) = self.pull_request_table.get_mut(&key) else { return Vec::new() };
         // The requests that stay are put back in the same entry (no removal and re-insertion of the key
         // for every message that arrives).
-        let requests = std::mem::take(held);
-        let mut wake = Vec::new();
+        let requests = std::mem::replace(held, Vec::with_capacity(held.len()));
+        let mut wake = Vec::with_capacity(requests.len());
         for request in requests {
             let mut newest = max_offset;
             if newest <= request.pull_from_this_offset {

@@ -34,7 +34,9 @@ use super::is_tag_type;
 /// What each consumer channel last subscribed, per group and topic (from its own heartbeats).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SubscriptionLedger {
-    by_channel: BTreeMap<(String, String, NodeId), SubscriptionData>,
+    /// group → topic → channel. Nested rather than keyed by a (group, topic, channel) tuple so that every
+    /// pull looks its group and topic up by `&str`, without building owned keys.
+    by_channel: BTreeMap<String, BTreeMap<String, BTreeMap<NodeId, SubscriptionData>>>,
 }
 
 /// A change of a group's stored subscription, caused by one client's heartbeat.
@@ -62,9 +64,16 @@ impl SubscriptionLedger {
         before: &BTreeMap<String, SubscriptionData>,
         after: &BTreeMap<String, SubscriptionData>,
     ) -> Vec<Replacement> {
-        self.by_channel.retain(|(g, _, c), _| !(g == group && *c == channel));
+        let topics = self.by_channel.entry(group.to_string()).or_default();
+        topics.retain(|_, channels| {
+            channels.remove(&channel);
+            !channels.is_empty()
+        });
         for sub in subscriptions {
-            self.by_channel.insert((group.to_string(), sub.topic.clone(), channel), sub.clone());
+            topics.entry(sub.topic.clone()).or_default().insert(channel, sub.clone());
+        }
+        if topics.is_empty() {
+            self.by_channel.remove(group);
         }
         after
             .iter()
@@ -82,12 +91,18 @@ impl SubscriptionLedger {
 
     /// Forget a channel (closed or unregistered).
     pub fn forget_channel(&mut self, channel: NodeId) {
-        self.by_channel.retain(|(_, _, c), _| *c != channel);
+        self.by_channel.retain(|_, topics| {
+            topics.retain(|_, channels| {
+                channels.remove(&channel);
+                !channels.is_empty()
+            });
+            !topics.is_empty()
+        });
     }
 
     /// What `channel` itself subscribes for (group, topic), if it ever said.
     pub fn intended(&self, group: &str, topic: &str, channel: NodeId) -> Option<&SubscriptionData> {
-        self.by_channel.get(&(group.to_string(), topic.to_string(), channel))
+        self.by_channel.get(group)?.get(topic)?.get(&channel)
     }
 
     /// Every channel of `group` that said what it subscribes for `topic`.
@@ -100,12 +115,16 @@ impl SubscriptionLedger {
         self.of(group, topic).filter(|(_, sub)| !same_expression(sub, applied)).map(|(c, _)| c).collect()
     }
 
-    /// The channels' subscriptions for (group, topic), by channel: a range of the map (every pull
-    /// asks), not a scan of every group's entries.
+    /// Whether any channel of `group` has its own expression for `topic` other than `applied` (every pull
+    /// asks; most get no).
+    pub fn has_dissenter(&self, group: &str, topic: &str, applied: &SubscriptionData) -> bool {
+        self.of(group, topic).any(|(_, sub)| !same_expression(sub, applied))
+    }
+
+    /// The channels' subscriptions for (group, topic), by channel.
     fn of<'a>(&'a self, group: &str, topic: &str) -> impl Iterator<Item = (NodeId, &'a SubscriptionData)> + 'a {
-        let (group, topic) = (group.to_string(), topic.to_string());
-        let first = (group.clone(), topic.clone(), NodeId(u16::MIN));
-        self.by_channel.range(first..=(group, topic, NodeId(u16::MAX))).map(|((_, _, c), s)| (*c, s))
+        let channels = self.by_channel.get(group).and_then(|topics| topics.get(topic));
+        channels.into_iter().flat_map(|channels| channels.iter().map(|(c, s)| (*c, s)))
     }
 }
 
@@ -161,9 +180,7 @@ impl BrokerController {
         result: &GetMessageResult,
         ctx: &mut Ctx<'_>,
     ) {
-        if !is_tag_type(&applied.expression_type)
-            || self.subscription_ledger.dissenters(group, topic, applied).is_empty()
-        {
+        if !is_tag_type(&applied.expression_type) || !self.subscription_ledger.has_dissenter(group, topic, applied) {
             return;
         }
         let Some(info) = self.consumer_services.consumer_manager.get_consumer_group_info(group) else { return };
