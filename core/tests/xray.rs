@@ -152,7 +152,7 @@ fn a_message_found_by_offset_msg_id_or_key_shows_its_fate_from_request_to_consum
     let by_uniq = sim.message_fate(&msg_id);
     let entries = by_uniq.entries.expect("the first messages of a run are followed");
     let text = format!("{entries:?}");
-    for step in ["Requested", "Stored", "Acknowledged", "ConsumeFinished"] {
+    for step in ["Requested", "Stored", "Acknowledged", "ConsumeFinished", "OffsetCommitted"] {
         assert!(text.contains(step), "{step} missing: {text}");
     }
     let by_offset = sim.message_fate(&record.offset_msg_id);
@@ -219,6 +219,22 @@ fn replaying_the_run_follows_a_message_the_ledger_missed_and_finds_where_it_was_
     following.checks_mut().follow(&msg_id);
     following.run_until(until);
     assert_eq!(following.digest(), sim.digest(), "following a message does not change the run");
+}
+
+#[test]
+fn a_message_followed_after_it_was_stored_still_gets_the_offset_commit_that_passes_it() {
+    let mut sim = run("ordering-by-order-id", 10);
+    let record = sim.storage_xray("broker-a", None, 1).unwrap().records.records.last().unwrap().clone();
+    let msg_id = record.msg_id.clone().unwrap();
+    assert!(sim.checks().fate(&msg_id).is_none(), "a late message is not followed");
+    sim.checks_mut().follow(&msg_id);
+    sim.run_until(Time::ZERO + Duration::from_secs(40));
+    let entries = sim.checks().fate(&msg_id).expect("followed from 10 s on");
+    let committed = entries.iter().find_map(|e| match &e.event {
+        rmqsim_core::check::fate::FateEvent::OffsetCommitted { offset, .. } => Some(*offset),
+        _ => None,
+    });
+    assert!(committed.is_some_and(|offset| offset > record.queue_offset), "{entries:?}");
 }
 
 #[test]

@@ -71,11 +71,9 @@ impl PullRequestHoldService {
     ) -> Vec<HeldPullRequest> {
         let key = (topic.to_string(), queue_id);
         let Some(held) = self.pull_request_table.get_mut(&key) else { return Vec::new() };
-        // The requests that stay are put back in the same entry (no removal and re-insertion of the key
-        // for every message that arrives).
-        let requests = std::mem::replace(held, Vec::with_capacity(held.len()));
-        let mut wake = Vec::with_capacity(requests.len());
-        for request in requests {
+        // The requests that stay stay in their list, which stays when emptied: RocketMQ keeps its
+        // ManyPullRequest too, and the next suspend of this queue reuses the list's capacity.
+        let wakes = |request: &HeldPullRequest| {
             let mut newest = max_offset;
             if newest <= request.pull_from_this_offset {
                 newest = current_max();
@@ -85,18 +83,17 @@ impl PullRequestHoldService {
             let filter = crate::filter::ExpressionMessageFilter::new(&request.subscription);
             let matched =
                 crate::broker::store::get_message::MessageFilter::is_matched_by_consume_queue(&filter, tags_code);
-            if newest > request.pull_from_this_offset && matched {
-                wake.push(request);
-                continue;
+            (newest > request.pull_from_this_offset && matched)
+                || now_ms >= request.suspend_timestamp + request.timeout_millis
+        };
+        let mut wake = Vec::new();
+        let mut index = 0;
+        while index < held.len() {
+            if wakes(&held[index]) {
+                wake.push(held.remove(index));
+            } else {
+                index += 1;
             }
-            if now_ms >= request.suspend_timestamp + request.timeout_millis {
-                wake.push(request);
-                continue;
-            }
-            held.push(request);
-        }
-        if held.is_empty() {
-            self.pull_request_table.remove(&key);
         }
         wake
     }
@@ -107,7 +104,8 @@ impl PullRequestHoldService {
         now_ms: u64,
         max_offset_of: impl Fn(&str, i32) -> i64,
     ) -> Vec<HeldPullRequest> {
-        let keys: Vec<(String, i32)> = self.pull_request_table.keys().cloned().collect();
+        let keys: Vec<(String, i32)> =
+            self.pull_request_table.iter().filter(|(_, held)| !held.is_empty()).map(|(key, _)| key.clone()).collect();
         let mut wake = Vec::new();
         for (topic, queue_id) in keys {
             let max = max_offset_of(&topic, queue_id);

@@ -285,6 +285,9 @@ pub struct Checks {
     last_step: u64,
     /// `events_processed` when the brokers were last polled (`poll_brokers`), if ever.
     polled_at: Option<u64>,
+    /// Per queue, the highest queue offset a followed message has ever been stored at: an offset commit
+    /// below it cannot pass a followed message, so `on_commit` skips its scan of the followed messages.
+    followed_reach: BTreeMap<u32, i64>,
 }
 
 /// What can have changed for the brokers' poll since the last one (see `Checks::changed_since_poll`).
@@ -435,12 +438,26 @@ impl Checks {
             processed_total: 0,
             last_step: 0,
             polled_at: None,
+            followed_reach: BTreeMap::new(),
         }
     }
 
     /// Follow `msg_id` in the fate ledger (call before the run, or replay the run).
     pub fn follow(&mut self, msg_id: &str) {
-        self.ledger.follow(MsgKey::of(msg_id));
+        self.follow_key(MsgKey::of(msg_id));
+    }
+
+    fn follow_key(&mut self, key: MsgKey) {
+        self.ledger.follow(key);
+        if let Some(stored) = self.messages.get(&key).and_then(|m| m.stored) {
+            self.note_followed_stored(stored);
+        }
+    }
+
+    /// Keep `followed_reach` covering a followed message's stored copy.
+    fn note_followed_stored(&mut self, stored: Stored) {
+        let reach = self.followed_reach.entry(stored.queue).or_insert(stored.queue_offset);
+        *reach = (*reach).max(stored.queue_offset);
     }
 
     /// How many messages the ledger follows automatically from the start (default 64).
@@ -984,7 +1001,7 @@ impl Checks {
                 self.forwarded_from.insert(copy, (original, group, topic, at));
                 // Following a message follows its copies: the copy's life is the rest of its story.
                 if self.ledger.follows(original) {
-                    self.ledger.follow(copy);
+                    self.follow_key(copy);
                 }
             }
             Observation::OffsetReset { group, topic, .. } => {
@@ -1172,13 +1189,17 @@ impl Checks {
         }
         if msg.stored.is_none() || own_topic {
             let first_in_topic = own_topic && msg.stored.is_none_or(|s| self.queues[s.queue as usize].1 != topic_index);
-            msg.stored = Some(Stored {
+            let stored = Stored {
                 node,
                 queue,
                 queue_offset: o.queue_offset,
                 commit_log_offset: o.commit_log_offset,
                 size: o.size,
-            });
+            };
+            msg.stored = Some(stored);
+            if self.ledger.follows(key) {
+                self.note_followed_stored(stored);
+            }
             if first_in_topic {
                 *self.stored_per_topic.entry(topic_index).or_insert(0) += 1;
                 self.totals.stored += 1;
@@ -1248,7 +1269,7 @@ impl Checks {
             return;
         }
         let before = previous.map_or(i64::MIN, |(o, _)| o);
-        if offset <= before {
+        if offset <= before || self.followed_reach.get(&queue).is_none_or(|reach| *reach < before) {
             return;
         }
         let passed: Vec<MsgKey> = self

@@ -121,10 +121,11 @@ impl ProcessQueue {
             self.consuming = true;
         }
         if let Some(last) = msgs.last() {
-            let max_offset =
-                crate::broker::store::properties::MessageProperties::from_properties_string(&last.properties)
-                    .get(crate::broker::store::properties::PROPERTY_MAX_OFFSET)
-                    .and_then(|v| v.parse::<i64>().ok());
+            let max_offset = crate::broker::store::properties::MessageProperties::get_from_string(
+                &last.properties,
+                crate::broker::store::properties::PROPERTY_MAX_OFFSET,
+            )
+            .and_then(|v| v.parse::<i64>().ok());
             if let Some(max) = max_offset {
                 let acc = max - last.queue_offset;
                 if acc > 0 {

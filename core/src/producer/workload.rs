@@ -394,7 +394,9 @@ impl WorkloadSpec {
             _ => u64::from(self.body_bytes),
         };
         let unit = format!("{key}:{seq};");
-        let body: Vec<u8> = unit.bytes().cycle().take(size as usize).collect();
+        // The unit repeated and cut at `size` (whole copies at a time, not byte by byte).
+        let mut body = unit.as_bytes().repeat((size as usize).div_ceil(unit.len()));
+        body.truncate(size as usize);
         let tag = (!self.tags.is_empty()).then(|| self.tags[(seq % self.tags.len() as u64) as usize].as_str());
         let mut message = Message::new(&self.topic, tag, &[key], body);
         for (name, value) in &self.user_properties {

@@ -242,7 +242,7 @@ impl MessageProperties {
     pub fn from_properties_string(text: &str) -> Self {
         let mut properties = Self::new();
         // One allocation for the entries, not one per doubling (every stored message is decoded this way).
-        properties.entries.reserve(text.matches(PROPERTY_SEPARATOR).count() + 1);
+        properties.entries.reserve(text.bytes().filter(|&b| b == PROPERTY_SEPARATOR as u8).count() + 1);
         for segment in text.split(PROPERTY_SEPARATOR) {
             if let Some((name, value)) = segment.split_once(NAME_VALUE_SEPARATOR) {
                 if !name.is_empty() && !value.is_empty() {
