@@ -16,6 +16,8 @@ pub struct AtRisk {
     by_node: BTreeMap<u16, BTreeMap<i64, u32>>,
     total: u64,
     peak: u64,
+    /// Nodes that got something at risk since [`AtRisk::take_added`] was last called.
+    added: Vec<u16>,
 }
 
 impl AtRisk {
@@ -23,6 +25,16 @@ impl AtRisk {
     pub fn add(&mut self, node: u16, end: i64) {
         *self.by_node.entry(node).or_default().entry(end).or_insert(0) += 1;
         self.total += 1;
+        if !self.added.contains(&node) {
+            self.added.push(node);
+        }
+    }
+
+    /// The nodes that got something at risk since the last call, in node order.
+    pub fn take_added(&mut self) -> Vec<u16> {
+        let mut added = std::mem::take(&mut self.added);
+        added.sort_unstable();
+        added
     }
 
     /// Record the current count as a candidate peak. Called once per step, after the durable positions
@@ -67,6 +79,11 @@ impl AtRisk {
 
     pub fn is_empty(&self) -> bool {
         self.total == 0
+    }
+
+    /// Whether `node` has anything at risk.
+    pub fn has(&self, node: u16) -> bool {
+        self.by_node.contains_key(&node)
     }
 
     /// The nodes that have something at risk.

@@ -618,7 +618,6 @@ impl Checks {
     ) {
         let step = kernel.events_processed().saturating_sub(1);
         self.last_step = step;
-        let at_risk_before = self.at_risk.total();
         for observed in kernel.drain_observations() {
             self.observe(&observed, step);
             match retention {
@@ -626,11 +625,13 @@ impl Checks {
                 Retention::None => {}
             }
         }
-        // Observations only add to the at-risk meter; the poll is what removes from it.
-        let at_risk_added = self.at_risk.total() != at_risk_before;
-        match self.changed_since_poll(kernel, at_risk_added) {
-            Changed::Anything => self.poll_brokers(kernel, step, None),
-            Changed::Broker(node) => self.poll_brokers(kernel, step, Some(node)),
+        // Observations only add to the at-risk meter; the poll is what removes from it. What was added
+        // may be durable already (acknowledged after its flush): its nodes are polled too.
+        let added = self.at_risk.take_added();
+        match self.changed_since_poll(kernel) {
+            Changed::Anything => self.poll_brokers(kernel, step, None, &added),
+            Changed::Broker(node) => self.poll_brokers(kernel, step, Some(node), &added),
+            Changed::NoBroker if !added.is_empty() => self.poll_durability(kernel, step, Some(&added)),
             Changed::NoBroker => {}
         }
         self.polled_at = Some(kernel.events_processed());
@@ -638,14 +639,14 @@ impl Checks {
 
     /// What a poll must look at. After the poll of the previous step, every broker's status was
     /// recorded and nothing at risk was left at or below its node's durable position; if exactly one
-    /// step passed since, it added nothing at risk and it ran a single node (`last_input_node`),
-    /// then only that node's status and the durable positions that read it (its broker group's) can
-    /// have moved, and a poll of anything else would find nothing to do. Polling eight brokers'
-    /// memories on every step of a run was most of the checkers' cost.
-    fn changed_since_poll(&self, kernel: &Kernel<AnyNode>, at_risk_added: bool) -> Changed {
+    /// step passed since and it ran a single node (`last_input_node`), then only that node's status,
+    /// the durable positions that read it (its broker group's) and the nodes that got something new at
+    /// risk can have moved, and a poll of anything else would find nothing to do. Polling eight
+    /// brokers' memories on every step of a run was most of the checkers' cost.
+    fn changed_since_poll(&self, kernel: &Kernel<AnyNode>) -> Changed {
         let one_step_since = self.polled_at.is_some_and(|at| at + 1 == kernel.events_processed());
         match kernel.last_input_node() {
-            Some(node) if one_step_since && !at_risk_added => {
+            Some(node) if one_step_since => {
                 if self.broker_status.iter().any(|(b, _)| *b == node.0) {
                     Changed::Broker(node.0)
                 } else {
@@ -656,16 +657,10 @@ impl Checks {
         }
     }
 
-    /// Whether `a`'s durable position can depend on broker `b`: itself, or a replica of its group.
-    fn shares_group(&self, a: u16, b: u16) -> bool {
-        let group_of = |n: u16| self.broker_group_of.get(n as usize).copied().flatten();
-        a == b || group_of(a).is_some_and(|g| group_of(b) == Some(g))
-    }
-
     /// Broker status changes (crashes, restarts) and, while something is at risk, flushed and
     /// replicated positions: of every broker, or of those `ran` can have changed (see
     /// [`Checks::changed_since_poll`]).
-    fn poll_brokers(&mut self, kernel: &Kernel<AnyNode>, step: u64, ran: Option<u16>) {
+    fn poll_brokers(&mut self, kernel: &Kernel<AnyNode>, step: u64, ran: Option<u16>, added: &[u16]) {
         let now = kernel.now();
         for index in 0..self.broker_status.len() {
             let (node, before) = self.broker_status[index];
@@ -697,13 +692,41 @@ impl Checks {
                 }
             }
         }
+        match ran {
+            None => self.poll_durability(kernel, step, None),
+            Some(ran) => {
+                let mut nodes: Vec<u16> = self.group_members(ran).chain(added.iter().copied()).collect();
+                nodes.sort_unstable();
+                nodes.dedup();
+                self.poll_durability(kernel, step, Some(&nodes));
+            }
+        }
+    }
+
+    /// The brokers whose durable position can depend on broker `node`: itself and its group's others.
+    fn group_members(&self, node: u16) -> impl Iterator<Item = u16> + '_ {
+        let group = self.broker_group_of.get(node as usize).copied().flatten();
+        let members = group.map_or(&[][..], |g| self.broker_groups[g as usize].1.as_slice());
+        std::iter::once(node).chain(members.iter().copied().filter(move |m| *m != node))
+    }
+
+    /// Read the durable positions of the nodes with something at risk (of `only` those, in node order,
+    /// when given) and clear what they made safe.
+    fn poll_durability(&mut self, kernel: &Kernel<AnyNode>, step: u64, only: Option<&[u16]>) {
         if self.at_risk.is_empty() {
             return;
         }
+        let now = kernel.now();
         let mut cursor = None;
-        while let Some(node) = self.at_risk.node_after(cursor) {
+        let mut listed = only.map(|nodes| nodes.iter().copied());
+        loop {
+            let next = match listed.as_mut() {
+                Some(nodes) => nodes.next(),
+                None => self.at_risk.node_after(cursor),
+            };
+            let Some(node) = next else { break };
             cursor = Some(node);
-            if ran.is_some_and(|ran| !self.shares_group(node, ran)) {
+            if !self.at_risk.has(node) {
                 continue;
             }
             let durable = self.durable_position(kernel, node);

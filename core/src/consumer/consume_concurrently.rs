@@ -21,7 +21,6 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::broker::delay_level::retry_topic;
 use crate::broker::store::properties::{MessageProperties, PROPERTY_RETRY_TOPIC};
 use crate::consumer::client::{timer, ConsumerClient, ConsumerTimer, Purpose, SEND_BACK_TIMEOUT_MS};
 use crate::consumer::process_queue::CachedMessage;
@@ -75,7 +74,8 @@ pub enum WorkerState {
 
 /// `resetRetryAndNamespace`: a message of the group's retry topic shows its original topic.
 pub fn reset_retry_topic(msg: &mut MessageExt, group: &str) {
-    if msg.topic == retry_topic(group) {
+    // Compared piecewise: building the retry topic's name for every consumed message cost a format.
+    if msg.topic.strip_prefix(crate::broker::delay_level::RETRY_GROUP_TOPIC_PREFIX) == Some(group) {
         if let Some(topic) = MessageProperties::from_properties_string(&msg.properties).get(PROPERTY_RETRY_TOPIC) {
             msg.topic = topic.to_string();
         }
