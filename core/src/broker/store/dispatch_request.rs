@@ -114,8 +114,8 @@ pub enum CheckedRecord<'a> {
 /// `name\u1value` segment with this name and a non-empty value.
 pub fn property<'p>(properties: &'p str, name: &str) -> Option<&'p str> {
     let mut found = None;
-    for segment in properties.split(PROPERTY_SEPARATOR) {
-        if let Some((key, value)) = segment.split_once(NAME_VALUE_SEPARATOR) {
+    for segment in crate::broker::store::properties::segments(properties) {
+        if let Some((key, value)) = crate::broker::store::properties::name_value(segment) {
             if key == name && !value.is_empty() {
                 found = Some(value);
             }

@@ -149,6 +149,24 @@ fn interned(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The segments of a properties string, between `\u{2}` separators. Cut byte by byte: the separators are
+/// ASCII, so every cut is a character boundary, and this is several times cheaper than `str::split`'s
+/// character search (every message's properties are read a few times on their way).
+pub fn segments(text: &str) -> impl DoubleEndedIterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let separator = PROPERTY_SEPARATOR as u8;
+    bytes.split(move |b| *b == separator).map(move |piece| {
+        let start = piece.as_ptr() as usize - bytes.as_ptr() as usize;
+        &text[start..start + piece.len()]
+    })
+}
+
+/// A segment's name and value, split at its first `\u{1}`.
+pub fn name_value(segment: &str) -> Option<(&str, &str)> {
+    let at = segment.bytes().position(|b| b == NAME_VALUE_SEPARATOR as u8)?;
+    Some((&segment[..at], &segment[at + 1..]))
+}
+
 impl MessageProperties {
     pub fn new() -> Self {
         Self::default()
@@ -243,8 +261,8 @@ impl MessageProperties {
         let mut properties = Self::new();
         // One allocation for the entries, not one per doubling (every stored message is decoded this way).
         properties.entries.reserve(text.bytes().filter(|&b| b == PROPERTY_SEPARATOR as u8).count() + 1);
-        for segment in text.split(PROPERTY_SEPARATOR) {
-            if let Some((name, value)) = segment.split_once(NAME_VALUE_SEPARATOR) {
+        for segment in segments(text) {
+            if let Some((name, value)) = name_value(segment) {
                 if !name.is_empty() && !value.is_empty() {
                     properties.put(name, value);
                 }
@@ -260,8 +278,9 @@ impl MessageProperties {
         if name.is_empty() {
             return None;
         }
-        text.rsplit(PROPERTY_SEPARATOR)
-            .filter_map(|segment| segment.split_once(NAME_VALUE_SEPARATOR))
+        segments(text)
+            .rev()
+            .filter_map(name_value)
             .find(|(n, value)| *n == name && !value.is_empty())
             .map(|(_, value)| value)
     }
@@ -292,6 +311,28 @@ pub fn escape_separators(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_and_name_values_cut_where_str_split_cuts_even_around_multibyte_text() {
+        let texts = [
+            "",
+            "\u{2}",
+            "a\u{1}b",
+            "\u{2}\u{2}x\u{1}\u{2}",
+            "KEYS\u{1}订单 42\u{2}TAGS\u{1}标签\u{2}",
+            "é\u{1}\u{1}ü\u{2}",
+        ];
+        for text in texts {
+            let ours: Vec<&str> = segments(text).collect();
+            let theirs: Vec<&str> = text.split(PROPERTY_SEPARATOR).collect();
+            assert_eq!(ours, theirs, "{text:?}");
+            let backwards: Vec<&str> = segments(text).rev().collect();
+            assert_eq!(backwards, text.rsplit(PROPERTY_SEPARATOR).collect::<Vec<_>>(), "{text:?}");
+            for segment in theirs {
+                assert_eq!(name_value(segment), segment.split_once(NAME_VALUE_SEPARATOR), "{segment:?}");
+            }
+        }
+    }
 
     fn names(properties: &MessageProperties) -> Vec<&str> {
         properties.iter_java_order().map(|(name, _)| name).collect()
