@@ -18,6 +18,7 @@
 //! The consume-timeout sweep runs every `consumeTimeout` minutes: a message at the head of a queue whose
 //! consumption started more than `consumeTimeout` ago is sent back with delay level 3 and removed.
 
+use std::borrow::Borrow;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -53,12 +54,20 @@ pub enum ConsumeRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WorkerState {
     /// A concurrent listener call in progress.
-    Listening { mq: MessageQueue, pq_id: u64, msgs: Vec<MessageExt>, call: ListenerCall },
+    /// The messages stay shared with the process queue; a listener that changes one (`reset_retry_topic`)
+    /// changes its own copy.
+    Listening { mq: MessageQueue, pq_id: u64, msgs: Vec<Rc<MessageExt>>, call: ListenerCall },
     /// A forwarding listener (`forward.rs`) sending the copy of `msgs[next]` (its call's outcome turns to
     /// RECONSUME_LATER when a send fails).
-    Forwarding { mq: MessageQueue, pq_id: u64, msgs: Vec<MessageExt>, call: ListenerCall, next: usize },
+    Forwarding { mq: MessageQueue, pq_id: u64, msgs: Vec<Rc<MessageExt>>, call: ListenerCall, next: usize },
     /// Sending failed messages back, one after the other.
-    SendingBack { mq: MessageQueue, pq_id: u64, msgs: Vec<MessageExt>, pending: VecDeque<usize>, failed: Vec<usize> },
+    SendingBack {
+        mq: MessageQueue,
+        pq_id: u64,
+        msgs: Vec<Rc<MessageExt>>,
+        pending: VecDeque<usize>,
+        failed: Vec<usize>,
+    },
     /// An orderly listener call in progress (the queue's consume lock is held until `ends_at`).
     OrderlyListening {
         mq: MessageQueue,
@@ -72,10 +81,15 @@ pub enum WorkerState {
     OrderlyBlocked { mq: MessageQueue, pq_id: u64 },
 }
 
+/// Whether `msg` is in `group`'s retry topic (compared piecewise: building the retry topic's name for
+/// every consumed message cost a format).
+pub fn is_in_retry_topic(msg: &MessageExt, group: &str) -> bool {
+    msg.topic.strip_prefix(crate::broker::delay_level::RETRY_GROUP_TOPIC_PREFIX) == Some(group)
+}
+
 /// `resetRetryAndNamespace`: a message of the group's retry topic shows its original topic.
 pub fn reset_retry_topic(msg: &mut MessageExt, group: &str) {
-    // Compared piecewise: building the retry topic's name for every consumed message cost a format.
-    if msg.topic.strip_prefix(crate::broker::delay_level::RETRY_GROUP_TOPIC_PREFIX) == Some(group) {
+    if is_in_retry_topic(msg, group) {
         if let Some(topic) = MessageProperties::from_properties_string(&msg.properties).get(PROPERTY_RETRY_TOPIC) {
             msg.topic = topic.to_string();
         }
@@ -170,10 +184,13 @@ impl ConsumerClient {
                     }
                 }
                 let group = self.spec.group.clone();
-                // The listener may change its messages (resetRetryAndNamespace): it gets its own copies.
-                let mut msgs: Vec<MessageExt> = msgs.into_iter().map(Rc::unwrap_or_clone).collect();
+                // The listener may change its messages (resetRetryAndNamespace): a message it changes becomes
+                // its own copy (`Rc::make_mut`); the others stay shared with the process queue.
+                let mut msgs = msgs;
                 for msg in &mut msgs {
-                    reset_retry_topic(msg, &group);
+                    if is_in_retry_topic(msg, &group) {
+                        reset_retry_topic(Rc::make_mut(msg), &group);
+                    }
                 }
                 self.trace_before(&msgs, ctx);
                 let call = self.app.consume(&msgs, ctx.now(), ctx.workload_rng());
@@ -216,10 +233,10 @@ impl ConsumerClient {
     }
 
     /// Observations and application effects of a returned call (`dropped`: its result is discarded).
-    pub(crate) fn finish_listener_call(
+    pub(crate) fn finish_listener_call<M: Borrow<MessageExt>>(
         &mut self,
         mq: &MessageQueue,
-        msgs: &[MessageExt],
+        msgs: &[M],
         call: &ListenerCall,
         dropped: bool,
         ctx: &mut Ctx<'_>,
@@ -227,6 +244,7 @@ impl ConsumerClient {
         let status = consume_outcome(&call.outcome);
         self.trace_after(msgs, call, ctx);
         for msg in msgs {
+            let msg: &MessageExt = msg.borrow();
             ctx.observe(Observation::ConsumeFinished {
                 group: self.spec.group.clone(),
                 client_id: self.client_id.clone(),
@@ -243,7 +261,7 @@ impl ConsumerClient {
                 for (msg, (duration, fails)) in msgs.iter().zip(work) {
                     let id = self.next_work_id;
                     self.next_work_id += 1;
-                    self.background_work.insert(id, (mq.clone(), msg.clone(), *fails));
+                    self.background_work.insert(id, (mq.clone(), MessageExt::clone(msg.borrow()), *fails));
                     ctx.set_timer(*duration, timer(ConsumerTimer::BackgroundWorkDone { work: id }));
                 }
             }
@@ -264,7 +282,7 @@ impl ConsumerClient {
         worker: u32,
         mq: MessageQueue,
         pq_id: u64,
-        msgs: Vec<MessageExt>,
+        msgs: Vec<Rc<MessageExt>>,
         call: ListenerCall,
         ctx: &mut Ctx<'_>,
     ) {
@@ -285,7 +303,7 @@ impl ConsumerClient {
     }
 
     /// `removeMessage` then `updateOffset(mq, offset, increaseOnly = true)`.
-    fn remove_and_commit(&mut self, mq: &MessageQueue, pq_id: u64, msgs: &[MessageExt], ctx: &mut Ctx<'_>) {
+    fn remove_and_commit(&mut self, mq: &MessageQueue, pq_id: u64, msgs: &[Rc<MessageExt>], ctx: &mut Ctx<'_>) {
         let Some(pq) = self.process_queue_table.get_mut(mq).filter(|pq| pq.id == pq_id) else { return };
         let offsets: Vec<i64> = msgs.iter().map(|m| m.queue_offset).collect();
         let offset = pq.remove_message(&offsets, ctx.now().as_millis());
@@ -301,14 +319,14 @@ impl ConsumerClient {
         };
         let Some(index) = pending.pop_front() else {
             let (mq, pq_id, msgs, failed) = (mq.clone(), *pq_id, msgs.clone(), failed.clone());
-            let done: Vec<MessageExt> =
-                msgs.iter().enumerate().filter(|(i, _)| !failed.contains(i)).map(|(_, m)| m.clone()).collect();
-            let back_failed: Vec<MessageExt> = failed.iter().map(|i| msgs[*i].clone()).collect();
+            let done: Vec<Rc<MessageExt>> =
+                msgs.iter().enumerate().filter(|(i, _)| !failed.contains(i)).map(|(_, m)| Rc::clone(m)).collect();
+            let back_failed: Vec<Rc<MessageExt>> = failed.iter().map(|i| Rc::clone(&msgs[*i])).collect();
             self.remove_and_commit(&mq, pq_id, &done, ctx);
             if !back_failed.is_empty() {
                 let batch = self.next_batch_id;
                 self.next_batch_id += 1;
-                let msgs = back_failed.into_iter().map(Rc::new).collect();
+                let msgs = back_failed;
                 self.later_batches.insert(batch, ConsumeRequest::Concurrent { pq_id, msgs });
                 ctx.set_timer(SUBMIT_LATER_DELAY, timer(ConsumerTimer::SubmitLater { batch }));
             }
@@ -349,7 +367,7 @@ impl ConsumerClient {
             self.stats.sent_back += 1;
         } else {
             // sendMessageBack returned false: reconsumeTimes + 1, retried locally.
-            msgs[index].reconsume_times += 1;
+            Rc::make_mut(&mut msgs[index]).reconsume_times += 1;
             failed.push(index);
             let msg_id = msg_id_of(&msgs[index]);
             self.stats.send_back_failed += 1;

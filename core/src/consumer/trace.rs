@@ -13,6 +13,7 @@
 //! not retried. Deviations (documented): the trace message has no UNIQ_KEY of its own; the lite pull consumer
 //! has no consume hook in 4.9 and traces nothing.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use crate::broker::broker_store_io::wall_clock_ms;
@@ -88,8 +89,8 @@ fn context_code(outcome: &ListenerOutcome) -> i32 {
 
 /// The request id of one listener call: RocketMQ draws a unique id (`MessageClientIDSetter.createUniqID`);
 /// ours is a pure function of the client's IP, the call's start and its first message.
-fn request_id(ip: [u8; 4], begin: Time, msgs: &[MessageExt]) -> String {
-    let first = msgs.first().map_or(0, |m| m.commit_log_offset);
+fn request_id<M: Borrow<MessageExt>>(ip: [u8; 4], begin: Time, msgs: &[M]) -> String {
+    let first = msgs.first().map_or(0, |m| m.borrow().commit_log_offset);
     format!("{:08X}{:016X}{:08X}", u32::from_be_bytes(ip), begin.as_micros(), first as u32)
 }
 
@@ -117,7 +118,7 @@ impl ConsumerClient {
     }
 
     /// `consumeMessageBefore`: one SubBefore record per message of the call.
-    pub(crate) fn trace_before(&mut self, msgs: &[MessageExt], ctx: &mut Ctx<'_>) {
+    pub(crate) fn trace_before<M: Borrow<MessageExt>>(&mut self, msgs: &[M], ctx: &mut Ctx<'_>) {
         if self.trace.is_none() || msgs.is_empty() {
             return;
         }
@@ -131,13 +132,13 @@ impl ConsumerClient {
             success: true,
             request_id: request_id(self.spec.client_ip, now, msgs),
             context_code: 0,
-            beans: msgs.iter().map(bean).collect(),
+            beans: msgs.iter().map(|m| bean(m.borrow())).collect(),
         };
         self.trace_append(&context, ctx);
     }
 
     /// `consumeMessageAfter`: one SubAfter record per message, when the call returns.
-    pub(crate) fn trace_after(&mut self, msgs: &[MessageExt], call: &ListenerCall, ctx: &mut Ctx<'_>) {
+    pub(crate) fn trace_after<M: Borrow<MessageExt>>(&mut self, msgs: &[M], call: &ListenerCall, ctx: &mut Ctx<'_>) {
         if self.trace.is_none() || msgs.is_empty() {
             return;
         }
@@ -152,7 +153,7 @@ impl ConsumerClient {
             success: crate::consumer::consume_concurrently::is_success(&call.outcome),
             request_id: request_id(self.spec.client_ip, begin, msgs),
             context_code: context_code(&call.outcome),
-            beans: msgs.iter().map(bean).collect(),
+            beans: msgs.iter().map(|m| bean(m.borrow())).collect(),
         };
         self.trace_append(&context, ctx);
     }

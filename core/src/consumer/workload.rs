@@ -11,6 +11,7 @@
 //! Draws come from the node's `Workload` stream, in message order, and are integers: changing a
 //! workload never shifts the consumer's own choices.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
@@ -264,9 +265,11 @@ impl ConsumerApplication {
     }
 
     /// `consumeMessage(msgs, context)`.
-    pub fn consume(&mut self, msgs: &[MessageExt], now: Time, rng: &mut Prng) -> ListenerCall {
+    pub fn consume<M: Borrow<MessageExt>>(&mut self, msgs: &[M], now: Time, rng: &mut Prng) -> ListenerCall {
         self.stats.calls += 1;
-        if self.spec.idempotent && msgs.iter().all(|m| self.dedup.contains(&dedup_key_of(m, self.spec.dedup_key))) {
+        if self.spec.idempotent
+            && msgs.iter().all(|m| self.dedup.contains(&dedup_key_of(m.borrow(), self.spec.dedup_key)))
+        {
             self.stats.duplicates_skipped += msgs.len() as u64;
             return ListenerCall { service_time: Duration::ZERO, outcome: ListenerOutcome::DuplicateSkipped };
         }
@@ -291,13 +294,13 @@ impl ConsumerApplication {
     }
 
     /// The work of `msgs` took effect (a successful call, or background work that succeeded).
-    pub fn record_done(&mut self, msgs: &[MessageExt]) {
+    pub fn record_done<M: Borrow<MessageExt>>(&mut self, msgs: &[M]) {
         self.stats.messages_processed += msgs.len() as u64;
         if !self.spec.idempotent {
             return;
         }
         for msg in msgs {
-            let key = dedup_key_of(msg, self.spec.dedup_key);
+            let key = dedup_key_of(msg.borrow(), self.spec.dedup_key);
             if self.dedup.insert(key.clone()) {
                 self.dedup_order.push_back(key);
             }
