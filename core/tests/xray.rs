@@ -269,3 +269,12 @@ fn a_replay_run_a_few_events_at_a_time_finds_the_same_life_as_one_run_to_the_end
     assert_eq!(sliced, whole, "slicing the replay does not change what it finds");
     assert!(whole.len() > 1, "{whole:?}");
 }
+
+#[test]
+fn asking_the_kernel_for_a_node_id_past_the_last_gives_none_instead_of_a_panic() {
+    let sim = run("ordering-by-order-id", 1);
+    let count = sim.kernel().node_count();
+    assert!(sim.kernel().node(rmqsim_core::sim::node::NodeId(0)).is_some());
+    assert!(sim.kernel().node(rmqsim_core::sim::node::NodeId(count as u16)).is_none());
+    assert!(sim.kernel().node(rmqsim_core::sim::node::NodeId(u16::MAX)).is_none());
+}

@@ -277,9 +277,10 @@ impl<N: Node> Kernel<N> {
         self.nodes[id.index()].status
     }
 
-    /// The node's memory while it is up (for views; never for deciding anything).
+    /// The node's memory while it is up (for views; never for deciding anything). None for a node that is
+    /// down, or an id that names no node.
     pub fn node(&self, id: NodeId) -> Option<&N> {
-        self.nodes[id.index()].state.as_ref()
+        self.nodes.get(id.index()).and_then(|slot| slot.state.as_ref())
     }
 
     pub fn disk(&self, id: NodeId) -> &NodeDisk {
