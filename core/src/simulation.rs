@@ -49,8 +49,7 @@ pub struct Simulation {
     scenario: Rc<Scenario>,
     directory: Rc<Directory>,
     metrics: Metrics,
-    /// Every observation so far, in order (the checkers of a later stage will consume these
-    /// incrementally instead of keeping them all).
+    /// Every observation kept so far (see `retention`), in order; copies of the simulation share it.
     observations: ObservationLog,
     /// Standby consumers started so far by `add_consumer`, per group.
     standby_started: std::collections::BTreeMap<String, u32>,
@@ -294,8 +293,7 @@ impl Simulation {
         }
     }
 
-    /// Every observation made so far (as many as the retention keeps).
-    /// Every observation kept so far, in order (a copy of the simulation shares them).
+    /// Every observation kept so far (as many as the retention keeps), in order.
     pub fn observations(&self) -> &ObservationLog {
         &self.observations
     }

@@ -8,7 +8,7 @@
 //!   every multiple of the checkpoint interval; when there are more than the configured maximum,
 //!   every other one is dropped and the interval doubles, so memory stays bounded on long runs.
 //!   A checkpoint shares the observations made so far with the live run (see
-//!   [`crate::observation_log`]): it copies only the newest few hundred;
+//!   [`crate::observation_log`]): it copies only the open chunk (fewer than 1 024);
 //! - **the action log**: the actions a person added, in time order (see [`crate::action_log`]);
 //! - **fork**: acting at an instant earlier than the furthest one explored replaces the future:
 //!   later user actions and later checkpoints are dropped, and the run continues from there.

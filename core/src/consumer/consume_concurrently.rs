@@ -168,7 +168,7 @@ impl ConsumerClient {
     fn run_consume_request(&mut self, worker: u32, request: ConsumeRequest, ctx: &mut Ctx<'_>) {
         match request {
             ConsumeRequest::Orderly { mq, pq_id } => self.run_orderly_request(worker, mq, pq_id, ctx),
-            ConsumeRequest::Concurrent { pq_id, msgs } => {
+            ConsumeRequest::Concurrent { pq_id, mut msgs } => {
                 if self.state == crate::consumer::client::ServiceState::ShutdownAlready {
                     return;
                 }
@@ -186,7 +186,6 @@ impl ConsumerClient {
                 let group = self.spec.group.clone();
                 // The listener may change its messages (resetRetryAndNamespace): a message it changes becomes
                 // its own copy (`Rc::make_mut`); the others stay shared with the process queue.
-                let mut msgs = msgs;
                 for msg in &mut msgs {
                     if is_in_retry_topic(msg, &group) {
                         reset_retry_topic(Rc::make_mut(msg), &group);
@@ -326,8 +325,7 @@ impl ConsumerClient {
             if !back_failed.is_empty() {
                 let batch = self.next_batch_id;
                 self.next_batch_id += 1;
-                let msgs = back_failed;
-                self.later_batches.insert(batch, ConsumeRequest::Concurrent { pq_id, msgs });
+                self.later_batches.insert(batch, ConsumeRequest::Concurrent { pq_id, msgs: back_failed });
                 ctx.set_timer(SUBMIT_LATER_DELAY, timer(ConsumerTimer::SubmitLater { batch }));
             }
             self.release_worker(worker, ctx);

@@ -113,15 +113,7 @@ pub enum CheckedRecord<'a> {
 /// One property of a properties string, as `string2messageProperties` would leave it: the last
 /// `name\u1value` segment with this name and a non-empty value.
 pub fn property<'p>(properties: &'p str, name: &str) -> Option<&'p str> {
-    let mut found = None;
-    for segment in crate::broker::store::properties::segments(properties) {
-        if let Some((key, value)) = crate::broker::store::properties::name_value(segment) {
-            if key == name && !value.is_empty() {
-                found = Some(value);
-            }
-        }
-    }
-    found
+    MessageProperties::get_from_string(properties, name)
 }
 
 /// A bounds-checked big-endian reader; running out is an invalid record, never a panic.

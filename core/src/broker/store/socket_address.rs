@@ -108,26 +108,21 @@ impl std::fmt::Display for SocketAddress {
             // Written digit by digit: every consumed message formats two hosts (MessageExt's born and store
             // hosts), and `Ipv4Addr`'s own Display was a few percent of a whole run.
             IpAddr::V4(ip) => {
-                let mut text = String::with_capacity(22);
                 for (index, octet) in ip.octets().into_iter().enumerate() {
                     if index > 0 {
-                        text.push('.');
+                        f.write_str(".")?;
                     }
-                    push_decimal(&mut text, u32::from(octet));
+                    write_decimal(f, u32::from(octet))?;
                 }
-                text.push(':');
-                if self.port < 0 {
-                    text.push('-');
-                }
-                push_decimal(&mut text, self.port.unsigned_abs());
-                f.write_str(&text)
+                f.write_str(if self.port < 0 { ":-" } else { ":" })?;
+                write_decimal(f, self.port.unsigned_abs())
             }
             IpAddr::V6(ip) => write!(f, "[{}]:{}", ip, self.port),
         }
     }
 }
 
-fn push_decimal(text: &mut String, value: u32) {
+fn write_decimal(f: &mut std::fmt::Formatter<'_>, value: u32) -> std::fmt::Result {
     let mut digits = [0u8; 10];
     let mut start = digits.len();
     let mut rest = value;
@@ -139,7 +134,7 @@ fn push_decimal(text: &mut String, value: u32) {
             break;
         }
     }
-    text.extend(digits[start..].iter().map(|d| char::from(*d)));
+    f.write_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"))
 }
 
 #[cfg(test)]
