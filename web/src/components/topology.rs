@@ -18,6 +18,7 @@ use yew::prelude::*;
 
 use crate::components::replication_panel::live_role;
 use crate::components::xray_texts::tr;
+use crate::hooks::use_element_width::use_element_width;
 use crate::i18n::{Lang, Texts};
 use crate::sim_context::Snapshot;
 
@@ -30,6 +31,8 @@ const MEMBER_GAP: i32 = 8;
 const GROUPS_PER_ROW: usize = 4;
 const PER_COLUMN: usize = 6;
 const MARGIN: i32 = 16;
+/// Between two regions of a stacked picture: room for a caption and for the links to run.
+const SECTION_GAP: i32 = 40;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Placed {
@@ -100,19 +103,25 @@ impl Slot {
     }
 }
 
-/// Where every node of `nodes` goes.
-pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
-    let name_servers: Vec<&Slot> = nodes.iter().filter(|n| n.kind == NodeKind::NameServer).collect();
-    let controllers: Vec<&Slot> = nodes.iter().filter(|n| n.kind == NodeKind::Controller).collect();
-    let producers: Vec<&Slot> = nodes.iter().filter(|n| n.kind == NodeKind::Producer).collect();
-    let others: Vec<&Slot> = nodes
+/// The nodes of a cluster sorted into the regions of the picture.
+struct Parts<'a> {
+    name_servers: Vec<&'a Slot>,
+    controllers: Vec<&'a Slot>,
+    producers: Vec<&'a Slot>,
+    /// Consumers and any other kind of node.
+    others: Vec<&'a Slot>,
+    /// Broker groups from the scenario, with each member's role; a broker no group claims gets a group of its own.
+    groups: Vec<(String, Vec<(&'a Slot, Role)>)>,
+}
+
+fn parts<'a>(nodes: &'a [Slot], scenario: &Scenario) -> Parts<'a> {
+    let of_kind = |kind: NodeKind| nodes.iter().filter(move |n| n.kind == kind).collect::<Vec<_>>();
+    let others = nodes
         .iter()
         .filter(|n| {
             !matches!(n.kind, NodeKind::NameServer | NodeKind::Controller | NodeKind::Broker | NodeKind::Producer)
         })
         .collect();
-
-    // Broker groups from the scenario; a broker no group claims gets a group of its own.
     let mut groups: Vec<(String, Vec<(&Slot, Role)>)> = Vec::new();
     for node in nodes.iter().filter(|n| n.kind == NodeKind::Broker) {
         let (group, role) = scenario
@@ -133,46 +142,87 @@ pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
             None => groups.push((group, vec![(node, role)])),
         }
     }
+    Parts {
+        name_servers: of_kind(NodeKind::NameServer),
+        controllers: of_kind(NodeKind::Controller),
+        producers: of_kind(NodeKind::Producer),
+        others,
+        groups,
+    }
+}
 
+const COLUMN_W: i32 = NODE_W + GAP;
+const GROUP_W: i32 = NODE_W + 2 * PAD;
+
+fn group_h(members: usize) -> i32 {
+    TITLE + members as i32 * (NODE_H + MEMBER_GAP) - MEMBER_GAP + 2 * PAD
+}
+
+/// The members of a broker group box whose top left corner is at (`x`, `y`).
+fn place_members(placed: &mut Vec<Placed>, members: &[(&Slot, Role)], x: i32, y: i32) {
+    for (i, (node, role)) in members.iter().enumerate() {
+        placed.push(Placed {
+            id: node.id,
+            name: node.name.clone(),
+            x: x + PAD,
+            y: y + TITLE + PAD + i as i32 * (NODE_H + MEMBER_GAP),
+            role: role.clone(),
+        });
+    }
+}
+
+/// Where every node of `nodes` goes, for a picture drawn `fit_width` CSS px wide (None: not known yet).
+///
+/// Side by side (producers, brokers, clients from left to right) when that fits; a cluster too wide
+/// for it (the 8-broker backlog: 28 nodes across) is stacked instead, rows wrapped to the width, so
+/// that its names stay readable rather than the whole picture shrinking to a fraction.
+pub fn layout(nodes: &[Slot], scenario: &Scenario, fit_width: Option<i32>) -> Layout {
+    let parts = parts(nodes, scenario);
+    let wide = side_by_side(&parts);
+    match fit_width {
+        // Scaled below 4/5 of its size, the side-by-side picture's names are too small to read. The
+        // stacked one is laid out for that scale too: any larger and it grows taller than the page.
+        Some(fit) if wide.width * 4 > fit * 5 => {
+            let stacked = stacked(&parts, fit * 5 / 4);
+            if stacked.width < wide.width {
+                stacked
+            } else {
+                wide
+            }
+        }
+        _ => wide,
+    }
+}
+
+/// NameServers on top, broker groups below them, producers in columns on the left, clients on the right.
+fn side_by_side(parts: &Parts) -> Layout {
+    let Parts { name_servers, controllers, producers, others, groups } = parts;
     let columns = |count: usize| count.div_ceil(PER_COLUMN) as i32;
-    let column_width = NODE_W + GAP;
-    let left_w = columns(producers.len()) * column_width;
-    let right_w = columns(others.len()) * column_width;
-    let group_w = NODE_W + 2 * PAD;
-    let group_h = |members: usize| TITLE + members as i32 * (NODE_H + MEMBER_GAP) - MEMBER_GAP + 2 * PAD;
+    let left_w = columns(producers.len()) * COLUMN_W;
+    let right_w = columns(others.len()) * COLUMN_W;
     let per_row = groups.len().clamp(1, GROUPS_PER_ROW) as i32;
     let top_row = name_servers.len() + controllers.len();
-    let center_w = (top_row.max(1) as i32 * column_width - GAP).max(per_row * (group_w + GAP) - GAP);
+    let center_w = (top_row.max(1) as i32 * COLUMN_W - GAP).max(per_row * (GROUP_W + GAP) - GAP);
     let center_x = MARGIN + if left_w > 0 { left_w + GAP } else { 0 };
     let mut placed = Vec::new();
     let mut captions = Vec::new();
 
     let ns_top = MARGIN + 18;
-    let ns_w = top_row as i32 * column_width - GAP;
+    let ns_w = top_row as i32 * COLUMN_W - GAP;
     let ns_x = center_x + (center_w - ns_w) / 2;
-    if !name_servers.is_empty() {
-        captions.push((ns_x, ns_top - 6, Region::NameServers));
-    }
-    for (i, node) in name_servers.iter().enumerate() {
+    let top: Vec<(&Slot, Role)> = name_servers
+        .iter()
+        .map(|n| (*n, Role::NameServer))
+        .chain(controllers.iter().map(|n| (*n, Role::Controller)))
+        .collect();
+    top_captions(&mut captions, &top, |i| (ns_x + i as i32 * COLUMN_W, ns_top));
+    for (i, (node, role)) in top.iter().enumerate() {
         placed.push(Placed {
             id: node.id,
             name: node.name.clone(),
-            x: ns_x + i as i32 * column_width,
+            x: ns_x + i as i32 * COLUMN_W,
             y: ns_top,
-            role: Role::NameServer,
-        });
-    }
-    let controllers_x = ns_x + name_servers.len() as i32 * column_width;
-    if !controllers.is_empty() {
-        captions.push((controllers_x, ns_top - 6, Region::Controllers));
-    }
-    for (i, node) in controllers.iter().enumerate() {
-        placed.push(Placed {
-            id: node.id,
-            name: node.name.clone(),
-            x: controllers_x + i as i32 * column_width,
-            y: ns_top,
-            role: Role::Controller,
+            role: role.clone(),
         });
     }
 
@@ -181,23 +231,15 @@ pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
     let mut bottom = ns_top + NODE_H;
     let mut row_top = brokers_top;
     for row in groups.chunks(GROUPS_PER_ROW) {
-        let row_w = row.len() as i32 * (group_w + GAP) - GAP;
+        let row_w = row.len() as i32 * (GROUP_W + GAP) - GAP;
         let mut x = center_x + (center_w - row_w) / 2;
         let mut row_h = 0;
         for (name, members) in row {
             let h = group_h(members.len());
-            group_boxes.push(GroupBox { name: name.clone(), x, y: row_top, w: group_w, h });
-            for (i, (node, role)) in members.iter().enumerate() {
-                placed.push(Placed {
-                    id: node.id,
-                    name: node.name.clone(),
-                    x: x + PAD,
-                    y: row_top + TITLE + PAD + i as i32 * (NODE_H + MEMBER_GAP),
-                    role: role.clone(),
-                });
-            }
+            group_boxes.push(GroupBox { name: name.clone(), x, y: row_top, w: GROUP_W, h });
+            place_members(&mut placed, members, x, row_top);
             row_h = row_h.max(h);
-            x += group_w + GAP;
+            x += GROUP_W + GAP;
         }
         bottom = bottom.max(row_top + row_h);
         row_top += row_h + GAP * 2;
@@ -211,24 +253,115 @@ pub fn layout(nodes: &[Slot], scenario: &Scenario) -> Layout {
         for (i, node) in list.iter().enumerate() {
             let (col, row) = ((i / PER_COLUMN) as i32, (i % PER_COLUMN) as i32);
             let y = brokers_top + row * (NODE_H + GAP);
-            placed.push(Placed {
-                id: node.id,
-                name: node.name.clone(),
-                x: x0 + col * column_width,
-                y,
-                role: role(node),
-            });
+            placed.push(Placed { id: node.id, name: node.name.clone(), x: x0 + col * COLUMN_W, y, role: role(node) });
             bottom = bottom.max(y + NODE_H);
         }
     };
-    column(&producers, MARGIN, Region::Producers, &|_| Role::Producer);
+    column(producers, MARGIN, Region::Producers, &|_| Role::Producer);
     let right_x = center_x + center_w + GAP;
-    column(&others, right_x, Region::Others, &|n| Role::Other(format!("{:?}", n.kind)));
+    column(others, right_x, Region::Others, &other_role);
 
     placed.sort_by_key(|p| p.id);
     Layout {
         width: if right_w > 0 { right_x + right_w - GAP + MARGIN } else { center_x + center_w + MARGIN },
         height: bottom + MARGIN,
+        nodes: placed,
+        groups: group_boxes,
+        captions,
+    }
+}
+
+fn other_role(node: &Slot) -> Role {
+    Role::Other(format!("{:?}", node.kind))
+}
+
+/// The NameServers' caption over the first NameServer and the controllers' over the first controller,
+/// `at(i)` being where the i-th node of `top` goes.
+fn top_captions(captions: &mut Vec<(i32, i32, Region)>, top: &[(&Slot, Role)], at: impl Fn(usize) -> (i32, i32)) {
+    for (region, role) in [(Region::NameServers, Role::NameServer), (Region::Controllers, Role::Controller)] {
+        if let Some(first) = top.iter().position(|(_, r)| *r == role) {
+            let (x, y) = at(first);
+            captions.push((x, y - 6, region));
+        }
+    }
+}
+
+/// Everything in rows from top to bottom, each region wrapped to `fit` px: NameServers (and the
+/// controller), producers, broker groups, clients. Messages then flow down the page.
+fn stacked(parts: &Parts, fit: i32) -> Layout {
+    let inner = (fit - 2 * MARGIN).max(GROUP_W);
+    let fits = ((inner + GAP) / COLUMN_W).max(1) as usize;
+    // As many rows as the width needs, filled evenly: 8 groups in rows of 4 and 4, not 7 and 1.
+    let per_row = |count: usize, fits: usize| count.div_ceil(count.div_ceil(fits).max(1)).max(1);
+    let groups_per_row = per_row(parts.groups.len(), ((inner + GAP) / (GROUP_W + GAP)).max(1) as usize);
+    let row_w = |count: usize, per: usize, w: i32| count.min(per) as i32 * (w + GAP) - GAP;
+    let top: Vec<(&Slot, Role)> = parts
+        .name_servers
+        .iter()
+        .map(|n| (*n, Role::NameServer))
+        .chain(parts.controllers.iter().map(|n| (*n, Role::Controller)))
+        .collect();
+    let producers: Vec<(&Slot, Role)> = parts.producers.iter().map(|n| (*n, Role::Producer)).collect();
+    let others: Vec<(&Slot, Role)> = parts.others.iter().map(|n| (*n, other_role(n))).collect();
+    let content_w = [
+        row_w(top.len(), per_row(top.len(), fits), NODE_W),
+        row_w(producers.len(), per_row(producers.len(), fits), NODE_W),
+        row_w(others.len(), per_row(others.len(), fits), NODE_W),
+        row_w(parts.groups.len(), groups_per_row, GROUP_W),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(NODE_W)
+    .max(NODE_W);
+    // The i-th of `count` items `w` wide, `per` to a row, rows `step` apart from `top`: centred rows.
+    let spot = |i: usize, count: usize, per: usize, w: i32, top: i32, step: i32| {
+        let (row, col) = (i / per, i % per);
+        let in_row = (count - row * per).min(per);
+        let x0 = MARGIN + (content_w - row_w(in_row, per, w)) / 2;
+        (x0 + col as i32 * (w + GAP), top + row as i32 * step)
+    };
+    let mut placed = Vec::new();
+    let mut captions = Vec::new();
+    let mut y = MARGIN + 18;
+    // One region of single nodes, in centred rows from `y`; leaves `y` where the next region starts.
+    let section =
+        |list: &[(&Slot, Role)], region: Option<Region>, y: &mut i32, captions: &mut Vec<_>, placed: &mut Vec<_>| {
+            if list.is_empty() {
+                return;
+            }
+            let per = per_row(list.len(), fits);
+            let at = |i| spot(i, list.len(), per, NODE_W, *y, NODE_H + GAP);
+            match region {
+                Some(region) => captions.push((at(0).0, *y - 6, region)),
+                None => top_captions(captions, list, at),
+            }
+            for (i, (node, role)) in list.iter().enumerate() {
+                let (x, node_y) = at(i);
+                placed.push(Placed { id: node.id, name: node.name.clone(), x, y: node_y, role: role.clone() });
+            }
+            *y += list.len().div_ceil(per) as i32 * (NODE_H + GAP) - GAP + SECTION_GAP;
+        };
+    section(&top, None, &mut y, &mut captions, &mut placed);
+    section(&producers, Some(Region::Producers), &mut y, &mut captions, &mut placed);
+    let mut group_boxes = Vec::new();
+    for (row, chunk) in parts.groups.chunks(groups_per_row).enumerate() {
+        let row_h = chunk.iter().map(|(_, members)| group_h(members.len())).max().unwrap_or(0);
+        for (col, (name, members)) in chunk.iter().enumerate() {
+            let i = row * groups_per_row + col;
+            let (x, _) = spot(i, parts.groups.len(), groups_per_row, GROUP_W, y, 0);
+            group_boxes.push(GroupBox { name: name.clone(), x, y, w: GROUP_W, h: group_h(members.len()) });
+            place_members(&mut placed, members, x, y);
+        }
+        y += row_h + GAP;
+    }
+    if !parts.groups.is_empty() {
+        y += SECTION_GAP - GAP;
+    }
+    section(&others, Some(Region::Others), &mut y, &mut captions, &mut placed);
+    placed.sort_by_key(|p| p.id);
+    Layout {
+        width: content_w + 2 * MARGIN,
+        height: y - SECTION_GAP + MARGIN,
         nodes: placed,
         groups: group_boxes,
         captions,
@@ -251,8 +384,11 @@ pub fn topology(props: &TopologyProps) -> Html {
     let view = &props.snapshot.view;
     let scenario = Rc::clone(&props.snapshot.scenario);
     let slots: Vec<Slot> = view.nodes.iter().map(Slot::of).collect();
-    // The layout depends only on which nodes exist, not on their state: computed once per scenario.
-    let placed = use_memo((slots, scenario), |(slots, scenario)| layout(slots, scenario));
+    let fit_ref = use_node_ref();
+    let fit_width = use_element_width(fit_ref.clone());
+    // The layout depends only on which nodes exist and the room there is, not on their state:
+    // computed once per scenario and width.
+    let placed = use_memo((slots, scenario, fit_width), |(slots, scenario, fit)| layout(slots, scenario, *fit));
     let layout = &*placed;
     let link_lines = faulty_links(layout, &view.links);
     let flashes = props.snapshot.flashes.iter().filter_map(|flash| {
@@ -294,6 +430,7 @@ pub fn topology(props: &TopologyProps) -> Html {
         html! { <text class="caption" x={x.to_string()} y={y.to_string()}>{ text }</text> }
     });
     html! {
+        <div class="topology-fit" ref={fit_ref}>
         <svg id="topology" class="topology" viewBox={format!("0 0 {} {}", layout.width, layout.height)}
              style={format!("max-width: {}px", layout.width * 5 / 4)}
              role="img" aria-label={texts.topology}>
@@ -308,6 +445,7 @@ pub fn topology(props: &TopologyProps) -> Html {
             { for link_lines }
             { for nodes }
         </svg>
+        </div>
     }
 }
 
@@ -436,28 +574,66 @@ mod tests {
     fn every_node_gets_a_place_and_no_two_overlap() {
         for (id, _) in library::SCENARIOS {
             let (nodes, scenario) = view_of(id);
-            let layout = layout(&nodes, &scenario);
-            assert_eq!(layout.nodes.len(), nodes.len(), "{id}");
-            for (i, a) in layout.nodes.iter().enumerate() {
-                assert!(
-                    a.x >= 0 && a.y >= 0 && a.x + NODE_W <= layout.width && a.y + NODE_H <= layout.height,
-                    "{id}: {a:?} in {}x{}",
-                    layout.width,
-                    layout.height
-                );
-                for b in &layout.nodes[i + 1..] {
-                    let apart =
-                        a.x + NODE_W <= b.x || b.x + NODE_W <= a.x || a.y + NODE_H <= b.y || b.y + NODE_H <= a.y;
-                    assert!(apart, "{id}: {a:?} overlaps {b:?}");
-                }
+            for fit in [None, Some(1200), Some(640), Some(320)] {
+                assert_well_placed(id, &nodes, &layout(&nodes, &scenario, fit));
             }
         }
+    }
+
+    /// The checks every picture passes: each node placed once, inside the picture, none overlapping.
+    fn assert_well_placed(id: &str, nodes: &[Slot], layout: &Layout) {
+        assert_eq!(layout.nodes.len(), nodes.len(), "{id}");
+        for (i, a) in layout.nodes.iter().enumerate() {
+            assert!(
+                a.x >= 0 && a.y >= 0 && a.x + NODE_W <= layout.width && a.y + NODE_H <= layout.height,
+                "{id}: {a:?} in {}x{}",
+                layout.width,
+                layout.height
+            );
+            for b in &layout.nodes[i + 1..] {
+                let apart = a.x + NODE_W <= b.x || b.x + NODE_W <= a.x || a.y + NODE_H <= b.y || b.y + NODE_H <= a.y;
+                assert!(apart, "{id}: {a:?} overlaps {b:?}");
+            }
+        }
+        for g in &layout.groups {
+            assert!(g.x >= 0 && g.x + g.w <= layout.width && g.y + g.h <= layout.height, "{id}: {g:?}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_too_wide_for_its_panel_is_stacked_in_rows_that_fit_so_its_names_stay_readable() {
+        let (nodes, scenario) = view_of("backlog-8-brokers-20-consumers");
+        let wide = layout(&nodes, &scenario, None);
+        for fit in [640, 1000, 360] {
+            let stacked = layout(&nodes, &scenario, Some(fit));
+            assert_well_placed("backlog-8-brokers-20-consumers", &nodes, &stacked);
+            assert!(stacked.width <= (fit * 5 / 4).max(GROUP_W + 2 * MARGIN), "{fit}: {} wide", stacked.width);
+            assert!(wide.width * 4 > fit * 5 && stacked.width < wide.width, "{fit}: the side-by-side one would shrink");
+            // Messages flow down the page: producers above the brokers, consumers below them.
+            let ys = |role: fn(&Role) -> bool| -> Vec<i32> {
+                stacked.nodes.iter().filter(|p| role(&p.role)).map(|p| p.y).collect()
+            };
+            let producers = *ys(|r| *r == Role::Producer).iter().max().unwrap();
+            let masters = ys(|r| *r == Role::Master);
+            let brokers = (*masters.iter().min().unwrap(), *masters.iter().max().unwrap());
+            let consumers = *ys(|r| matches!(r, Role::Other(_))).iter().min().unwrap();
+            assert!(producers < brokers.0 && brokers.1 < consumers, "{fit}: {producers} {brokers:?} {consumers}");
+        }
+        let roomy = layout(&nodes, &scenario, Some(wide.width));
+        assert_eq!(roomy, wide, "with room enough it stays side by side");
+    }
+
+    #[test]
+    fn a_small_cluster_stays_side_by_side_in_a_narrow_panel() {
+        let (nodes, scenario) = view_of("producer-broker-down");
+        let wide = layout(&nodes, &scenario, None);
+        assert_eq!(layout(&nodes, &scenario, Some(wide.width * 4 / 5 + 1)), wide);
     }
 
     #[test]
     fn name_servers_sit_above_the_brokers_and_groups_hold_their_members() {
         let (nodes, scenario) = view_of("producer-broker-down");
-        let layout = layout(&nodes, &scenario);
+        let layout = layout(&nodes, &scenario, None);
         let ns = layout.nodes.iter().filter(|p| p.role == Role::NameServer).map(|p| p.y).max().unwrap();
         let brokers = layout.nodes.iter().filter(|p| p.role == Role::Master).map(|p| p.y).min().unwrap();
         assert!(ns < brokers);
@@ -468,7 +644,7 @@ mod tests {
     #[test]
     fn the_controller_sits_beside_the_name_servers_not_among_the_clients() {
         let (nodes, scenario) = view_of("controller-failover-5x");
-        let layout = layout(&nodes, &scenario);
+        let layout = layout(&nodes, &scenario, None);
         let controller = layout.nodes.iter().find(|p| p.role == Role::Controller).expect("a controller is drawn");
         let ns = layout.nodes.iter().find(|p| p.role == Role::NameServer).unwrap();
         assert_eq!(controller.y, ns.y);

@@ -1,4 +1,6 @@
-//! Hooks: the play loop owns the frame timer; the keyboard hook owns the shortcuts.
+//! Hooks: the play loop owns the frame timer; the keyboard hook owns the shortcuts; an element's width
+//! lets a picture lay itself out to fit.
 
+pub mod use_element_width;
 pub mod use_keyboard;
 pub mod use_play_loop;

@@ -490,4 +490,61 @@ mod tests {
             }
         }
     }
+    /// Property test (native only: proptest does not build for wasm32).
+    #[cfg(not(target_arch = "wasm32"))]
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// RocketMQ's names (stored as constants), user names (stored in the text), and a non-ASCII one.
+        const NAMES: [&str; 8] = ["TAGS", "KEYS", "UNIQ_KEY", "WAIT", "order", "region", "订单", "x"];
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            Put(usize, String),
+            Remove(usize),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                3 => (0..NAMES.len(), "[a-z0-9 é中]{1,6}").prop_map(|(n, v)| Op::Put(n, v)),
+                1 => (0..NAMES.len()).prop_map(Op::Remove),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn properties_behave_like_a_list_of_pairs_through_puts_removes_and_a_round_trip_through_their_string(
+                ops in proptest::collection::vec(op(), 0..40)
+            ) {
+                let mut properties = MessageProperties::new();
+                let mut model: Vec<(&str, String)> = Vec::new();
+                for op in ops {
+                    match op {
+                        Op::Put(n, value) => {
+                            properties.put(NAMES[n], &value);
+                            match model.iter_mut().find(|(name, _)| *name == NAMES[n]) {
+                                Some(entry) => entry.1 = value,
+                                None => model.push((NAMES[n], value)),
+                            }
+                        }
+                        Op::Remove(n) => {
+                            let expected = model.iter().position(|(name, _)| *name == NAMES[n]).map(|i| model.remove(i).1);
+                            prop_assert_eq!(properties.remove(NAMES[n]), expected);
+                        }
+                    }
+                    let pairs: Vec<(&str, &str)> = model.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                    prop_assert_eq!(properties.iter().collect::<Vec<_>>(), pairs);
+                    for name in NAMES {
+                        prop_assert_eq!(properties.get(name), model.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()));
+                    }
+                }
+                let text = properties.to_properties_string();
+                let parsed = MessageProperties::from_properties_string(&text);
+                prop_assert_eq!(&parsed, &properties);
+                prop_assert_eq!(parsed.iter().collect::<Vec<_>>(), properties.iter_java_order().collect::<Vec<_>>());
+                prop_assert_eq!(parsed.to_properties_string(), text);
+            }
+        }
+    }
 }
