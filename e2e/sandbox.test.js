@@ -80,6 +80,13 @@ test('the 8-broker, 20-consumer cluster stays readable on a laptop, a tablet and
     const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
     assert.ok(scrollWidth <= clientWidth, `${name}: the page is ${scrollWidth} px wide on a ${clientWidth} px screen`);
     await shot(page, `01b-backlog-${name}`);
+    // Under the cluster on a tablet or a phone, the inspector comes into view when a node is clicked.
+    await page.click('#topology g.node[data-node="broker-h"]');
+    await page.locator('#inspected-name').waitFor();
+    await page.waitForTimeout(300);
+    const inspected = await page.locator('#inspected-name').boundingBox();
+    assert.ok(inspected.y >= 0 && inspected.y + inspected.height <= height, `${name}: the inspector is on screen (y ${inspected.y})`);
+    assert.equal((await page.textContent('#inspected-name')).trim(), 'broker-h');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   }

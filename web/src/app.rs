@@ -272,7 +272,10 @@ impl Callbacks {
                 browser::storage_set(GUIDE_KEY, "1");
                 UiAction::DismissGuide
             }),
-            pick: on_ui.reform(|(node, shift)| UiAction::Pick { node, shift }),
+            pick: on_ui.reform(|(node, shift)| {
+                browser::reveal("inspector");
+                UiAction::Pick { node, shift }
+            }),
             peer: on_ui.reform(UiAction::SetPeer),
             deselect: on_ui.reform(|()| UiAction::Deselect),
             filter: on_ui.reform(UiAction::ToggleFilter),

@@ -89,3 +89,16 @@ pub fn copy_to_clipboard(text: &str) {
         let _ = window.navigator().clipboard().write_text(text);
     }
 }
+
+/// Scrolls the element with `id` into view when none of it is on screen: on a narrow screen the
+/// inspector sits under the cluster, and a click on a node would otherwise seem to do nothing.
+/// Its CSS `scroll-margin-top` keeps it clear of the sticky header.
+pub fn reveal(id: &str) {
+    let Some(window) = web_sys::window() else { return };
+    let Some(element) = window.document().and_then(|d| d.get_element_by_id(id)) else { return };
+    let rect = element.get_bounding_client_rect();
+    let viewport = window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+    if rect.top() >= viewport || rect.bottom() <= 0.0 {
+        element.scroll_into_view_with_bool(true);
+    }
+}
