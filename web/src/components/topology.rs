@@ -303,11 +303,25 @@ fn stacked(parts: &Parts, fit: i32) -> Layout {
         .collect();
     let producers: Vec<(&Slot, Role)> = parts.producers.iter().map(|n| (*n, Role::Producer)).collect();
     let others: Vec<(&Slot, Role)> = parts.others.iter().map(|n| (*n, other_role(n))).collect();
+    // Groups of one master named as the group (no slaves): a box around each says nothing its node
+    // does not, and costs a title row; they are drawn as plain nodes, wrapped like the others.
+    let lone_masters: Option<Vec<(&Slot, Role)>> = parts
+        .groups
+        .iter()
+        .map(|(name, members)| match members.as_slice() {
+            [(node, Role::Master)] if node.name == *name => Some((*node, Role::Master)),
+            _ => None,
+        })
+        .collect();
+    let brokers_w = match &lone_masters {
+        Some(brokers) => row_w(brokers.len(), per_row(brokers.len(), fits), NODE_W),
+        None => row_w(parts.groups.len(), groups_per_row, GROUP_W),
+    };
     let content_w = [
         row_w(top.len(), per_row(top.len(), fits), NODE_W),
         row_w(producers.len(), per_row(producers.len(), fits), NODE_W),
         row_w(others.len(), per_row(others.len(), fits), NODE_W),
-        row_w(parts.groups.len(), groups_per_row, GROUP_W),
+        brokers_w,
     ]
     .into_iter()
     .max()
@@ -344,7 +358,12 @@ fn stacked(parts: &Parts, fit: i32) -> Layout {
     section(&top, None, &mut y, &mut captions, &mut placed);
     section(&producers, Some(Region::Producers), &mut y, &mut captions, &mut placed);
     let mut group_boxes = Vec::new();
-    for (row, chunk) in parts.groups.chunks(groups_per_row).enumerate() {
+    if let Some(brokers) = &lone_masters {
+        section(brokers, None, &mut y, &mut captions, &mut placed);
+        y -= SECTION_GAP - GAP; // the groups' own spacing follows
+    }
+    let boxed = if lone_masters.is_some() { &[][..] } else { &parts.groups[..] };
+    for (row, chunk) in boxed.chunks(groups_per_row).enumerate() {
         let row_h = chunk.iter().map(|(_, members)| group_h(members.len())).max().unwrap_or(0);
         for (col, (name, members)) in chunk.iter().enumerate() {
             let i = row * groups_per_row + col;
@@ -621,6 +640,15 @@ mod tests {
         }
         let roomy = layout(&nodes, &scenario, Some(wide.width));
         assert_eq!(roomy, wide, "with room enough it stays side by side");
+        assert!(layout(&nodes, &scenario, Some(640)).groups.is_empty(), "lone masters need no group boxes");
+        let (nodes, scenario) = view_of("ha-async-master-loss");
+        let stacked = layout(&nodes, &scenario, Some(320));
+        assert!(stacked.width < layout(&nodes, &scenario, None).width, "stacked on a phone");
+        assert_eq!(
+            stacked.groups.len(),
+            scenario.topology.broker_groups.len(),
+            "a master and its slave keep their box"
+        );
     }
 
     #[test]
