@@ -77,6 +77,9 @@ pub enum WorkerState {
         loop_began: Time,
         ends_at: Time,
     },
+    /// A concurrent call whose result is being processed in this instant: the worker is busy until it
+    /// is released or sends messages back. Never seen between two events.
+    Finishing,
     /// Waiting for the queue's `messageQueueLock` (another worker is consuming it).
     OrderlyBlocked { mq: MessageQueue, pq_id: u64 },
 }
@@ -212,7 +215,14 @@ impl ConsumerClient {
 
     /// A listener call returned.
     pub(crate) fn on_consume_done(&mut self, worker: u32, ctx: &mut Ctx<'_>) {
-        match self.workers.get(&worker).cloned() {
+        // A concurrent call's state is moved out, not copied (its queue's names, its message list):
+        // the worker stays busy as `Finishing` until its result is processed.
+        let state = match self.workers.get_mut(&worker) {
+            Some(state @ WorkerState::Listening { .. }) => Some(std::mem::replace(state, WorkerState::Finishing)),
+            Some(state @ WorkerState::OrderlyListening { .. }) => Some(state.clone()),
+            _ => None,
+        };
+        match state {
             Some(WorkerState::Listening { mq, pq_id, msgs, call })
                 if self.forwarder.is_some() && call.outcome == ListenerOutcome::Success =>
             {
