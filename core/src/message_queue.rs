@@ -6,22 +6,26 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::java;
 
 /// A queue of a topic on one broker group (`brokerName`), as RocketMQ's `MessageQueue`.
+///
+/// The names are shared (`Rc<str>`): a queue is copied into every pull, process queue, consume
+/// request and observation, and copying two strings each time was one allocation in twenty of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MessageQueue {
-    pub topic: String,
-    pub broker_name: String,
+    pub topic: Rc<str>,
+    pub broker_name: Rc<str>,
     pub queue_id: i32,
 }
 
 impl MessageQueue {
-    pub fn new(topic: impl Into<String>, broker_name: impl Into<String>, queue_id: i32) -> Self {
-        MessageQueue { topic: topic.into(), broker_name: broker_name.into(), queue_id }
+    pub fn new(topic: impl AsRef<str>, broker_name: impl AsRef<str>, queue_id: i32) -> Self {
+        MessageQueue { topic: Rc::from(topic.as_ref()), broker_name: Rc::from(broker_name.as_ref()), queue_id }
     }
 }
 

@@ -457,7 +457,7 @@ fn owner_of(sim: &Simulation, group: &str, topic: &str, broker_name: &str, queue
                 .process_queue_table
                 .iter()
                 .any(|(mq, pq)| {
-                    !pq.dropped && mq.topic == topic && mq.broker_name == broker_name && mq.queue_id == queue_id
+                    !pq.dropped && &*mq.topic == topic && &*mq.broker_name == broker_name && mq.queue_id == queue_id
                 })
                 .then(|| c.client_id.clone()),
             _ => None,

@@ -296,7 +296,7 @@ fn acknowledged(sim: &Simulation, broker_name: &str) -> Vec<(Time, Vec<String>)>
                 msg_ids,
                 outcome: SendOutcome::Sent { status: SendStatus::SendOk, queue, .. },
                 ..
-            } if queue.broker_name == broker_name => Some((o.time, msg_ids.clone())),
+            } if &*queue.broker_name == broker_name => Some((o.time, msg_ids.clone())),
             _ => None,
         })
         .collect()

@@ -520,9 +520,9 @@ impl Simulation {
                     .message_queue_list
                     .iter()
                     .map(|q| PublishQueueRow {
-                        broker_name: q.broker_name.clone(),
+                        broker_name: q.broker_name.to_string(),
                         queue_id: q.queue_id,
-                        broker_addr: client.broker_addr_table.get(&q.broker_name).and_then(|a| a.get(&0)).cloned(),
+                        broker_addr: client.broker_addr_table.get(&*q.broker_name).and_then(|a| a.get(&0)).cloned(),
                         available: faults.is_available(&q.broker_name, now_ms),
                     })
                     .collect(),
@@ -590,8 +590,8 @@ impl Simulation {
             .map(|(mq, pq)| {
                 let (broker_offset, max_offset) = self.broker_offsets(&c.spec.group, mq);
                 ProcessQueueRow {
-                    topic: mq.topic.clone(),
-                    broker_name: mq.broker_name.clone(),
+                    topic: mq.topic.to_string(),
+                    broker_name: mq.broker_name.to_string(),
                     queue_id: mq.queue_id,
                     msg_count: pq.msg_count,
                     msg_size: pq.msg_size,
@@ -626,7 +626,7 @@ impl Simulation {
     fn broker_offsets(&self, group: &str, mq: &MessageQueue) -> (Option<i64>, Option<i64>) {
         for entry in self.directory().entries.iter().filter(|e| e.kind == NodeKind::Broker) {
             let Some(AnyNode::Broker(b)) = self.kernel().node(entry.id) else { continue };
-            if b.spec.broker_name != mq.broker_name || b.spec.broker_id != 0 {
+            if *b.spec.broker_name != *mq.broker_name || b.spec.broker_id != 0 {
                 continue;
             }
             let committed = b

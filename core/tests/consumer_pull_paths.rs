@@ -27,7 +27,7 @@ fn pull_latencies(sim: &rmqsim_core::Simulation) -> Vec<Duration> {
             Observation::MessageStored { topic, msg_id, .. } if topic == "T" => {
                 stored.insert(msg_id.clone(), o.time);
             }
-            Observation::MessagesPulled { messages, queue, .. } if queue.topic == "T" => {
+            Observation::MessagesPulled { messages, queue, .. } if &*queue.topic == "T" => {
                 for (_, id) in messages {
                     out.push(o.time - stored[id]);
                 }
@@ -75,7 +75,7 @@ subscriptions = [{{ topic = "T" }}]
 
 fn start_offsets(sim: &rmqsim_core::Simulation) -> Vec<i64> {
     picked(sim, |o| match o {
-        Observation::ProcessQueueAdded { queue, offset, .. } if queue.topic == "T" => Some(*offset),
+        Observation::ProcessQueueAdded { queue, offset, .. } if &*queue.topic == "T" => Some(*offset),
         _ => None,
     })
 }

@@ -33,7 +33,7 @@ fn added(sim: &rmqsim_core::Simulation) -> Vec<(Time, String, i32, i64)> {
     sim.observations()
         .iter()
         .filter_map(|o| match &o.observation {
-            Observation::ProcessQueueAdded { queue, offset, .. } if queue.topic == "T" => {
+            Observation::ProcessQueueAdded { queue, offset, .. } if &*queue.topic == "T" => {
                 Some((o.time, name(sim, o.node), queue.queue_id, *offset))
             }
             _ => None,
@@ -46,7 +46,7 @@ fn dropped(sim: &rmqsim_core::Simulation) -> Vec<(Time, String, i32, DropReason)
     sim.observations()
         .iter()
         .filter_map(|o| match &o.observation {
-            Observation::ProcessQueueDropped { queue, reason, .. } if queue.topic == "T" => {
+            Observation::ProcessQueueDropped { queue, reason, .. } if &*queue.topic == "T" => {
                 Some((o.time, name(sim, o.node), queue.queue_id, *reason))
             }
             _ => None,
@@ -74,7 +74,7 @@ fn committed_before(sim: &rmqsim_core::Simulation, q: i32, at: Time) -> i64 {
 fn processed_by(sim: &rmqsim_core::Simulation, node_name: &str, q: i32) -> Vec<(Time, i64, String)> {
     finished(sim)
         .into_iter()
-        .filter(|f| f.node == node_name && f.queue.topic == "T" && f.queue.queue_id == q)
+        .filter(|f| f.node == node_name && &*f.queue.topic == "T" && f.queue.queue_id == q)
         .filter(|f| f.status == ConsumeOutcome::Success)
         .map(|f| (f.time, f.offset, f.msg_id))
         .collect()

@@ -49,7 +49,7 @@ fn consumer_rebalance_join_moves_two_queues_at_20_s_and_replays_one_message() {
         .iter()
         .filter_map(|o| match &o.observation {
             Observation::ProcessQueueAdded { queue, .. }
-                if o.time >= Time::from_secs(20) && queue.topic == "TopicTest" =>
+                if o.time >= Time::from_secs(20) && &*queue.topic == "TopicTest" =>
             {
                 Some((name(&sim, o.node), queue.queue_id))
             }
@@ -102,13 +102,13 @@ fn consumer_database_outage_retries_through_the_delay_levels_and_loses_nothing()
 fn consumer_orderly_lock_stalls_the_dead_owners_queues_until_its_broker_locks_expire() {
     let sim = run_builtin("consumer-orderly-lock");
     for f in finished(&sim) {
-        if f.queue.topic == "OrderTopic" && [0, 1].contains(&f.queue.queue_id) {
+        if &*f.queue.topic == "OrderTopic" && [0, 1].contains(&f.queue.queue_id) {
             assert!(!(f.time > Time::from_millis(60_100) && f.time <= Time::from_secs(101)), "{f:?}");
         }
     }
     let resumed = finished(&sim)
         .iter()
-        .filter(|f| f.queue.topic == "OrderTopic" && f.queue.queue_id == 0 && f.time > Time::from_secs(101))
+        .filter(|f| &*f.queue.topic == "OrderTopic" && f.queue.queue_id == 0 && f.time > Time::from_secs(101))
         .map(|f| f.time)
         .min()
         .unwrap();

@@ -39,7 +39,7 @@ fn a_silent_broker_is_dropped_at_the_scan_instant_and_producers_stop_choosing_it
     assert!(changed_at > Time::from_millis(180_010) && changed_at < Time::from_millis(180_012), "{changed_at:?}");
     assert_eq!(queues, ["broker-a/0", "broker-a/1", "broker-a/2", "broker-a/3"]);
     let to_b: Vec<Time> =
-        attempts(&sim, "producer-0").into_iter().filter(|a| a.3.broker_name == "broker-b").map(|a| a.0).collect();
+        attempts(&sim, "producer-0").into_iter().filter(|a| &*a.3.broker_name == "broker-b").map(|a| a.0).collect();
     assert!(to_b.iter().any(|t| *t > Time::from_secs(60) && *t < Time::from_secs(180)), "{to_b:?}");
     assert!(to_b.iter().all(|t| *t < changed_at), "attempts to broker-b after the refresh: {to_b:?}");
 }
@@ -162,7 +162,7 @@ fn a_read_only_broker_receives_no_sends() {
     let sim = run(&body, 1, Time::from_secs(5));
     let tried = attempts(&sim, "producer-0");
     assert!(tried.len() > 50);
-    assert!(tried.iter().all(|a| a.3.broker_name == "broker-a"));
+    assert!(tried.iter().all(|a| &*a.3.broker_name == "broker-a"));
     let changes = route_changes(&sim, "producer-0");
     assert_eq!(
         changes.iter().find(|c| c.1 == "TopicTest").unwrap().2,
@@ -198,6 +198,6 @@ fn a_broker_last_registered_at_zero_is_removed_at_125_s_and_unused_after_the_150
     let removed = removed_at(&sim, "broker-b", None);
     assert_eq!(removed, [Time::from_secs(125); 2]);
     let last_to_b =
-        attempts(&sim, "producer-0").iter().filter(|a| a.3.broker_name == "broker-b").map(|a| a.0).max().unwrap();
+        attempts(&sim, "producer-0").iter().filter(|a| &*a.3.broker_name == "broker-b").map(|a| a.0).max().unwrap();
     assert!(last_to_b > Time::from_secs(149) && last_to_b < Time::from_millis(150_012), "{last_to_b:?}");
 }

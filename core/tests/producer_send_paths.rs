@@ -29,8 +29,8 @@ fn a_sync_send_to_a_dead_broker_retries_on_another_broker_and_reports_the_attemp
     for (time, send_id, _, _, outcome) in &retried {
         let mine: Vec<_> = tried.iter().filter(|a| a.1 == *send_id).collect();
         assert_eq!(mine.len(), 2);
-        assert_eq!(mine[0].3.broker_name, "broker-a");
-        assert_eq!(mine[1].3.broker_name, "broker-b");
+        assert_eq!(mine[0].3.broker_name.as_ref(), "broker-a");
+        assert_eq!(mine[1].3.broker_name.as_ref(), "broker-b");
         // The retry starts one reset later (two link latencies), the whole send well within a millisecond or two.
         assert!(mine[1].0 - mine[0].0 < rmqsim_core::time::Duration::from_millis(1));
         assert!(*time - mine[0].0 < rmqsim_core::time::Duration::from_millis(2));
@@ -38,7 +38,7 @@ fn a_sync_send_to_a_dead_broker_retries_on_another_broker_and_reports_the_attemp
     }
     assert!(done.iter().all(|c| failure_of(&c.4).is_none()), "no send fails: the retry saves every one");
     // After the refresh, broker-a is not tried any more.
-    assert!(tried.iter().filter(|a| a.0 > Time::from_millis(30_020)).all(|a| a.3.broker_name == "broker-b"));
+    assert!(tried.iter().filter(|a| a.0 > Time::from_millis(30_020)).all(|a| &*a.3.broker_name == "broker-b"));
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn a_sync_send_to_a_powered_off_broker_spends_its_whole_timeout() {
         );
         assert_eq!(*attempts_made, 1);
         let first = tried.iter().find(|a| a.1 == *send_id).unwrap();
-        assert_eq!(first.3.broker_name, "broker-a");
+        assert_eq!(first.3.broker_name.as_ref(), "broker-a");
         assert_eq!(*time - first.0, rmqsim_core::time::Duration::from_secs(3));
     }
 }
@@ -131,7 +131,7 @@ fn a_sync_send_retries_a_broker_error_only_when_its_code_is_in_retry_response_co
     let retried: Vec<_> = done.iter().filter(|c| c.3 == 2).collect();
     assert!(!retried.is_empty());
     for c in retried {
-        let mine: Vec<_> = tried.iter().filter(|a| a.1 == c.1).map(|a| a.3.broker_name.as_str()).collect();
+        let mine: Vec<_> = tried.iter().filter(|a| a.1 == c.1).map(|a| a.3.broker_name.as_ref()).collect();
         assert_eq!(mine, ["broker-b", "broker-a"]);
     }
 }
@@ -155,7 +155,7 @@ fn an_ordered_send_with_a_selector_does_not_retry() {
         assert_eq!(failure_of(&c.4).unwrap().0, "RemotingConnectException");
         let mine: Vec<_> = tried.iter().filter(|a| a.1 == c.1).collect();
         assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].3.broker_name, "broker-a");
+        assert_eq!(mine[0].3.broker_name.as_ref(), "broker-a");
     }
     // Every send is one attempt, whatever happened.
     assert!(done.iter().all(|c| c.3 <= 1));
@@ -211,12 +211,12 @@ fn the_latency_fault_table_isolates_a_slow_broker_for_the_listed_duration() {
         let slow_ends: Vec<Time> = done
             .iter()
             .filter(|c| c.0 > Time::from_secs(5))
-            .filter(|c| matches!(&c.4, SendOutcome::Sent { queue, .. } if queue.broker_name == "broker-b"))
+            .filter(|c| matches!(&c.4, SendOutcome::Sent { queue, .. } if &*queue.broker_name == "broker-b"))
             .map(|c| c.0)
             .collect();
         let first_slow = slow_ends[0];
         let tried_b_after =
-            |t: Time| tried.iter().filter(|a| a.3.broker_name == "broker-b").map(|a| a.0).find(|a| *a > t);
+            |t: Time| tried.iter().filter(|a| &*a.3.broker_name == "broker-b").map(|a| a.0).find(|a| *a > t);
         let last_slow = slow_ends.iter().copied().filter(|e| *e < tried_b_after(first_slow).unwrap()).max().unwrap();
         let next = tried_b_after(last_slow).expect("broker-b is chosen again once available");
         let until = last_slow + rmqsim_core::time::Duration::from_millis(isolation_ms);
@@ -380,7 +380,7 @@ fn a_broker_killed_between_storing_and_answering_makes_the_retry_a_duplicate() {
     let done = completions(&sim, "producer-0");
     let dup = done.iter().find(|c| &c.2[0] == on_both[0]).unwrap();
     assert_eq!(dup.3, 2);
-    assert!(matches!(&dup.4, SendOutcome::Sent { queue, .. } if queue.broker_name == "broker-b"));
+    assert!(matches!(&dup.4, SendOutcome::Sent { queue, .. } if &*queue.broker_name == "broker-b"));
     assert!(dup.0 > Time::from_secs(10) && dup.0 < Time::from_millis(10_002));
 }
 
@@ -422,7 +422,7 @@ fn a_gracefully_shut_down_broker_is_unregistered_at_once_and_sends_move_to_the_o
     assert!(attempts(&sim, "producer-0")
         .iter()
         .filter(|a| a.0 > Time::from_millis(30_020))
-        .all(|a| a.3.broker_name == "broker-a"));
+        .all(|a| &*a.3.broker_name == "broker-a"));
 }
 
 #[test]
@@ -441,7 +441,7 @@ fn an_async_send_retries_a_network_failure_on_another_broker() {
     assert!(retried.len() >= 5);
     for c in retried {
         let mine: Vec<_> = tried.iter().filter(|a| a.1 == c.1).collect();
-        assert_eq!((mine[0].3.broker_name.as_str(), mine[1].3.broker_name.as_str()), ("broker-a", "broker-b"));
+        assert_eq!((mine[0].3.broker_name.as_ref(), mine[1].3.broker_name.as_ref()), ("broker-a", "broker-b"));
         assert_eq!(mine[0].3.queue_id, mine[1].3.queue_id, "the async retry reuses the request and its queue id");
     }
 }

@@ -1121,7 +1121,7 @@ impl ConsumerClient {
         let Some((addr, _)) = addr else { return };
         let request = ConsumerRequest::UpdateConsumerOffset {
             consumer_group: self.spec.group.clone(),
-            topic: mq.topic.clone(),
+            topic: mq.topic.to_string(),
             queue_id: mq.queue_id,
             commit_offset: offset,
         };
@@ -1179,7 +1179,7 @@ impl ConsumerClient {
         let queues: Vec<MessageQueue> = self
             .process_queue_table
             .keys()
-            .filter(|mq| mq.topic == reset.topic && reset.offset_table.iter().any(|(q, _)| q == *mq))
+            .filter(|mq| *mq.topic == *reset.topic && reset.offset_table.iter().any(|(q, _)| q == *mq))
             .cloned()
             .collect();
         for mq in queues {
@@ -1195,7 +1195,7 @@ impl ConsumerClient {
     fn resume_after_reset(&mut self, ctx: &mut Ctx<'_>) {
         let Some(reset) = self.resets.pop_front() else { return };
         let queues: Vec<MessageQueue> =
-            self.process_queue_table.keys().filter(|mq| mq.topic == reset.topic).cloned().collect();
+            self.process_queue_table.keys().filter(|mq| *mq.topic == *reset.topic).cloned().collect();
         for mq in queues {
             let Some((_, offset)) = reset.offset_table.iter().find(|(q, _)| *q == mq) else { continue };
             self.update_offset(&mq, *offset, false, ctx);

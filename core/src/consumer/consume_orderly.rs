@@ -283,7 +283,7 @@ impl ConsumerClient {
     pub(crate) fn lock_all(&mut self, ctx: &mut Ctx<'_>) {
         let mut by_broker: std::collections::BTreeMap<String, Vec<MessageQueue>> = std::collections::BTreeMap::new();
         for mq in self.process_queue_table.keys() {
-            by_broker.entry(mq.broker_name.clone()).or_default().push(mq.clone());
+            by_broker.entry(mq.broker_name.to_string()).or_default().push(mq.clone());
         }
         for (broker, mqs) in by_broker {
             let Some((addr, _)) = self.find_broker_address_in_subscribe(&broker, true) else { continue };

@@ -99,8 +99,8 @@ impl ConsumerClient {
         ctx: &mut Ctx<'_>,
     ) {
         let lite = &mut self.lite;
-        lite.assigned.retain(|mq, _| mq.topic != topic || allocated.contains(mq));
-        lite.tasks.retain(|mq, _| mq.topic != topic || allocated.contains(mq));
+        lite.assigned.retain(|mq, _| &*mq.topic != topic || allocated.contains(mq));
+        lite.tasks.retain(|mq, _| &*mq.topic != topic || allocated.contains(mq));
         let mut start = Vec::new();
         for mq in allocated {
             let Some(pq) = self.process_queue_table.get(mq) else { continue };
@@ -174,16 +174,16 @@ impl ConsumerClient {
             // fetchConsumeOffset: what the rebalance computed for the queue.
             pq.next_offset
         };
-        let Some(subscription) = self.subscription_inner.get(&mq.topic).cloned() else { return };
+        let Some(subscription) = self.subscription_inner.get(&*mq.topic).cloned() else { return };
         let Some((addr, _)) = self.find_broker_address_in_subscribe(&mq.broker_name, false) else {
-            self.request_route_update(mq.topic.clone(), false, ctx);
+            self.request_route_update(mq.topic.to_string(), false, ctx);
             let delay = Duration::from_millis(config.pull_time_delay_mills_when_exception);
             ctx.set_timer(delay, timer(ConsumerTimer::LitePullTask { pq_id, task }));
             return;
         };
         let header = PullMessageRequestHeader {
             consumer_group: self.spec.group.clone(),
-            topic: mq.topic.clone(),
+            topic: mq.topic.to_string(),
             queue_id: mq.queue_id,
             queue_offset: offset,
             max_msg_nums: config.pull_batch_size as i32,
@@ -213,7 +213,7 @@ impl ConsumerClient {
                 let seeking = self.lite.assigned.get(&mq).is_some_and(|a| a.seek_offset != -1);
                 if status == PullStatus::Found {
                     self.stats.pulls_found += 1;
-                    let tags = self.subscription_inner.get(&mq.topic).map(|s| s.tags_set.clone()).unwrap_or_default();
+                    let tags = self.subscription_inner.get(&*mq.topic).map(|s| s.tags_set.clone()).unwrap_or_default();
                     let found = filter_found(body.messages, &tags, body.min_offset, body.max_offset);
                     if !found.is_empty() && !seeking {
                         self.stats.messages_pulled += found.len() as u64;
@@ -260,7 +260,7 @@ impl ConsumerClient {
         if self.spec.kind != crate::consumer::client::ConsumerKind::LitePull {
             return;
         }
-        let queues: Vec<MessageQueue> = self.lite.assigned.keys().filter(|mq| mq.topic == topic).cloned().collect();
+        let queues: Vec<MessageQueue> = self.lite.assigned.keys().filter(|mq| &*mq.topic == topic).cloned().collect();
         for mq in queues {
             let Some(pq_id) = self.process_queue_table.get(&mq).map(|pq| pq.id) else { continue };
             let request = match to {
@@ -268,8 +268,10 @@ impl ConsumerClient {
                     self.seek(&mq, offset, ctx);
                     continue;
                 }
-                SeekTarget::Begin => ConsumerRequest::GetMinOffset { topic: mq.topic.clone(), queue_id: mq.queue_id },
-                SeekTarget::End => ConsumerRequest::GetMaxOffset { topic: mq.topic.clone(), queue_id: mq.queue_id },
+                SeekTarget::Begin => {
+                    ConsumerRequest::GetMinOffset { topic: mq.topic.to_string(), queue_id: mq.queue_id }
+                }
+                SeekTarget::End => ConsumerRequest::GetMaxOffset { topic: mq.topic.to_string(), queue_id: mq.queue_id },
             };
             let addr = self.find_broker_address_in_publish(&mq.broker_name);
             let timeout = self.spec.config.mq_client_api_timeout;

@@ -162,7 +162,7 @@ impl ConsumerClient {
     /// `pullKernelImpl` (async).
     fn send_pull(&mut self, pq_id: u64, mq: MessageQueue, ctx: &mut Ctx<'_>) {
         let exception_delay = Duration::from_millis(self.spec.config.pull_time_delay_mills_when_exception);
-        let Some(subscription) = self.subscription_inner.get(&mq.topic).cloned() else {
+        let Some(subscription) = self.subscription_inner.get(&*mq.topic).cloned() else {
             self.pull_later(pq_id, exception_delay, ctx);
             return;
         };
@@ -176,7 +176,7 @@ impl ConsumerClient {
         let mut sys_flag = pull_sys_flag::build(commit, true, expression.is_some(), false);
         let Some((addr, slave)) = self.find_broker_address_in_subscribe(&mq.broker_name, false) else {
             // No address: refresh the route; the pull is retried after the exception delay.
-            self.request_route_update(mq.topic.clone(), false, ctx);
+            self.request_route_update(mq.topic.to_string(), false, ctx);
             self.pull_later(pq_id, exception_delay, ctx);
             return;
         };
@@ -186,7 +186,7 @@ impl ConsumerClient {
         let next_offset = self.process_queue_table[&mq].next_offset;
         let header = PullMessageRequestHeader {
             consumer_group: self.spec.group.clone(),
-            topic: mq.topic.clone(),
+            topic: mq.topic.to_string(),
             queue_id: mq.queue_id,
             queue_offset: next_offset,
             max_msg_nums: self.spec.config.pull_batch_size as i32,
@@ -220,7 +220,7 @@ impl ConsumerClient {
             PullOutcome::Result { status, body } => match status {
                 PullStatus::Found => {
                     self.stats.pulls_found += 1;
-                    let tags = self.subscription_inner.get(&mq.topic).map(|s| s.tags_set.clone()).unwrap_or_default();
+                    let tags = self.subscription_inner.get(&*mq.topic).map(|s| s.tags_set.clone()).unwrap_or_default();
                     let dropped = crate::filter::consistency::dropped_by_client(&body.messages, &tags);
                     if !dropped.is_empty() {
                         ctx.observe(Observation::MessagesFilteredByClient {

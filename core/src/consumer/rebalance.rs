@@ -356,7 +356,7 @@ impl ConsumerClient {
     fn plan(&mut self, current: &mut TopicRun, allocated: BTreeSet<MessageQueue>, now_ms: u64) {
         let passive = self.spec.kind == ConsumerKind::Push;
         for (mq, pq) in &self.process_queue_table {
-            if mq.topic != current.topic {
+            if *mq.topic != *current.topic {
                 continue;
             }
             if !allocated.contains(mq) {
@@ -467,7 +467,7 @@ impl ConsumerClient {
     pub(crate) fn unlock_all(&mut self, ctx: &mut Ctx<'_>) {
         let mut by_broker: BTreeMap<String, Vec<MessageQueue>> = BTreeMap::new();
         for mq in self.process_queue_table.keys() {
-            by_broker.entry(mq.broker_name.clone()).or_default().push(mq.clone());
+            by_broker.entry(mq.broker_name.to_string()).or_default().push(mq.clone());
         }
         for (broker, mqs) in by_broker {
             let Some((addr, _)) = self.find_broker_address_in_subscribe(&broker, true) else { continue };
@@ -596,7 +596,7 @@ impl ConsumerClient {
         let stale: Vec<MessageQueue> = self
             .process_queue_table
             .keys()
-            .filter(|mq| !self.subscription_inner.contains_key(&mq.topic))
+            .filter(|mq| !self.subscription_inner.contains_key(&*mq.topic))
             .cloned()
             .collect();
         for mq in stale {
@@ -634,7 +634,7 @@ impl ConsumerClient {
                     .map(|(a, _)| a);
                 let request = ConsumerRequest::QueryConsumerOffset {
                     consumer_group: self.spec.group.clone(),
-                    topic: mq.topic.clone(),
+                    topic: mq.topic.to_string(),
                     queue_id: mq.queue_id,
                 };
                 self.call(
@@ -728,7 +728,7 @@ impl ConsumerClient {
                 self.lookups.get_mut(&lookup).expect("present").stage = LookupStage::SearchOffset;
                 let addr = self.find_broker_address_in_publish(&state.mq.broker_name);
                 let request = ConsumerRequest::SearchOffsetByTimestamp {
-                    topic: state.mq.topic.clone(),
+                    topic: state.mq.topic.to_string(),
                     queue_id: state.mq.queue_id,
                     timestamp,
                 };
@@ -745,7 +745,7 @@ impl ConsumerClient {
     fn request_max_offset(&mut self, lookup: u64, mq: &MessageQueue, ctx: &mut Ctx<'_>) {
         self.lookups.get_mut(&lookup).expect("present").stage = LookupStage::MaxOffset;
         let addr = self.find_broker_address_in_publish(&mq.broker_name);
-        let request = ConsumerRequest::GetMaxOffset { topic: mq.topic.clone(), queue_id: mq.queue_id };
+        let request = ConsumerRequest::GetMaxOffset { topic: mq.topic.to_string(), queue_id: mq.queue_id };
         let timeout = self.spec.config.mq_client_api_timeout;
         self.call(addr, &mq.broker_name, request, Purpose::OffsetLookup { lookup }, timeout, true, ctx);
     }

@@ -92,7 +92,7 @@ pub fn consumer_view(client: &ConsumerClient, now: crate::time::Time) -> Consume
         .process_queue_table
         .iter()
         .map(|(mq, pq)| ConsumerQueueView {
-            topic: mq.topic.clone(),
+            topic: mq.topic.to_string(),
             queue: format!("{}/{}", mq.broker_name, mq.queue_id),
             cached: pq.msg_count as u32,
             first_cached_offset: pq.msg_tree_map.keys().next().copied(),

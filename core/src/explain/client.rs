@@ -347,7 +347,7 @@ fn strategy_notes(
                 cid_all.iter().filter_map(|cid| resolver.consumer_deploy_in(cid)).collect();
             let broker_rooms: BTreeSet<(&str, &str)> = mq_all
                 .iter()
-                .filter_map(|mq| resolver.broker_deploy_in(mq).map(|room| (mq.broker_name.as_str(), room)))
+                .filter_map(|mq| resolver.broker_deploy_in(mq).map(|room| (&*mq.broker_name, room)))
                 .collect();
             let brokers = broker_rooms.iter().map(|(b, r)| format!("{b}@{r}")).collect::<Vec<_>>().join(", ");
             let orphan_rooms: BTreeSet<&str> = broker_rooms

@@ -914,7 +914,7 @@ impl ProducerClient {
             return;
         };
         let op = self.sends.get_mut(&send_id).expect("the send exists");
-        op.brokers_sent[op.times as usize] = Some(mq.broker_name.clone());
+        op.brokers_sent[op.times as usize] = Some(mq.broker_name.to_string());
         op.last_mq = Some(mq.clone());
         let cost = ctx.now() - op.begin;
         if cost.as_micros() >= op.timeout_ms * 1_000 {
@@ -984,7 +984,7 @@ impl ProducerClient {
         });
         let mode = op.mode;
         let async_timeout_ms = op.async_timeout_ms;
-        op.phase = Phase::InFlight { opaque: u32::MAX, broker_name: mq.broker_name.clone() };
+        op.phase = Phase::InFlight { opaque: u32::MAX, broker_name: mq.broker_name.to_string() };
         let Some(peer) = self.node_of(&addr) else {
             let error = RemotingException::Connect { addr };
             match mode {
@@ -1013,7 +1013,7 @@ impl ProducerClient {
             }
         };
         let op = self.sends.get_mut(&send_id).expect("the send exists");
-        op.phase = Phase::InFlight { opaque, broker_name: mq.broker_name };
+        op.phase = Phase::InFlight { opaque, broker_name: mq.broker_name.to_string() };
     }
 
     /// A response to a send (`processSendResponse`).
@@ -1416,7 +1416,7 @@ fn build_request(payload: &Payload, mq: &MessageQueue, config: &ProducerConfig, 
         code,
         header: SendMessageRequestHeader {
             producer_group: config.producer_group.clone(),
-            topic: mq.topic.clone(),
+            topic: mq.topic.to_string(),
             default_topic: config.create_topic_key.clone(),
             default_topic_queue_nums: config.default_topic_queue_nums as i32,
             queue_id: mq.queue_id,

@@ -221,7 +221,7 @@ impl MqFaultStrategy {
         let thread = at.thread;
         if !self.send_latency_fault_enable {
             if let Some(last) = at.last_broker_name {
-                if let Some(mq) = info.select_filtered(thread, version, rng, |mq| mq.broker_name != last) {
+                if let Some(mq) = info.select_filtered(thread, version, rng, |mq| &*mq.broker_name != last) {
                     return Some(mq);
                 }
             }
@@ -260,7 +260,7 @@ impl MqFaultStrategy {
     fn select_5(&mut self, info: &mut TopicPublishInfo, at: SelectContext<'_>, rng: &mut Prng) -> Option<MessageQueue> {
         let version = FaultStrategyVersion::V5;
         let thread = at.thread;
-        let not_last = |mq: &MessageQueue| at.last_broker_name.is_none_or(|last| mq.broker_name != last);
+        let not_last = |mq: &MessageQueue| at.last_broker_name.is_none_or(|last| &*mq.broker_name != last);
         if self.send_latency_fault_enable {
             if at.reset_index {
                 info.send_which_queue.reset(thread, rng);
@@ -370,7 +370,10 @@ mod tests {
         let mut r = rng();
         for _ in 0..20 {
             let at = SelectContext { thread: 0, last_broker_name: Some("broker-a"), reset_index: true, now_ms: 0 };
-            assert_eq!(strategy.select_one_message_queue(&mut info, at, &mut r).unwrap().broker_name, "broker-b");
+            assert_eq!(
+                strategy.select_one_message_queue(&mut info, at, &mut r).unwrap().broker_name.as_ref(),
+                "broker-b"
+            );
         }
         // With one broker only, the retry goes back to it (one more plain probe).
         let mut single = topic_route_data_to_publish_info(
@@ -381,7 +384,10 @@ mod tests {
             },
         );
         let at = SelectContext { thread: 0, last_broker_name: Some("broker-a"), reset_index: true, now_ms: 0 };
-        assert_eq!(strategy.select_one_message_queue(&mut single, at, &mut r).unwrap().broker_name, "broker-a");
+        assert_eq!(
+            strategy.select_one_message_queue(&mut single, at, &mut r).unwrap().broker_name.as_ref(),
+            "broker-a"
+        );
     }
 
     #[test]
@@ -396,7 +402,7 @@ mod tests {
                 for _ in 0..8 {
                     let at = SelectContext { thread: 0, last_broker_name: None, reset_index: false, now_ms };
                     assert_eq!(
-                        strategy.select_one_message_queue(&mut info, at, &mut r).unwrap().broker_name,
+                        strategy.select_one_message_queue(&mut info, at, &mut r).unwrap().broker_name.as_ref(),
                         "broker-b"
                     );
                 }
@@ -404,7 +410,7 @@ mod tests {
             let seen: Vec<String> = (0..8)
                 .map(|_| {
                     let at = SelectContext { thread: 0, last_broker_name: None, reset_index: false, now_ms: until };
-                    strategy.select_one_message_queue(&mut info, at, &mut r).unwrap().broker_name
+                    strategy.select_one_message_queue(&mut info, at, &mut r).unwrap().broker_name.to_string()
                 })
                 .collect();
             assert!(seen.iter().any(|b| b == "broker-a"), "{version}: {seen:?}");
@@ -421,7 +427,7 @@ mod tests {
         let at = SelectContext { thread: 0, last_broker_name: None, reset_index: false, now_ms: 1 };
         let mq = strategy.select_one_message_queue(&mut info, at, &mut r).unwrap();
         // Two items: half = 1, so the better one (broker-b, lower latency) is picked.
-        assert_eq!(mq.broker_name, "broker-b");
+        assert_eq!(&*mq.broker_name, "broker-b");
         assert!((0..2).contains(&mq.queue_id));
     }
 

@@ -326,7 +326,7 @@ impl TransactionMqProducer {
     ) {
         let Ok(id) = decode_message_id(&send_result.offset_msg_id) else { return };
         let broker_name = &send_result.message_queue.broker_name;
-        let Some(addr) = client.broker_addr_table.get(broker_name).and_then(|addrs| addrs.get(&0)).cloned() else {
+        let Some(addr) = client.broker_addr_table.get(&**broker_name).and_then(|addrs| addrs.get(&0)).cloned() else {
             return;
         };
         let Some(broker) = client.spec.directory.node_of_addr(&addr) else { return };

@@ -30,7 +30,7 @@ pub fn results(sim: &Simulation) -> Vec<(Time, Vec<String>, SendStatus, String)>
         .iter()
         .filter_map(|o| match &o.observation {
             Observation::SendCompleted { msg_ids, outcome: SendOutcome::Sent { status, queue, .. }, .. } => {
-                Some((o.time, msg_ids.clone(), *status, queue.broker_name.clone()))
+                Some((o.time, msg_ids.clone(), *status, queue.broker_name.to_string()))
             }
             _ => None,
         })
@@ -66,7 +66,7 @@ pub fn stored_on(sim: &Simulation, broker: &str) -> BTreeSet<String> {
 /// The msgIds consumers finished (and did not discard) from the queues of the broker group `broker_name`.
 pub fn consumed_from(sim: &Simulation, broker_name: &str) -> BTreeSet<String> {
     picked(sim, |o| match o {
-        Observation::ConsumeFinished { msg_id, queue, discarded: false, .. } if queue.broker_name == broker_name => {
+        Observation::ConsumeFinished { msg_id, queue, discarded: false, .. } if &*queue.broker_name == broker_name => {
             Some(msg_id.clone())
         }
         _ => None,

@@ -28,7 +28,7 @@ pub struct MachineRoomResolver {
 impl MachineRoomResolver {
     /// `brokerDeployIn(messageQueue)`.
     pub fn broker_deploy_in(&self, message_queue: &MessageQueue) -> Option<&str> {
-        non_empty(self.broker_rooms.get(&message_queue.broker_name))
+        non_empty(self.broker_rooms.get(&*message_queue.broker_name))
     }
 
     /// `consumerDeployIn(clientID)`.
