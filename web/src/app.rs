@@ -9,7 +9,6 @@ use std::rc::Rc;
 
 use rmqsim_core::action_log::{self, encode_time};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::browser;
@@ -117,16 +116,8 @@ fn shell() -> Html {
                     dispatch.emit(SimCommand::OpenLink(run.to_string()));
                 }
             });
-            let window = web_sys::window();
-            if let Some(window) = &window {
-                let _ = window.add_event_listener_with_callback("hashchange", listener.as_ref().unchecked_ref());
-            }
-            move || {
-                if let Some(window) = window {
-                    let _ = window.remove_event_listener_with_callback("hashchange", listener.as_ref().unchecked_ref());
-                }
-                drop(listener);
-            }
+            let listener = browser::WindowListener::new("hashchange", listener);
+            move || drop(listener)
         });
     }
 

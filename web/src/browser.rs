@@ -102,3 +102,27 @@ pub fn reveal(id: &str) {
         element.scroll_into_view_with_bool(true);
     }
 }
+
+/// A listener on the window for one event type, removed when dropped (return it from a
+/// `use_effect` as its teardown: `move || drop(listener)`).
+pub struct WindowListener<T: ?Sized> {
+    event: &'static str,
+    closure: Closure<T>,
+}
+
+impl<T: ?Sized + wasm_bindgen::closure::WasmClosure> WindowListener<T> {
+    pub fn new(event: &'static str, closure: Closure<T>) -> WindowListener<T> {
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+        }
+        WindowListener { event, closure }
+    }
+}
+
+impl<T: ?Sized> Drop for WindowListener<T> {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.remove_event_listener_with_callback(self.event, self.closure.as_ref().unchecked_ref());
+        }
+    }
+}

@@ -6,8 +6,9 @@
 use std::rc::Rc;
 
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 use yew::prelude::*;
+
+use crate::browser::WindowListener;
 
 /// Widths are rounded down to this step: a window dragged a few pixels wider does not lay out again.
 const STEP_PX: i32 = 40;
@@ -32,16 +33,8 @@ pub fn use_element_width(node: NodeRef) -> Option<i32> {
                 let measure = Rc::clone(&measure);
                 Closure::<dyn FnMut()>::new(move || measure())
             };
-            let window = web_sys::window();
-            if let Some(window) = &window {
-                let _ = window.add_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
-            }
-            move || {
-                if let Some(window) = window {
-                    let _ = window.remove_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
-                }
-                drop(on_resize);
-            }
+            let on_resize = WindowListener::new("resize", on_resize);
+            move || drop(on_resize)
         });
     }
     *width

@@ -8,6 +8,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::browser::WindowListener;
 use crate::sim_context::SimCommand;
 use crate::state::{UiAction, UiState};
 
@@ -40,16 +41,8 @@ pub fn use_keyboard(dispatch: Callback<SimCommand>, ui: UseReducerDispatcher<UiS
                 dispatch.emit(command);
             }
         });
-        let window = web_sys::window();
-        if let Some(window) = &window {
-            let _ = window.add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
-        }
-        move || {
-            if let Some(window) = window {
-                let _ = window.remove_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
-            }
-            drop(listener);
-        }
+        let listener = WindowListener::new("keydown", listener);
+        move || drop(listener)
     });
 }
 
