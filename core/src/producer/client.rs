@@ -27,6 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -194,8 +195,8 @@ enum RouteOutcome {
 enum Phase {
     /// Waiting for `tryToFindTopicPublishInfo`; `default_tried` after the TBW102 lookup was asked.
     AwaitingRoute { default_tried: bool },
-    /// An attempt is on the wire.
-    InFlight { opaque: u32, broker_name: String },
+    /// An attempt is on the wire, to this broker (the name shared with its queue).
+    InFlight { opaque: u32, broker_name: Rc<str> },
 }
 
 #[derive(Clone, Debug)]
@@ -984,7 +985,7 @@ impl ProducerClient {
         });
         let mode = op.mode;
         let async_timeout_ms = op.async_timeout_ms;
-        op.phase = Phase::InFlight { opaque: u32::MAX, broker_name: mq.broker_name.to_string() };
+        op.phase = Phase::InFlight { opaque: u32::MAX, broker_name: Rc::clone(&mq.broker_name) };
         let Some(peer) = self.node_of(&addr) else {
             let error = RemotingException::Connect { addr };
             match mode {
@@ -1013,7 +1014,7 @@ impl ProducerClient {
             }
         };
         let op = self.sends.get_mut(&send_id).expect("the send exists");
-        op.phase = Phase::InFlight { opaque, broker_name: mq.broker_name.to_string() };
+        op.phase = Phase::InFlight { opaque, broker_name: Rc::clone(&mq.broker_name) };
     }
 
     /// A response to a send (`processSendResponse`).
@@ -1039,7 +1040,11 @@ impl ProducerClient {
                 send_status,
                 msg_id: op.payload.msg_ids().join(","),
                 offset_msg_id: header.msg_id,
-                message_queue: MessageQueue::new(op.payload.topic(), &broker_name, header.queue_id),
+                message_queue: MessageQueue {
+                    topic: op.payload.topic().into(),
+                    broker_name: Rc::clone(&broker_name),
+                    queue_id: header.queue_id,
+                },
                 queue_offset: header.queue_offset,
                 transaction_id: header.transaction_id,
             }),

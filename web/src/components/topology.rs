@@ -114,6 +114,14 @@ struct Parts<'a> {
     groups: Vec<(String, Vec<(&'a Slot, Role)>)>,
 }
 
+impl<'a> Parts<'a> {
+    /// The top row: NameServers, then the 5.x controller, with their roles.
+    fn top(&self) -> Vec<(&'a Slot, Role)> {
+        let name_servers = self.name_servers.iter().map(|n| (*n, Role::NameServer));
+        name_servers.chain(self.controllers.iter().map(|n| (*n, Role::Controller))).collect()
+    }
+}
+
 fn parts<'a>(nodes: &'a [Slot], scenario: &Scenario) -> Parts<'a> {
     let of_kind = |kind: NodeKind| nodes.iter().filter(move |n| n.kind == kind).collect::<Vec<_>>();
     let others = nodes
@@ -210,11 +218,7 @@ fn side_by_side(parts: &Parts) -> Layout {
     let ns_top = MARGIN + 18;
     let ns_w = top_row as i32 * COLUMN_W - GAP;
     let ns_x = center_x + (center_w - ns_w) / 2;
-    let top: Vec<(&Slot, Role)> = name_servers
-        .iter()
-        .map(|n| (*n, Role::NameServer))
-        .chain(controllers.iter().map(|n| (*n, Role::Controller)))
-        .collect();
+    let top = parts.top();
     top_captions(&mut captions, &top, |i| (ns_x + i as i32 * COLUMN_W, ns_top));
     for (i, (node, role)) in top.iter().enumerate() {
         placed.push(Placed {
@@ -295,12 +299,7 @@ fn stacked(parts: &Parts, fit: i32) -> Layout {
     let per_row = |count: usize, fits: usize| count.div_ceil(count.div_ceil(fits).max(1)).max(1);
     let groups_per_row = per_row(parts.groups.len(), ((inner + GAP) / (GROUP_W + GAP)).max(1) as usize);
     let row_w = |count: usize, per: usize, w: i32| count.min(per) as i32 * (w + GAP) - GAP;
-    let top: Vec<(&Slot, Role)> = parts
-        .name_servers
-        .iter()
-        .map(|n| (*n, Role::NameServer))
-        .chain(parts.controllers.iter().map(|n| (*n, Role::Controller)))
-        .collect();
+    let top = parts.top();
     let producers: Vec<(&Slot, Role)> = parts.producers.iter().map(|n| (*n, Role::Producer)).collect();
     let others: Vec<(&Slot, Role)> = parts.others.iter().map(|n| (*n, other_role(n))).collect();
     // Groups of one master named as the group (no slaves): a box around each says nothing its node
@@ -358,23 +357,23 @@ fn stacked(parts: &Parts, fit: i32) -> Layout {
     section(&top, None, &mut y, &mut captions, &mut placed);
     section(&producers, Some(Region::Producers), &mut y, &mut captions, &mut placed);
     let mut group_boxes = Vec::new();
-    if let Some(brokers) = &lone_masters {
-        section(brokers, None, &mut y, &mut captions, &mut placed);
-        y -= SECTION_GAP - GAP; // the groups' own spacing follows
-    }
-    let boxed = if lone_masters.is_some() { &[][..] } else { &parts.groups[..] };
-    for (row, chunk) in boxed.chunks(groups_per_row).enumerate() {
-        let row_h = chunk.iter().map(|(_, members)| group_h(members.len())).max().unwrap_or(0);
-        for (col, (name, members)) in chunk.iter().enumerate() {
-            let i = row * groups_per_row + col;
-            let (x, _) = spot(i, parts.groups.len(), groups_per_row, GROUP_W, y, 0);
-            group_boxes.push(GroupBox { name: name.clone(), x, y, w: GROUP_W, h: group_h(members.len()) });
-            place_members(&mut placed, members, x, y);
+    match &lone_masters {
+        Some(brokers) => section(brokers, None, &mut y, &mut captions, &mut placed),
+        None => {
+            for (row, chunk) in parts.groups.chunks(groups_per_row).enumerate() {
+                let row_h = chunk.iter().map(|(_, members)| group_h(members.len())).max().unwrap_or(0);
+                for (col, (name, members)) in chunk.iter().enumerate() {
+                    let i = row * groups_per_row + col;
+                    let (x, _) = spot(i, parts.groups.len(), groups_per_row, GROUP_W, y, 0);
+                    group_boxes.push(GroupBox { name: name.clone(), x, y, w: GROUP_W, h: group_h(members.len()) });
+                    place_members(&mut placed, members, x, y);
+                }
+                y += row_h + GAP;
+            }
+            if !parts.groups.is_empty() {
+                y += SECTION_GAP - GAP;
+            }
         }
-        y += row_h + GAP;
-    }
-    if !parts.groups.is_empty() {
-        y += SECTION_GAP - GAP;
     }
     section(&others, Some(Region::Others), &mut y, &mut captions, &mut placed);
     placed.sort_by_key(|p| p.id);
