@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   REPO, useBrowser, pageOpener, screenshots, scrollToTop, timeUs, digest, nodeStatus, settled, pause, seekTo, shareRun, cli,
+  openScenarioPaused, select,
 } from './support.js';
 
 const TIMEOUT = { timeout: 90_000 };
@@ -194,6 +195,34 @@ test('a fault by click changes the topology and the counters; rewinding shows th
   await page.click('#inspector .icon-button');
   await page.click('#heal-all');
   await page.waitForFunction(() => document.querySelectorAll('#topology g.link').length === 0);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('paused, the run is computed ahead; at 100x it plays from there, the X-ray waits for the pause, and the pause lands on the CLI digest', TIMEOUT, async () => {
+  const page = await openPage('', { width: 1400, height: 900 });
+  await openScenarioPaused(page, 'producer-broker-down');
+  await seekTo(page, 20);
+  const from = await timeUs(page);
+  await select(page, 'producer-plain');
+  await page.locator('#producer-xray').waitFor();
+  // The green strip of the scrubber grows while the page is paused.
+  const computed = () => page.$eval('#computed', (c) => Number(c.dataset.computedUs));
+  await page.waitForFunction(() => Number(document.querySelector('#computed')?.dataset.computedUs) >= 60e6);
+  assert.equal(await timeUs(page), from, 'computing ahead does not move the clock');
+  await page.selectOption('#speed', '100000');
+  await page.click('#play-pause');
+  await page.locator('[data-waits-for-pause]').waitFor();
+  assert.equal(await page.locator('#producer-xray').count(), 0, 'the X-ray waits while the frames play');
+  await page.waitForFunction(() => Number(document.querySelector('#virtual-time').dataset.timeUs) >= 40e6);
+  await pause(page);
+  await shot(page, '04b-paused-after-frames');
+  await settled(page);
+  await page.locator('#producer-xray').waitFor();
+  const at = await timeUs(page);
+  assert.ok(at >= 40e6 && at % 250_000 === 0, `paused on a recorded frame's instant: ${at} us`);
+  assert.equal(await digest(page), cliDigest('producer-broker-down', 1, `${at / 1000}ms`), 'the same run as the CLI');
+  assert.ok((await computed()) >= at);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

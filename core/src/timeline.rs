@@ -21,6 +21,8 @@
 //! event queue in the same order and give the same trace digest. Checkpoints are taken at the same
 //! kind of point: after every event at or before their time, before any user action at that time.
 
+use std::rc::Rc;
+
 use crate::action_log::{check_action, UserAction, MAX_ACTIONS};
 use crate::scenario::{Scenario, ScenarioErrors};
 use crate::simulation::Simulation;
@@ -78,7 +80,7 @@ pub struct Progress {
     pub reached: bool,
 }
 
-#[derive(Clone)]
+/// Shared (`Rc`) between a timeline and its copies: a checkpoint never changes once taken.
 struct Checkpoint {
     at: Time,
     /// How many log entries the checkpointed simulation has injected.
@@ -94,7 +96,7 @@ pub struct Timeline {
     applied: u32,
     log: Vec<UserAction>,
     /// Sorted by time; the first is the state before anything ran (time zero).
-    checkpoints: Vec<Checkpoint>,
+    checkpoints: Vec<Rc<Checkpoint>>,
     every: Duration,
     /// The widest spacing asked for by the user interface (see [`Timeline::space_checkpoints`]).
     spacing: Duration,
@@ -114,7 +116,7 @@ impl Timeline {
         live.kernel_mut().trace_mut().set_recent_capacity(config.recent_trace as usize);
         let every = Duration::from_micros(config.checkpoint_every.as_micros().max(1));
         Ok(Timeline {
-            checkpoints: vec![Checkpoint { at: Time::ZERO, applied: 0, simulation: live.clone() }],
+            checkpoints: vec![Rc::new(Checkpoint { at: Time::ZERO, applied: 0, simulation: live.clone() })],
             live,
             applied: 0,
             log: Vec::new(),
@@ -230,6 +232,12 @@ impl Timeline {
         interval
     }
 
+    /// The instant the next checkpoint will be taken at (once every event at or before it has run).
+    /// A caller on a time budget can stop just before it and take the copy when it has time for it.
+    pub fn next_checkpoint_at(&self) -> Time {
+        self.next_checkpoint_time()
+    }
+
     /// Forks so far that dropped an explored future.
     pub fn forks(&self) -> u32 {
         self.forks
@@ -309,6 +317,30 @@ impl Timeline {
         restored.kernel_mut().trace_mut().set_keeping(self.live.kernel().trace().keeping());
         self.applied = checkpoint.applied;
         self.live = restored;
+    }
+
+    /// A copy of this timeline (same log, same checkpoints, shared) whose live simulation is the best
+    /// starting point for reaching `at`, as after [`Timeline::rewind_to`]: one copy of a checkpoint,
+    /// where cloning and then rewinding would copy the live run as well. A UI that computed a run
+    /// ahead of what it shows lands its shown timeline on the computed one this way; `explored` is
+    /// what the shown timeline had explored itself (the frontier: acting before it forks).
+    pub fn landed_at(&self, at: Time, explored: Time) -> Timeline {
+        let index = self.checkpoints.partition_point(|c| c.at <= at).saturating_sub(1);
+        let checkpoint = &self.checkpoints[index];
+        let mut live = checkpoint.simulation.clone();
+        live.kernel_mut().trace_mut().set_keeping(self.live.kernel().trace().keeping());
+        Timeline {
+            live,
+            applied: checkpoint.applied,
+            log: self.log.clone(),
+            checkpoints: self.checkpoints.clone(),
+            every: self.every,
+            spacing: self.spacing,
+            max_checkpoints: self.max_checkpoints,
+            frontier: explored.max(checkpoint.at),
+            end: self.end,
+            forks: self.forks,
+        }
     }
 
     /// Run forward to `at`, processing at most `max_events` events, applying the user actions and
@@ -417,7 +449,7 @@ impl Timeline {
 
     fn take_checkpoint(&mut self) {
         let checkpoint = Checkpoint { at: self.now(), applied: self.applied, simulation: self.live.clone() };
-        self.checkpoints.push(checkpoint);
+        self.checkpoints.push(Rc::new(checkpoint));
         if self.checkpoints.len() > self.max_checkpoints as usize {
             // Keep the multiples of twice the interval: checkpoints stay evenly spread over the run.
             self.every = self.every.saturating_mul(2);
@@ -482,6 +514,27 @@ mod tests {
         }
         timeline.seek(Time::from_micros(61_234_567));
         assert_eq!(timeline.simulation().digest(), straight(&scenario, 3, Time::from_micros(61_234_567)));
+    }
+
+    #[test]
+    fn a_timeline_computed_ahead_lands_an_earlier_instant_with_the_straight_runs_digest_and_its_logged_actions() {
+        let scenario = scenario("producer-broker-down");
+        let mut shown = Timeline::new(&scenario, 4, &TimelineConfig::default()).unwrap();
+        shown.seek(secs(10));
+        shown.act(kill("broker-a", CrashKindSpec::ProcessKill)).unwrap();
+        shown.seek(secs(5));
+        // Computed ahead from a rewound timeline: the logged kill at 10 s replays on the way.
+        let mut ahead = shown.clone();
+        ahead.seek(secs(90));
+        let mut landed = ahead.landed_at(secs(47), shown.frontier());
+        assert!(landed.now() <= secs(47), "it starts at a checkpoint at or before the instant");
+        assert_eq!(landed.checkpoint_times(), ahead.checkpoint_times(), "the checkpoints are shared");
+        landed.seek(secs(47));
+        let reference = replay(&scenario, 4, shown.log(), secs(47)).unwrap();
+        assert_eq!(landed.simulation().digest(), reference.digest());
+        assert_eq!(landed.frontier(), secs(47), "what only the copy computed is not explored by the shown run");
+        assert_eq!(landed.log(), shown.log());
+        assert!(!landed.acting_now_forks(), "acting at the landed instant replaces no future the student saw");
     }
 
     #[test]

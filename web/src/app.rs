@@ -160,7 +160,7 @@ fn shell() -> Html {
             <Header lang={lang} on_lang={cb.lang.clone()} on_share={cb.share.clone()} on_help={cb.help.clone()} />
             <div class="controls">
                 <ClockBar lang={lang} snapshot={Rc::clone(&snapshot)} on_command={cb.command.clone()} />
-                <Scrubber lang={lang} now={snapshot.now()} end={snapshot.end} frontier={snapshot.frontier}
+                <Scrubber lang={lang} now={snapshot.now()} end={snapshot.end} frontier={snapshot.frontier} computed={snapshot.computed}
                           seeking={snapshot.seeking} checkpoints={Rc::clone(&snapshot.checkpoints)}
                           markers={Rc::clone(&snapshot.markers)} on_seek={cb.seek.clone()} />
                 if snapshot.forks_if_acting && snapshot.seeking.is_none() {

@@ -71,6 +71,10 @@ pub struct Texts {
     pub halted: &'static str,
     pub ended: &'static str,
     pub lagging: fn(&str) -> String,
+    /// The scrubber's strip of the run computed ahead (its end).
+    pub computed_ahead: fn(&str) -> String,
+    /// An inspector that reads the shown run, while a frame computed ahead is on screen.
+    pub xray_waits_for_pause: &'static str,
     // scrubber
     pub scrubber_title: &'static str,
     pub marker_scenario: &'static str,
@@ -267,6 +271,8 @@ pub static EN: Texts = Texts {
     halted: "halted",
     ended: "end of scenario",
     lagging: |speed| format!("running as fast as this browser can ({speed} effective)"),
+    computed_ahead: |to| format!("Computed ahead to {to}: at 100× or faster, playing shows this part without waiting"),
+    xray_waits_for_pause: "Playing at 100× or faster shows the run computed ahead. Pause to look inside this node.",
     scrubber_title: "Timeline: click or drag to go to any instant",
     marker_scenario: "scenario",
     marker_user: "your action",
@@ -485,6 +491,8 @@ pub static ZH: Texts = Texts {
     halted: "已停止",
     ended: "场景结束",
     lagging: |speed| format!("浏览器已全速运行（实际 {speed}）"),
+    computed_ahead: |to| format!("已预先计算到 {to}：以 100× 或更快速度播放时，这一段无需等待"),
+    xray_waits_for_pause: "以 100× 或更快速度播放时显示的是预先计算好的运行。暂停后即可查看该节点内部。",
     scrubber_title: "时间轴：点击或拖动以跳到任意时刻",
     marker_scenario: "场景动作",
     marker_user: "你的操作",

@@ -13,6 +13,7 @@ mod hooks;
 mod i18n;
 mod markers;
 mod panic_panel;
+mod run_ahead;
 mod sim_context;
 mod state;
 mod trace_lines;

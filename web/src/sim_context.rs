@@ -19,7 +19,8 @@ use yew::prelude::*;
 use crate::browser;
 use crate::hooks::use_keyboard::use_keyboard;
 use crate::hooks::use_play_loop::use_play_loop;
-use crate::markers::{all_markers, Marker, ObservedMarks};
+use crate::markers::{all_markers, Marker, MarkerKind, ObservedMarks};
+use crate::run_ahead::{Frame, RunAhead};
 use crate::state::{Notice, UiAction, UiState};
 use crate::trace_lines::{flashes, Flash, TraceLine, TraceLines};
 
@@ -29,6 +30,15 @@ pub const DEFAULT_SCENARIO: &str = "broker-heartbeats";
 pub const SPEEDS_MILLI: [u64; 7] = [100, 1_000, 10_000, 100_000, 1_000_000, 3_000_000, 10_000_000];
 /// Start at 10× real time: heartbeats every 30 s are then visible every 3 s.
 pub const DEFAULT_SPEED_MILLI: u64 = 10_000;
+/// From this speed (100×) playing shows the frames of the run computed ahead (`run_ahead.rs`): a
+/// 60 Hz frame then covers more virtual time than a recorded frame, and more events than a frame's
+/// budget may run on a busy scenario. Slower speeds run the shown timeline itself, event by event.
+pub const FRAMES_FROM_SPEED_MILLI: u64 = 100_000;
+/// While paused, the run is computed ahead in at most this much of each frame (wall ms): the page
+/// stays responsive to typing and clicks.
+pub const AHEAD_IDLE_BUDGET_MS: f64 = 10.0;
+/// While computing ahead with nothing else to show, the scrubber's computed bar is refreshed this often (wall ms).
+const AHEAD_PUBLISH_MS: f64 = 500.0;
 /// Trace records each simulation keeps for the event log and the animation.
 const RECENT_TRACE: u32 = 400;
 /// The event log is refreshed at most this often while playing (wall ms); the DOM has better things to do.
@@ -100,6 +110,11 @@ pub struct Snapshot {
     pub builtin_id: Option<String>,
     pub end: Time,
     pub frontier: Time,
+    /// How far the run has been computed ahead of what is shown (see `run_ahead.rs`).
+    pub computed: Time,
+    /// The page shows a frame recorded ahead (playing fast, or landing after it): the shown timeline
+    /// is elsewhere, so the inspectors that read it wait for the pause.
+    pub from_frames: bool,
     pub checkpoints: Rc<Vec<Time>>,
     pub log: Rc<Vec<UserAction>>,
     pub markers: Rc<Vec<Marker>>,
@@ -160,6 +175,16 @@ pub struct SimHandle {
     /// The play loop's last slice: how to tell when a frame is nearly over.
     pub pace: Pace,
     generation: u64,
+    /// The run computed ahead of the shown timeline, with its recorded frames.
+    ahead: Option<RunAhead>,
+    /// The recorded frame on screen while playing fast, and while the shown timeline lands on it.
+    shown: Option<Rc<Frame>>,
+    /// The shown timeline is replaying to the frame on screen (a seek), which stays until it is there.
+    landing: bool,
+    /// The clock of a fast playback: the frame on screen is the latest recorded at or before it.
+    shown_time: Time,
+    /// When the computed bar was last published while paused (wall ms).
+    ahead_published_at: f64,
 }
 
 /// The play loop's last slice: its wall ms and virtual µs; and of the seek in progress, its last
@@ -217,6 +242,11 @@ impl SimHandle {
             perf: Perf::default(),
             pace: Pace::default(),
             generation: 0,
+            ahead: None,
+            shown: None,
+            landing: false,
+            shown_time: Time::ZERO,
+            ahead_published_at: f64::NEG_INFINITY,
         })
     }
 
@@ -262,6 +292,7 @@ impl SimHandle {
 
     fn seek_to(&mut self, at: Time) {
         let at = at.min(self.timeline.end());
+        self.land_from_ahead_if_nearer(at);
         self.timeline.rewind_to(at);
         self.seek_from = self.timeline.now();
         self.seek_target = Some(at);
@@ -285,27 +316,152 @@ impl SimHandle {
             self.pace.end_seek();
             self.timeline.run_to(target, u32::MAX);
         }
+        self.seek_done();
+    }
+
+    /// A seek reached its target: if it was a landing, the shown timeline is now where the frame was.
+    pub fn seek_done(&mut self) {
+        if self.landing {
+            self.landing = false;
+            self.shown = None;
+        }
+    }
+
+    // --- the run computed ahead --------------------------------------------------------------------
+
+    /// The instant on screen: the frame's while one is shown, else the shown timeline's.
+    pub fn clock(&self) -> Time {
+        self.shown.as_ref().map_or(self.timeline.now(), |f| f.at)
+    }
+
+    /// Whether the next frame plays recorded frames (playing at [`FRAMES_FROM_SPEED_MILLI`] or faster).
+    pub fn plays_frames(&self) -> bool {
+        self.playing && self.speed_milli >= FRAMES_FROM_SPEED_MILLI && self.seek_target.is_none()
+    }
+
+    /// A run computed ahead whose frames cover `timeline`'s present (made if needed).
+    fn ahead_from<'a>(ahead: &'a mut Option<RunAhead>, timeline: &Timeline) -> &'a mut RunAhead {
+        if !ahead.as_ref().is_some_and(|a| a.covers(timeline.now())) {
+            *ahead = Some(RunAhead::new(timeline));
+        }
+        ahead.as_mut().expect("made above")
+    }
+
+    /// Paused: compute ahead until `deadline_ms`. Returns whether the computed bar is worth showing
+    /// (about twice a second while there is progress).
+    pub fn compute_ahead(&mut self, deadline_ms: f64, clock: &dyn Fn() -> f64) -> bool {
+        if self.playing || self.seek_target.is_some() || self.timeline.halted() {
+            return false;
+        }
+        let shown = self.timeline.now();
+        let ahead = Self::ahead_from(&mut self.ahead, &self.timeline);
+        if ahead.done(shown) {
+            return false;
+        }
+        ahead.work(shown, deadline_ms, clock);
+        let now_ms = clock();
+        let due = now_ms - self.ahead_published_at >= AHEAD_PUBLISH_MS || ahead.done(shown);
+        if due {
+            self.ahead_published_at = now_ms;
+        }
+        due
+    }
+
+    /// One frame of fast playback: the clock moves `span` on if the frames reach that far (else as far
+    /// as they do, and the clock lags) while the copy computes ahead until `deadline_ms`. Returns the
+    /// events computed and whether the clock kept up.
+    pub fn play_frames(&mut self, span: Duration, deadline_ms: f64, clock: &dyn Fn() -> f64) -> (u32, bool) {
+        if self.shown.is_none() || self.landing {
+            // Playing again before a landing ended: the frames go on from the one on screen.
+            if !self.landing {
+                self.shown_time = self.timeline.now();
+            }
+            self.landing = false;
+        }
+        let end = self.timeline.end();
+        let shown_time = self.shown_time;
+        let target = (shown_time + span).min(end.max(shown_time));
+        let ahead = match self.shown {
+            Some(_) => self.ahead.as_mut().expect("a frame on screen comes from the run computed ahead"),
+            None => Self::ahead_from(&mut self.ahead, &self.timeline),
+        };
+        let events = ahead.work(shown_time, deadline_ms, clock);
+        let computed = ahead.computed_to();
+        let reached = computed >= target;
+        let at = if reached { target } else { computed.max(shown_time) };
+        let finished = at >= end || (ahead.done(at) && !reached && computed <= shown_time);
+        self.shown = ahead.frame_at(at);
+        self.shown_time = at;
+        if finished {
+            self.playing = false;
+            self.land();
+        }
+        (events, reached || finished)
+    }
+
+    /// Leave the recorded frames: the shown timeline becomes a copy of the run computed ahead, at
+    /// its checkpoint before the frame on screen, and replays to the frame's instant as a seek
+    /// (spread over frames; the frame stays on screen until it is done).
+    fn land(&mut self) {
+        let (Some(frame), false) = (&self.shown, self.landing) else { return };
+        let at = frame.at;
+        let ahead = self.ahead.as_ref().expect("a frame on screen comes from the run computed ahead");
+        self.timeline = ahead.timeline().landed_at(at, self.timeline.frontier().max(at));
+        self.landing = true;
+        self.seek_target = None;
+        self.seek_to(at);
+    }
+
+    /// Before a seek to `at`: if the run computed ahead has a checkpoint nearer to `at` (at or before
+    /// it) than the shown timeline can start from, start from that one instead.
+    fn land_from_ahead_if_nearer(&mut self, at: Time) {
+        let Some(ahead) = &self.ahead else { return };
+        let best = |times: Vec<Time>| times.into_iter().filter(|t| *t <= at).max().unwrap_or(Time::ZERO);
+        let mine = if self.timeline.now() <= at {
+            best(self.timeline.checkpoint_times()).max(self.timeline.now())
+        } else {
+            best(self.timeline.checkpoint_times())
+        };
+        if best(ahead.timeline().checkpoint_times()) > mine {
+            let explored = self.timeline.frontier();
+            self.timeline = ahead.timeline().landed_at(at, explored);
+        }
     }
 
     /// Carry out a command. Returns what to tell the person, if anything.
     pub fn apply(&mut self, command: SimCommand) -> Notice {
         match command {
             SimCommand::TogglePlay => {
-                if !self.playing && self.timeline.now() >= self.timeline.end() {
-                    self.seek_to(Time::ZERO);
+                if self.playing {
+                    self.playing = false;
+                    self.land();
+                } else {
+                    if !self.landing && self.timeline.now() >= self.timeline.end() {
+                        self.seek_to(Time::ZERO);
+                    }
+                    self.playing = true;
+                    if self.landing && self.speed_milli >= FRAMES_FROM_SPEED_MILLI {
+                        // Playing fast again before the landing ended: the frames go on.
+                        self.seek_target = None;
+                        self.pace.end_seek();
+                    }
                 }
-                self.playing = !self.playing;
             }
             SimCommand::Step => {
                 self.playing = false;
+                self.land();
                 self.finish_seek();
                 self.timeline.step_event();
             }
             SimCommand::Back(span) => {
+                self.land();
                 let base = self.seek_target.unwrap_or(self.timeline.now());
                 self.seek_to(Time::from_micros(base.as_micros().saturating_sub(span.as_micros())));
             }
-            SimCommand::Seek(at) => self.seek_to(at),
+            SimCommand::Seek(at) => {
+                self.land();
+                self.seek_to(at);
+            }
             SimCommand::SetSpeed(milli) => self.speed_milli = milli,
             SimCommand::Faster => {
                 self.speed_milli =
@@ -316,10 +472,16 @@ impl SimHandle {
                     SPEEDS_MILLI.iter().rev().copied().find(|s| *s < self.speed_milli).unwrap_or(self.speed_milli);
             }
             SimCommand::Act(action) => {
+                self.land();
                 self.finish_seek();
                 let forks = self.timeline.acting_now_forks();
                 let at = self.timeline.now();
-                return match self.timeline.act(action) {
+                let acted = self.timeline.act(action);
+                if acted.is_ok() {
+                    // The run computed ahead did not have this action.
+                    self.ahead = None;
+                }
+                return match acted {
                     Ok(()) if forks => Notice::Forked(at),
                     Ok(()) => Notice::None,
                     Err(e) => Notice::Refused(e.to_string()),
@@ -348,6 +510,7 @@ impl SimHandle {
                 return self.replace_with(SimHandle::open_link(&text), false, Notice::LinkError);
             }
             SimCommand::Settle => {
+                self.land();
                 self.finish_seek();
                 self.playing = false;
                 let now = self.timeline.now();
@@ -359,7 +522,15 @@ impl SimHandle {
                 return self.replace_with(loaded, playing, Notice::Refused);
             }
         }
+        if self.shown.is_some() && !self.playing_fast_or_paused() {
+            // Slowed below the frames' speeds while playing: the shown timeline plays on from the frame.
+            self.land();
+        }
         Notice::None
+    }
+
+    fn playing_fast_or_paused(&self) -> bool {
+        !self.playing || self.speed_milli >= FRAMES_FROM_SPEED_MILLI
     }
 
     /// Switch to another run (keeping the speed), or report why it could not be loaded.
@@ -382,6 +553,8 @@ impl SimHandle {
     /// A snapshot for the components; `wall_ms` paces the event log's refresh.
     pub fn snapshot(&mut self, wall_ms: f64) -> Rc<Snapshot> {
         self.generation += 1;
+        // Messages stay visible for 0.6 s of wall time at the current speed.
+        let window_us = self.speed_milli.saturating_mul(600);
         let simulation = self.timeline.simulation();
         if self.timeline.forks() != self.forks_seen {
             self.forks_seen = self.timeline.forks();
@@ -394,9 +567,15 @@ impl SimHandle {
             self.verdicts_at = Some((self.timeline.now(), self.forks_seen));
             self.observed.note_violations(&simulation.verdicts());
         }
+        let frame = self.shown.clone();
         if idle || wall_ms - self.lines_published_at >= LOG_REFRESH_MS {
-            self.lines.refresh(simulation);
-            self.lines_published = Rc::new(self.lines.lines().iter().cloned().collect());
+            match &frame {
+                Some(frame) => self.lines_published = Rc::clone(&frame.lines),
+                None => {
+                    self.lines.refresh(simulation);
+                    self.lines_published = Rc::new(self.lines.lines().iter().cloned().collect());
+                }
+            }
             self.lines_published_at = wall_ms;
         }
         if self.log_published.as_slice() != self.timeline.log() {
@@ -408,25 +587,46 @@ impl SimHandle {
         if *self.checkpoints_published != checkpoints {
             self.checkpoints_published = Rc::new(checkpoints);
         }
-        let markers = all_markers(&self.scenario, self.timeline.log(), &self.observed);
+        let markers = match (&frame, &self.ahead) {
+            // Marks the run computed ahead saw, up to the frame on screen: what comes later stays a surprise.
+            (Some(frame), Some(ahead)) => {
+                let mut markers = all_markers(&self.scenario, self.timeline.log(), ahead.observed());
+                markers.retain(|m| m.at <= frame.at || matches!(m.kind, MarkerKind::Scenario | MarkerKind::User));
+                markers
+            }
+            _ => all_markers(&self.scenario, self.timeline.log(), &self.observed),
+        };
         if *self.markers_published != markers {
             self.markers_published = Rc::new(markers);
         }
-        let view = Rc::new(simulation.view());
-        let (chart_view, chart_checks) = match &self.chart_published {
-            Some((chart, checks)) if !idle && wall_ms - self.chart_published_at < CHART_REFRESH_MS => {
+        let view = match &frame {
+            Some(frame) => Rc::clone(&frame.view),
+            None => Rc::new(simulation.view()),
+        };
+        let (chart_view, chart_checks) = match (&self.chart_published, &frame) {
+            (Some((chart, checks)), _) if !idle && wall_ms - self.chart_published_at < CHART_REFRESH_MS => {
                 (Rc::clone(chart), Rc::clone(checks))
             }
-            _ => {
+            (_, Some(frame)) => {
+                let (chart, checks) = &*frame.chart;
+                self.chart_published = Some((Rc::clone(chart), Rc::clone(checks)));
+                self.chart_published_at = wall_ms;
+                (Rc::clone(chart), Rc::clone(checks))
+            }
+            (_, None) => {
                 let checks = Rc::new(simulation.checks().series().clone());
                 self.chart_published = Some((Rc::clone(&view), Rc::clone(&checks)));
                 self.chart_published_at = wall_ms;
                 (Rc::clone(&view), checks)
             }
         };
+        let shown_at = view.time;
+        let computed = self.ahead.as_ref().map_or(shown_at, |a| a.computed_to()).max(shown_at);
+        let flashes = match &frame {
+            Some(frame) => Rc::clone(&frame.flashes),
+            None => Rc::new(flashes(simulation, window_us)),
+        };
         self.published_at = Some(wall_ms);
-        // Messages stay visible for 0.6 s of wall time at the current speed.
-        let window_us = self.speed_milli.saturating_mul(600);
         Rc::new(Snapshot {
             generation: self.generation,
             view,
@@ -435,16 +635,18 @@ impl SimHandle {
             scenario: Rc::clone(&self.scenario),
             builtin_id: self.source.builtin_id().map(str::to_string),
             end: self.timeline.end(),
-            frontier: self.timeline.frontier(),
+            frontier: self.timeline.frontier().max(shown_at),
+            computed,
+            from_frames: frame.is_some(),
             checkpoints: Rc::clone(&self.checkpoints_published),
             log: Rc::clone(&self.log_published),
             markers: Rc::clone(&self.markers_published),
             lines: Rc::clone(&self.lines_published),
-            flashes: Rc::new(flashes(simulation, window_us)),
+            flashes,
             seeking: self.seek_target,
             seek_from: self.seek_from,
-            forks_if_acting: self.timeline.acting_now_forks(),
-            actions_after_now: self.timeline.actions_after_now(),
+            forks_if_acting: frame.is_none() && self.timeline.acting_now_forks(),
+            actions_after_now: self.timeline.log().iter().filter(|a| a.at > shown_at).count(),
             playing: self.playing,
             speed_milli: self.speed_milli,
             lagging: self.lagging,
@@ -523,5 +725,110 @@ pub fn sim_provider(props: &SimProviderProps) -> Html {
         <ContextProvider<SimContext> context={context}>
             { props.children.clone() }
         </ContextProvider<SimContext>>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use rmqsim_core::scenario::model::CrashKindSpec;
+    use rmqsim_core::timeline::replay;
+
+    use super::*;
+
+    fn ticking() -> impl Fn() -> f64 {
+        let t = Cell::new(0.0);
+        move || {
+            t.set(t.get() + 1.0);
+            t.get()
+        }
+    }
+
+    fn straight_digest(handle: &SimHandle, at: Time) -> u64 {
+        replay(&handle.scenario, handle.timeline.seed(), handle.timeline.log(), at).unwrap().digest()
+    }
+
+    /// Play fast for `frames` frames of 16 ms, each with a budget of `slices` slices.
+    fn play_fast(handle: &mut SimHandle, frames: u32, slices: f64) {
+        let clock = ticking();
+        for _ in 0..frames {
+            assert!(handle.plays_frames());
+            handle.play_frames(Duration::from_millis(1_600), clock() + slices, &clock);
+        }
+    }
+
+    #[test]
+    fn playing_at_100x_shows_frames_computed_ahead_while_the_shown_run_stands_still_and_a_pause_lands_it_there() {
+        let mut handle = SimHandle::load_builtin("producer-broker-down").unwrap();
+        let clock = ticking();
+        while handle.compute_ahead(clock() + 50.0, &clock) || handle.snapshot(0.0).computed < Time::from_secs(30) {}
+        handle.apply(SimCommand::SetSpeed(100_000));
+        handle.apply(SimCommand::TogglePlay);
+        play_fast(&mut handle, 10, 20.0);
+        let snapshot = handle.snapshot(0.0);
+        assert!(snapshot.from_frames);
+        assert_eq!(snapshot.now(), Time::from_secs(16), "ten frames of 1.6 s, from the frames computed ahead");
+        assert_eq!(handle.timeline().now(), Time::ZERO, "the shown run waits for the pause");
+        assert!(snapshot.computed >= Time::from_secs(30));
+        handle.apply(SimCommand::TogglePlay);
+        assert!(handle.snapshot(0.0).from_frames, "the frame stays on screen while the run lands on it");
+        handle.apply(SimCommand::Settle);
+        let snapshot = handle.snapshot(0.0);
+        assert!(!snapshot.from_frames);
+        assert_eq!(snapshot.now(), Time::from_secs(16));
+        assert_eq!(handle.timeline().simulation().digest(), straight_digest(&handle, Time::from_secs(16)));
+        assert_eq!(snapshot.view.digest, format!("{:016x}", straight_digest(&handle, Time::from_secs(16))));
+    }
+
+    #[test]
+    fn acting_during_fast_playback_acts_at_the_instant_on_screen_and_forgets_the_run_computed_ahead() {
+        let mut handle = SimHandle::load_builtin("producer-broker-down").unwrap();
+        handle.apply(SimCommand::SetSpeed(1_000_000));
+        handle.apply(SimCommand::TogglePlay);
+        play_fast(&mut handle, 3, 400.0);
+        let on_screen = handle.clock();
+        assert!(on_screen > Time::ZERO);
+        let kill = ActionSpec::Crash { node: "broker-a".into(), kind: CrashKindSpec::ProcessKill };
+        assert_eq!(handle.apply(SimCommand::Act(kill)), Notice::None, "no future was shown: no fork");
+        assert_eq!(handle.timeline().now(), on_screen);
+        assert_eq!(handle.timeline().log().len(), 1);
+        assert_eq!(handle.timeline().log()[0].at, on_screen);
+        assert!(handle.ahead.is_none(), "what was computed ahead did not have the crash");
+        assert!(!handle.snapshot(0.0).from_frames);
+        assert!(handle.plays_frames(), "still playing fast: frames again, computed with the crash");
+        play_fast(&mut handle, 2, 400.0);
+        handle.apply(SimCommand::Settle);
+        let now = handle.timeline().now();
+        assert!(now > on_screen);
+        assert_eq!(handle.timeline().simulation().digest(), straight_digest(&handle, now));
+    }
+
+    #[test]
+    fn slowing_below_100x_during_fast_playback_plays_on_from_the_frame_on_screen() {
+        let mut handle = SimHandle::load_builtin("producer-broker-down").unwrap();
+        handle.apply(SimCommand::SetSpeed(100_000));
+        handle.apply(SimCommand::TogglePlay);
+        play_fast(&mut handle, 4, 200.0);
+        let on_screen = handle.clock();
+        handle.apply(SimCommand::Slower);
+        assert!(handle.playing && !handle.plays_frames(), "playing on, landing first");
+        assert_eq!(handle.seek_target, Some(on_screen));
+        handle.apply(SimCommand::Settle);
+        assert_eq!(handle.timeline().now(), on_screen);
+        assert_eq!(handle.timeline().simulation().digest(), straight_digest(&handle, on_screen));
+    }
+
+    #[test]
+    fn a_jump_forward_starts_from_a_checkpoint_of_the_run_computed_ahead() {
+        let mut handle = SimHandle::load_builtin("producer-broker-down").unwrap();
+        let clock = ticking();
+        while handle.compute_ahead(clock() + 100.0, &clock) || !handle.ahead.as_ref().unwrap().done(Time::ZERO) {}
+        let target = Time::from_millis(171_500);
+        handle.apply(SimCommand::Seek(target));
+        assert!(handle.timeline().now() >= Time::from_secs(160), "replays at most the checkpoint spacing");
+        handle.apply(SimCommand::Settle);
+        assert_eq!(handle.timeline().now(), target);
+        assert_eq!(handle.timeline().simulation().digest(), straight_digest(&handle, target));
     }
 }

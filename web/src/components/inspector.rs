@@ -18,7 +18,7 @@ use crate::components::message_fate::{MessageFatePanel, MessageSearch};
 use crate::components::name_server_detail::NameServerDetail;
 use crate::components::replication_panel::ControllerDetail;
 use crate::components::storage_xray::StorageXrayPanel;
-use crate::components::xray_texts::tr;
+use crate::components::xray_texts::{tr, waits_for_pause};
 use crate::i18n::{Lang, Texts};
 use crate::sim_context::Snapshot;
 use crate::state::UiContext;
@@ -68,11 +68,15 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     None => summary(texts, props),
                 }
             }
-            if let Some(node) = xray_node {
-                <StorageXrayPanel lang={props.lang} node={node} on_close={open_xray.reform(|()| None)} />
-            }
-            if let Some(search) = message {
-                <MessageFatePanel lang={props.lang} search={search} />
+            if props.snapshot.from_frames && (xray_node.is_some() || message.is_some()) {
+                { waits_for_pause(props.lang) }
+            } else {
+                if let Some(node) = xray_node {
+                    <StorageXrayPanel lang={props.lang} node={node} on_close={open_xray.reform(|()| None)} />
+                }
+                if let Some(search) = message {
+                    <MessageFatePanel lang={props.lang} search={search} />
+                }
             }
         </section>
     }
@@ -108,13 +112,21 @@ fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Opti
         }
         NodeDetail::Producer(producer) => html! {
             <>
-                <ProducerXrayPanel lang={props.lang} node={node.name.clone()} />
+                if props.snapshot.from_frames {
+                    { waits_for_pause(props.lang) }
+                } else {
+                    <ProducerXrayPanel lang={props.lang} node={node.name.clone()} />
+                }
                 <JsonDetail lang={props.lang} value={serde_json::to_value(producer).unwrap_or_default()} skip={vec!["publish", "isolated_brokers"]} />
             </>
         },
         NodeDetail::Consumer(consumer) => html! {
             <>
-                <ConsumerXrayPanel lang={props.lang} node={node.name.clone()} />
+                if props.snapshot.from_frames {
+                    { waits_for_pause(props.lang) }
+                } else {
+                    <ConsumerXrayPanel lang={props.lang} node={node.name.clone()} />
+                }
                 <JsonDetail lang={props.lang} value={serde_json::to_value(consumer).unwrap_or_default()} skip={vec!["allocations", "queues"]} />
             </>
         },

@@ -24,7 +24,10 @@ pub fn name_server_detail(props: &NameServerDetailProps) -> Html {
     let lang = props.lang;
     let now = props.now_ms;
     let sim = use_sim();
-    let tables = sim.handle.borrow().timeline().simulation().name_server_xray(&props.node).ok();
+    // While a frame computed ahead is shown, the shown run stands elsewhere: the view's tables only.
+    let tables = (!sim.snapshot.from_frames)
+        .then(|| sim.handle.borrow().timeline().simulation().name_server_xray(&props.node).ok())
+        .flatten();
     let live_row = |addr: &str| tables.as_ref().and_then(|t| t.live.iter().find(|l| l.broker_addr == addr).cloned());
     let brokers = props.detail.live_brokers.iter().map(|b| {
         let ago = now.saturating_sub(b.last_update_ms) / 1_000;

@@ -45,6 +45,7 @@ pub fn quiz(props: &QuizProps) -> Html {
     }
     let snapshot = &sim.snapshot;
     let finished = snapshot.seeking.is_none()
+        && !snapshot.from_frames
         && (snapshot.now() >= snapshot.end || snapshot.view.halted.is_some())
         && !snapshot.playing;
     // Grade once per finished run (the verdict audits the brokers: not on every render).

@@ -17,7 +17,7 @@ use rmqsim_core::view::{NodeDetail, SimView};
 use yew::prelude::*;
 
 use crate::browser;
-use crate::components::xray_texts::tr;
+use crate::components::xray_texts::{tr, waits_for_pause};
 use crate::i18n::Lang;
 use crate::sim_context::{use_sim, Snapshot};
 
@@ -80,7 +80,9 @@ pub fn replication_panel(props: &ReplicationPanelProps) -> Html {
         let open = open.clone();
         Callback::from(move |_: MouseEvent| open.set(!*open))
     };
-    let body = if *open {
+    let body = if *open && props.snapshot.from_frames {
+        waits_for_pause(lang)
+    } else if *open {
         let now_ms = browser::now_ms();
         let snapshot = &props.snapshot;
         let cached = cache.borrow().clone().filter(|(made, generation, report)| {

@@ -15,6 +15,8 @@ pub struct ScrubberProps {
     pub now: Time,
     pub end: Time,
     pub frontier: Time,
+    /// How far the run is computed ahead (a strip along the top, like a video's buffered part).
+    pub computed: Time,
     pub seeking: Option<Time>,
     pub checkpoints: Rc<Vec<Time>>,
     pub markers: Rc<Vec<Marker>>,
@@ -109,6 +111,9 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
                  data-end-us={end.as_micros().to_string()}
                  onmousedown={onmousedown} onmousemove={onmousemove} onmouseup={stop.clone()} onmouseleave={stop}>
                 <div class="explored" style={format!("width: {:.3}%", percent(props.frontier, end))}></div>
+                <div id="computed" class="computed" style={format!("width: {:.3}%", percent(props.computed, end))}
+                     data-computed-us={props.computed.as_micros().to_string()}
+                     title={(texts.computed_ahead)(&props.computed.to_string())}></div>
                 <div class="progress" style={format!("width: {:.3}%", percent(shown, end))}></div>
                 { for ticks }
                 { for marks }

@@ -16,6 +16,12 @@ pub fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
     }
 }
 
+/// In place of an inspector that reads the shown run, while a frame computed ahead is on screen
+/// (`Snapshot::from_frames`): the run it would read stands at another instant until the pause.
+pub fn waits_for_pause(lang: Lang) -> yew::Html {
+    yew::html! { <p class="muted xray-wait" data-waits-for-pause="true">{ lang.texts().xray_waits_for_pause }</p> }
+}
+
 /// Bytes with a unit a student reads at a glance (exact below 10 KiB).
 pub fn bytes(n: i64) -> String {
     let a = n.unsigned_abs();

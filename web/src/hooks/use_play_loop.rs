@@ -15,7 +15,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::browser;
-use crate::sim_context::SimHandle;
+use crate::sim_context::{SimHandle, AHEAD_IDLE_BUDGET_MS};
 
 /// A 60 Hz frame, in ms: simulation work plus rendering should fit in it.
 const FRAME_MS: f64 = 16.0;
@@ -149,7 +149,7 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
     let deadline = started + budget_ms;
     let spacing = if playing { checkpoint_spacing(handle.speed_milli) } else { Duration::ZERO };
     handle.timeline_mut().space_checkpoints(spacing);
-    let clock_before = handle.timeline().now();
+    let clock_before = handle.clock();
     let mut events = 0u32;
     let worked = if let Some(target) = handle.seek_target {
         loop {
@@ -166,6 +166,7 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
             if progress.reached || handle.timeline().halted() {
                 handle.seek_target = None;
                 handle.pace.end_seek();
+                handle.seek_done();
                 break;
             }
             if browser::now_ms() >= deadline {
@@ -174,6 +175,12 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
         }
         // Paused or stepping after the seek, every step is copied again.
         handle.timeline_mut().keep_records(true);
+        true
+    } else if handle.plays_frames() {
+        let span_us = (gap_ms.clamp(0.0, MAX_FRAME_GAP_MS) * handle.speed_milli as f64) as u64;
+        let (computed, reached) = handle.play_frames(Duration::from_micros(span_us), deadline, &browser::now_ms);
+        events += computed;
+        handle.lagging = !reached;
         true
     } else if handle.playing {
         let timeline = handle.timeline();
@@ -208,7 +215,8 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
         }
         true
     } else {
-        false
+        // Paused: compute the run ahead with what the frame leaves (the scrubber shows how far).
+        handle.compute_ahead(started + AHEAD_IDLE_BUDGET_MS, &browser::now_ms)
     };
     if worked {
         let work = browser::now_ms() - started;
@@ -220,7 +228,7 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
         let fps = 1_000.0 / gap_ms;
         handle.perf.fps = if handle.perf.fps == 0.0 { fps } else { handle.perf.fps * 0.9 + fps * 0.1 };
         if playing {
-            let advanced_ms = handle.timeline().now().saturating_since(clock_before).as_micros() as f64 / 1_000.0;
+            let advanced_ms = handle.clock().saturating_since(clock_before).as_micros() as f64 / 1_000.0;
             let speed = advanced_ms / gap_ms.min(MAX_FRAME_GAP_MS);
             handle.perf.speed = if handle.perf.speed == 0.0 { speed } else { handle.perf.speed * 0.9 + speed * 0.1 };
         }
