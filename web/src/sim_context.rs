@@ -347,14 +347,24 @@ impl SimHandle {
         ahead.as_mut().expect("made above")
     }
 
-    /// Paused: compute ahead until `deadline_ms`. Returns whether the computed bar is worth showing
-    /// (about twice a second while there is progress).
+    /// Paused, or playing slower than the frames with time left in the frame: compute ahead until
+    /// `deadline_ms`. Returns whether the computed bar is worth showing (about twice a second while
+    /// there is progress).
     pub fn compute_ahead(&mut self, deadline_ms: f64, clock: &dyn Fn() -> f64) -> bool {
-        if self.playing || self.seek_target.is_some() || self.timeline.halted() {
+        if self.plays_frames() || self.seek_target.is_some() || self.timeline.halted() {
             return false;
         }
         let shown = self.timeline.now();
-        let ahead = Self::ahead_from(&mut self.ahead, &self.timeline);
+        let ahead = if self.playing {
+            // Playing: only a copy still ahead of the clock goes on (a new copy of the run every frame
+            // the clock overtook it would cost more than it saves).
+            match &mut self.ahead {
+                Some(ahead) if ahead.covers(shown) => ahead,
+                _ => return false,
+            }
+        } else {
+            Self::ahead_from(&mut self.ahead, &self.timeline)
+        };
         if ahead.done(shown) {
             return false;
         }
@@ -817,6 +827,25 @@ mod tests {
         handle.apply(SimCommand::Settle);
         assert_eq!(handle.timeline().now(), on_screen);
         assert_eq!(handle.timeline().simulation().digest(), straight_digest(&handle, on_screen));
+    }
+
+    #[test]
+    fn playing_slower_than_100x_extends_a_run_computed_ahead_of_the_clock_but_never_copies_the_run_for_it() {
+        let mut handle = SimHandle::load_builtin("producer-broker-down").unwrap();
+        let clock = ticking();
+        handle.compute_ahead(clock() + 20.0, &clock);
+        handle.apply(SimCommand::TogglePlay);
+        assert!(handle.playing && !handle.plays_frames(), "10x plays the shown run itself");
+        let before = handle.snapshot(0.0).computed;
+        handle.compute_ahead(clock() + 20.0, &clock);
+        assert!(handle.snapshot(0.0).computed > before, "time left in a frame goes to the run computed ahead");
+        // The clock overtakes the copy: playing does not make a new one.
+        handle.apply(SimCommand::Seek(Time::from_secs(150)));
+        handle.apply(SimCommand::Settle);
+        handle.apply(SimCommand::TogglePlay);
+        assert!(handle.playing);
+        assert!(!handle.compute_ahead(clock() + 20.0, &clock));
+        assert!(!handle.ahead.as_ref().unwrap().covers(handle.timeline().now()), "the old copy is left as it was");
     }
 
     #[test]

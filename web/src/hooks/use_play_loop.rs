@@ -213,6 +213,10 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
         if handle.timeline().now() >= handle.timeline().end() || handle.timeline().halted() {
             handle.playing = false;
         }
+        if reached {
+            // The clock kept up with time to spare: the run computed ahead goes on, ready for 100×.
+            handle.compute_ahead(deadline.min(started + AHEAD_IDLE_BUDGET_MS), &browser::now_ms);
+        }
         true
     } else {
         // Paused: compute the run ahead with what the frame leaves (the scrubber shows how far).
