@@ -71,6 +71,9 @@ pub struct Texts {
     pub halted: &'static str,
     pub ended: &'static str,
     pub lagging: fn(&str) -> String,
+    /// The clock lags while playing recorded frames: the run is computed no faster than this.
+    pub lagging_frames: fn(&str) -> String,
+    pub lagging_frames_title: &'static str,
     /// The scrubber's strip of the run computed ahead (its end).
     pub computed_ahead: fn(&str) -> String,
     /// An inspector that reads the shown run, while a frame computed ahead is on screen.
@@ -271,6 +274,8 @@ pub static EN: Texts = Texts {
     halted: "halted",
     ended: "end of scenario",
     lagging: |speed| format!("running as fast as this browser can ({speed} effective)"),
+    lagging_frames: |speed| format!("computing at {speed} · pause a moment for full speed"),
+    lagging_frames_title: "The run is computed no faster than this browser can. Paused, it keeps computing ahead (the green strip); then 100× plays without waiting.",
     computed_ahead: |to| format!("Computed ahead to {to}: at 100× or faster, playing shows this part without waiting"),
     xray_waits_for_pause: "Playing at 100× or faster shows the run computed ahead. Pause to look inside this node.",
     scrubber_title: "Timeline: click or drag to go to any instant",
@@ -491,6 +496,8 @@ pub static ZH: Texts = Texts {
     halted: "已停止",
     ended: "场景结束",
     lagging: |speed| format!("浏览器已全速运行（实际 {speed}）"),
+    lagging_frames: |speed| format!("计算速度 {speed} · 暂停片刻即可全速播放"),
+    lagging_frames_title: "运行的计算速度受限于浏览器。暂停时它会继续预先计算（绿色条）；之后以 100× 播放无需等待。",
     computed_ahead: |to| format!("已预先计算到 {to}：以 100× 或更快速度播放时，这一段无需等待"),
     xray_waits_for_pause: "以 100× 或更快速度播放时显示的是预先计算好的运行。暂停后即可查看该节点内部。",
     scrubber_title: "时间轴：点击或拖动以跳到任意时刻",

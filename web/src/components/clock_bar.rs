@@ -88,7 +88,9 @@ pub fn clock_bar(props: &ClockBarProps) -> Html {
                     </span>
                 }
                 if snapshot.lagging && snapshot.playing {
-                    <span class="pill warn">{ (texts.lagging)(&format!("{:.0}×", effective_speed(snapshot))) }</span>
+                    <span class="pill warn" id="lagging" title={snapshot.from_frames.then_some(texts.lagging_frames_title)}>{
+                        (if snapshot.from_frames { texts.lagging_frames } else { texts.lagging })(&format!("{:.0}×", effective_speed(snapshot)))
+                    }</span>
                 }
                 if let Some(halted) = &view.halted {
                     <span class="pill warn" id="halted">{ format!("{}: {halted}", texts.halted) }</span>
