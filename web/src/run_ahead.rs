@@ -103,7 +103,12 @@ impl RunAhead {
     /// Nothing more to compute: the end of the run, a limit, or the frame store is full of frames
     /// not shown yet (`shown`: the instant on screen).
     pub fn done(&self, shown: Time) -> bool {
-        self.finished() || (self.frames.len() >= MAX_FRAMES && self.first() >= shown)
+        self.finished() || (self.frames.len() >= MAX_FRAMES && self.shown_before(shown) == 0)
+    }
+
+    /// How many frames come before the one on screen at `shown` (those may be dropped).
+    fn shown_before(&self, shown: Time) -> usize {
+        self.frames.partition_point(|f| f.at <= shown).saturating_sub(1)
     }
 
     fn finished(&self) -> bool {
@@ -133,9 +138,9 @@ impl RunAhead {
         let mut events = 0;
         loop {
             if self.frames.len() >= MAX_FRAMES {
-                let shown_before = self.frames.iter().take_while(|f| f.at < shown).count();
                 // Keep the frame on screen: the next shown frame may still be it.
-                self.frames.drain(..shown_before.saturating_sub(1));
+                let before = self.shown_before(shown);
+                self.frames.drain(..before);
             }
             if self.done(shown) {
                 return events;
@@ -292,5 +297,12 @@ mod tests {
         assert!(ahead.frames.len() <= MAX_FRAMES);
         assert!(ahead.computed_to() > before, "frames already shown made room");
         assert!(ahead.covers(shown), "the frame on screen is kept when older ones make room");
+        // Shown between the first two frames kept: nothing can go, so nothing more is computed.
+        let between = ahead.first() + Duration::from_millis(100);
+        while !ahead.done(between) {
+            ahead.work(between, clock() + 200.0, &clock);
+        }
+        assert_eq!(ahead.frames.len(), MAX_FRAMES);
+        assert!(ahead.covers(between));
     }
 }
