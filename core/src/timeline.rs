@@ -307,16 +307,13 @@ impl Timeline {
     /// Make the live simulation the best starting point for reaching `at`: itself if it is not past
     /// `at` and later than every checkpoint before `at`, else a copy of the latest such checkpoint.
     pub fn rewind_to(&mut self, at: Time) {
-        let index = self.checkpoints.partition_point(|c| c.at <= at).saturating_sub(1);
-        let checkpoint = &self.checkpoints[index];
+        let checkpoint = self.checkpoint_before(at);
         if self.now() <= at && self.now() >= checkpoint.at && self.applied >= checkpoint.applied {
             return;
         }
-        let mut restored = checkpoint.simulation.clone();
-        // The replay keeps records as the live run did, whatever the checkpoint was taken under.
-        restored.kernel_mut().trace_mut().set_keeping(self.live.kernel().trace().keeping());
-        self.applied = checkpoint.applied;
-        self.live = restored;
+        let (live, applied) = (self.restore(checkpoint), checkpoint.applied);
+        self.live = live;
+        self.applied = applied;
     }
 
     /// A copy of this timeline (same log, same checkpoints, shared) whose live simulation is the best
@@ -325,12 +322,9 @@ impl Timeline {
     /// ahead of what it shows lands its shown timeline on the computed one this way; `explored` is
     /// what the shown timeline had explored itself (the frontier: acting before it forks).
     pub fn landed_at(&self, at: Time, explored: Time) -> Timeline {
-        let index = self.checkpoints.partition_point(|c| c.at <= at).saturating_sub(1);
-        let checkpoint = &self.checkpoints[index];
-        let mut live = checkpoint.simulation.clone();
-        live.kernel_mut().trace_mut().set_keeping(self.live.kernel().trace().keeping());
+        let checkpoint = self.checkpoint_before(at);
         Timeline {
-            live,
+            live: self.restore(checkpoint),
             applied: checkpoint.applied,
             log: self.log.clone(),
             checkpoints: self.checkpoints.clone(),
@@ -420,6 +414,19 @@ impl Timeline {
     }
 
     // --- internals -----------------------------------------------------------------------------
+
+    /// The latest checkpoint at or before `at` (the first is at time zero).
+    fn checkpoint_before(&self, at: Time) -> &Checkpoint {
+        &self.checkpoints[self.checkpoints.partition_point(|c| c.at <= at).saturating_sub(1)]
+    }
+
+    /// A copy of `checkpoint`'s simulation that keeps records as the live run does, whatever the
+    /// checkpoint was taken under.
+    fn restore(&self, checkpoint: &Checkpoint) -> Simulation {
+        let mut restored = checkpoint.simulation.clone();
+        restored.kernel_mut().trace_mut().set_keeping(self.live.kernel().trace().keeping());
+        restored
+    }
 
     /// Whether every event at or before `stop` has run.
     fn instant_done(&self, stop: Time) -> bool {
