@@ -206,7 +206,8 @@ fn install_chromium() -> Result<(), String> {
     }
     announce("apt-get install chromium chromium-driver", "about 40 seconds");
     Cmd::new("apt-get", &["update", "-qq"]).env("DEBIAN_FRONTEND", "noninteractive").run_ok()?;
-    Cmd::new("apt-get", &["install", "-y", "-qq", "chromium", "chromium-driver"])
+    // The CJK font only makes the Chinese screenshots readable; chromium draws boxes without one.
+    Cmd::new("apt-get", &["install", "-y", "-qq", "chromium", "chromium-driver", "fonts-wqy-microhei"])
         .env("DEBIAN_FRONTEND", "noninteractive")
         .run_ok()
         .map(drop)
