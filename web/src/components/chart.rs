@@ -211,14 +211,58 @@ impl Frame {
     }
 }
 
+/// The legend's rows, its padding and the plotting area's height (HEIGHT less margins and the
+/// x-axis labels), in pixels; and how much of the time axis the legend box covers, in percent.
+const LEGEND_ROW_PX: i64 = 18;
+const LEGEND_PADDING_PX: i64 = 12;
+const PLOT_AREA_PX: i64 = HEIGHT as i64 - 2 * 10 - 38;
+const LEGEND_WIDTH_PERCENT: i64 = 35;
+
+/// Where the legend goes so it hides no line: the upper corner whose side of the chart the lines
+/// leave free, with the value axis raised above the lines there when they reach into it. A flash
+/// sale's peak at the start was drawn under an upper-left legend.
+#[derive(Clone, Debug, PartialEq)]
+struct LegendPlace {
+    corner: SeriesLabelPosition,
+    /// The top of the value axis.
+    y_end: i64,
+}
+
+impl LegendPlace {
+    fn of(plot: &Plot, x_end: i64, y_start: i64) -> LegendPlace {
+        // The highest value drawn between two instants.
+        let highest = |from: i64, to: i64| {
+            let samples = plot.times_ms.iter().enumerate().filter(|(_, t)| (from..=to).contains(*t));
+            let values = samples.flat_map(|(i, _)| plot.lines.iter().filter_map(move |(_, v)| v.get(i)));
+            values.copied().max().unwrap_or(y_start)
+        };
+        let all = highest(i64::MIN, i64::MAX).max(3) + 1;
+        // The legend covers the top `used / PLOT_AREA_PX` of the axis: a line below that stays clear.
+        let used = (LEGEND_ROW_PX * plot.lines.len() as i64 + LEGEND_PADDING_PX).min(PLOT_AREA_PX / 2);
+        let clear_above = |top: i64| {
+            let needed = y_start + (top - y_start) * PLOT_AREA_PX / (PLOT_AREA_PX - used) + 1;
+            all.max(needed)
+        };
+        let covered = x_end * LEGEND_WIDTH_PERCENT / 100;
+        let left = clear_above(highest(i64::MIN, covered));
+        let right = clear_above(highest(x_end - covered, i64::MAX));
+        if left <= right {
+            LegendPlace { corner: SeriesLabelPosition::UpperLeft, y_end: left }
+        } else {
+            LegendPlace { corner: SeriesLabelPosition::UpperRight, y_end: right }
+        }
+    }
+}
+
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_label: &str) -> Result<Frame, String> {
     let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     root.fill(&WHITE).map_err(fail)?;
     let (width, _) = root.dim_in_pixel();
     let x_end = plot.times_ms.last().copied().unwrap_or(0).max(10_000);
     let values = plot.lines.iter().flat_map(|(_, v)| v.iter()).copied();
-    let y_end = values.clone().max().unwrap_or(0).max(3) + 1;
     let y_start = values.min().unwrap_or(0).min(0);
+    let legend = LegendPlace::of(plot, x_end, y_start);
+    let y_end = legend.y_end;
     let seconds = |ms: &i64| format!("{}", ms / 1_000);
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
@@ -248,7 +292,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_label: 
     if !plot.lines.is_empty() {
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(legend.corner)
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(200, 205, 215))
             .draw()
@@ -488,6 +532,30 @@ mod tests {
         };
         assert_eq!(default_tab(&view("broker-heartbeats")), ChartKind::Brokers);
         assert_eq!(default_tab(&view("consumer-backlog")), ChartKind::Throughput);
+    }
+
+    #[test]
+    fn the_legend_goes_to_the_upper_corner_the_lines_leave_free() {
+        let times_ms: Vec<i64> = (0..=10).map(|s| s * 1_000).collect();
+        let peak_first = vec![0, 2_000, 2_000, 400, 400, 400, 0, 0, 0, 0, 0];
+        let plot = Plot { times_ms: times_ms.clone(), lines: vec![("acknowledged / s".into(), peak_first)] };
+        let place = LegendPlace::of(&plot, 10_000, 0);
+        assert_eq!(place.corner, SeriesLabelPosition::UpperRight);
+        assert_eq!(place.y_end, 2_001, "the right side is free: no room needs to be made");
+        let rising = vec![0, 0, 0, 100, 300, 500, 700, 900, 1_100, 1_300, 1_500];
+        let plot = Plot { times_ms, lines: vec![("backlog".into(), rising)] };
+        assert_eq!(LegendPlace::of(&plot, 10_000, 0).corner, SeriesLabelPosition::UpperLeft);
+    }
+
+    #[test]
+    fn the_value_axis_rises_above_the_lines_when_they_fill_both_upper_corners() {
+        let flat = vec![1_000; 11];
+        let plot = Plot { times_ms: (0..=10).map(|s| s * 1_000).collect(), lines: vec![("a".into(), flat)] };
+        let place = LegendPlace::of(&plot, 10_000, 0);
+        assert_eq!(place.corner, SeriesLabelPosition::UpperLeft);
+        // One legend row and its padding cover 30 of the plot's 182 pixels: the line stays below them.
+        let legend_top = place.y_end - place.y_end * 30 / 182;
+        assert!(legend_top > 1_000, "the legend starts at {legend_top}, above the line at 1000");
     }
 
     #[test]
