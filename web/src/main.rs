@@ -8,6 +8,7 @@
 mod action_texts;
 mod app;
 mod browser;
+mod checkpoint_pacer;
 mod components;
 mod hooks;
 mod i18n;

@@ -19,6 +19,7 @@ use rmqsim_core::time::{Duration, Time};
 use rmqsim_core::timeline::Timeline;
 use rmqsim_core::view::SimView;
 
+use crate::checkpoint_pacer::CheckpointPacer;
 use crate::markers::ObservedMarks;
 use crate::trace_lines::{flashes, Flash, TraceLine, TraceLines};
 
@@ -63,8 +64,8 @@ pub struct RunAhead {
     chart: Option<Rc<(Rc<SimView>, Rc<Metrics>)>>,
     lines_page: Rc<Vec<TraceLine>>,
     lines_at: Option<Time>,
-    /// What the last checkpoint (with the rest of its slice) cost, in wall ms.
-    checkpoint_ms: f64,
+    /// Takes the copy's checkpoints where a frame has room for them.
+    pacer: CheckpointPacer,
 }
 
 impl RunAhead {
@@ -80,7 +81,7 @@ impl RunAhead {
             chart: None,
             lines_page: Rc::default(),
             lines_at: None,
-            checkpoint_ms: 0.0,
+            pacer: CheckpointPacer::default(),
         };
         ahead.record();
         ahead
@@ -151,27 +152,12 @@ impl RunAhead {
             let next = next_frame_after(self.computed_to()).min(end.max(self.timeline.now()));
             let keep = next.saturating_since(self.timeline.now()) <= KEEP_BEFORE_FRAME;
             self.timeline.keep_records(keep);
-            // A checkpoint copies the whole run (~10 ms late in the 8-broker backlog): run up to just
-            // before its instant, and take it only with that much of the frame left, else first thing
-            // in the next frame. Taken at the end of a spent budget, each one cost a missed frame.
-            let checkpoint = self.timeline.next_checkpoint_at();
-            let before_checkpoint = Time::from_micros(checkpoint.as_micros().saturating_sub(1));
-            let copying = checkpoint <= next && before_checkpoint >= self.timeline.now();
-            let stop = if copying { before_checkpoint } else { next };
-            let mut progress = self.timeline.run_to(stop, SLICE_EVENTS);
-            events += progress.events;
-            if copying && progress.reached {
-                let started = clock();
-                // Never put off at the start of a call: a copy dearer than a whole budget must still happen.
-                if events > 0 && started + self.checkpoint_ms > deadline_ms {
-                    return events;
-                }
-                progress = self.timeline.run_to(next, SLICE_EVENTS);
-                events += progress.events;
-                if self.timeline.now() >= checkpoint {
-                    self.checkpoint_ms = clock() - started;
-                }
+            let paced = self.pacer.run_to(&mut self.timeline, next, SLICE_EVENTS, events > 0, deadline_ms, clock);
+            events += paced.progress.events;
+            if paced.put_off {
+                return events;
             }
+            let progress = paced.progress;
             if progress.reached && self.timeline.now() >= next {
                 self.record();
             }

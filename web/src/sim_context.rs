@@ -17,6 +17,7 @@ use rmqsim_core::view::SimView;
 use yew::prelude::*;
 
 use crate::browser;
+use crate::checkpoint_pacer::CheckpointPacer;
 use crate::hooks::use_keyboard::use_keyboard;
 use crate::hooks::use_play_loop::use_play_loop;
 use crate::markers::{all_markers, Marker, MarkerKind, ObservedMarks};
@@ -187,14 +188,16 @@ pub struct SimHandle {
     ahead_published_at: f64,
 }
 
-/// The play loop's last slice: its wall ms and virtual µs; and of the seek in progress, its last
-/// slice's virtual µs (0 before the first) and whether it ran steps without copying them.
+/// The play loop's last slice: its wall ms and virtual µs; of the seek in progress, its last
+/// slice's virtual µs (0 before the first) and whether it ran steps without copying them; and what
+/// the live run's checkpoints cost.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pace {
     pub slice_ms: f64,
     pub slice_us: u64,
     pub seek_slice_us: u64,
     pub seek_skipped: bool,
+    pub checkpoints: CheckpointPacer,
 }
 
 impl Pace {
