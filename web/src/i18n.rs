@@ -211,7 +211,8 @@ pub struct Texts {
     pub log_gap: &'static str,
     // chart
     pub chart_title: &'static str,
-    pub chart_time: &'static str,
+    /// The time axis's description: in seconds, as minutes:seconds, as hours:minutes:seconds.
+    pub chart_time: [&'static str; 3],
     /// Tab names, in the order of `ChartKind::ALL`.
     pub chart_tabs: [&'static str; 6],
     /// What each tab shows, in the order of `ChartKind::ALL`.
@@ -407,7 +408,7 @@ pub static EN: Texts = Texts {
     log_count: |shown, kept| format!("{shown} shown of the last {kept}"),
     log_gap: "… steps run at speed and not kept here (pause to see every step from now on) …",
     chart_title: "Metrics over virtual time",
-    chart_time: "virtual time (s)",
+    chart_time: ["virtual time (s)", "virtual time (min:s)", "virtual time (h:min:s)"],
     chart_tabs: ["Throughput", "Backlog", "Latency", "At risk", "Duplicated / reordered", "Live brokers"],
     chart_notes: [
         "Messages acknowledged to producers and messages consumed, per virtual second.",
@@ -627,7 +628,7 @@ pub static ZH: Texts = Texts {
     log_count: |shown, kept| format!("显示 {shown} 条（最近 {kept} 条）"),
     log_gap: "……高速运行时的步骤未在此保留（暂停后的每一步都会记录）……",
     chart_title: "指标随虚拟时间变化",
-    chart_time: "虚拟时间（秒）",
+    chart_time: ["虚拟时间（秒）", "虚拟时间（分:秒）", "虚拟时间（时:分:秒）"],
     chart_tabs: ["吞吐", "堆积", "延迟", "风险中", "重复 / 乱序", "存活 Broker"],
     chart_notes: [
         "每个虚拟秒内生产者收到确认的消息数与被消费的消息数。",

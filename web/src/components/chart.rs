@@ -211,6 +211,68 @@ impl Frame {
     }
 }
 
+/// How the time axis reads: in seconds up to ten minutes, then as a clock (a five-hour run read
+/// "10000"). Indexes the language's three axis descriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimeUnit {
+    Seconds = 0,
+    MinutesSeconds = 1,
+    HoursMinutesSeconds = 2,
+}
+
+/// The readable steps between two labelled ticks, in ms.
+const TICK_STEPS_MS: [i64; 18] = [
+    1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000,
+    7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
+];
+
+/// A label takes about this many pixels with its gap.
+const TICK_LABEL_PX: i64 = 70;
+
+/// The time axis of a chart: labelled ticks at whole seconds, minutes or hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TimeAxis {
+    step_ms: i64,
+    unit: TimeUnit,
+}
+
+impl TimeAxis {
+    /// The smallest readable step that fits the labels of `0..=end_ms` in `width_px`.
+    fn new(end_ms: i64, width_px: i64) -> TimeAxis {
+        let most = ((width_px - 60) / TICK_LABEL_PX).max(3);
+        let step_ms = TICK_STEPS_MS.into_iter().find(|step| end_ms / step <= most).unwrap_or(TICK_STEPS_MS[17]);
+        let unit = match end_ms {
+            ..=600_000 => TimeUnit::Seconds,
+            ..3_600_000 => TimeUnit::MinutesSeconds,
+            _ => TimeUnit::HoursMinutesSeconds,
+        };
+        TimeAxis { step_ms, unit }
+    }
+
+    fn ticks(&self, end_ms: i64) -> Vec<i64> {
+        (0..=end_ms).step_by(self.step_ms as usize).collect()
+    }
+
+    /// The unlabelled grid lines: sixths of the steps a clock divides by six (30 s, 1 min, 1 h, ...),
+    /// else fifths.
+    fn light_ticks(&self, end_ms: i64) -> Vec<i64> {
+        let sixths = [30_000, 60_000, 120_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000];
+        let parts = if sixths.contains(&self.step_ms) || self.step_ms == 86_400_000 { 6 } else { 5 };
+        (0..=end_ms).step_by((self.step_ms / parts).max(1) as usize).filter(|t| t % self.step_ms != 0).collect()
+    }
+
+    fn label(&self, ms: i64) -> String {
+        let seconds = ms / 1_000;
+        match self.unit {
+            TimeUnit::Seconds => seconds.to_string(),
+            TimeUnit::MinutesSeconds => format!("{}:{:02}", seconds / 60, seconds % 60),
+            TimeUnit::HoursMinutesSeconds => {
+                format!("{}:{:02}:{:02}", seconds / 3_600, seconds / 60 % 60, seconds % 60)
+            }
+        }
+    }
+}
+
 /// The legend's rows, its padding and the plotting area's height (HEIGHT less margins and the
 /// x-axis labels), in pixels; and how much of the time axis the legend box covers, in percent.
 const LEGEND_ROW_PX: i64 = 18;
@@ -254,7 +316,7 @@ impl LegendPlace {
     }
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_label: &str) -> Result<Frame, String> {
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_labels: &[&str; 3]) -> Result<Frame, String> {
     let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     root.fill(&WHITE).map_err(fail)?;
     let (width, _) = root.dim_in_pixel();
@@ -263,17 +325,19 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_label: 
     let y_start = values.min().unwrap_or(0).min(0);
     let legend = LegendPlace::of(plot, x_end, y_start);
     let y_end = legend.y_end;
-    let seconds = |ms: &i64| format!("{}", ms / 1_000);
+    let axis = TimeAxis::new(x_end, i64::from(width));
+    let label = |ms: &i64| axis.label(*ms);
+    let x_range = (0i64..x_end).with_key_points(axis.ticks(x_end)).with_light_points(axis.light_ticks(x_end));
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
         .x_label_area_size(38)
         .y_label_area_size(48)
-        .build_cartesian_2d(0i64..x_end, y_start..y_end)
+        .build_cartesian_2d(x_range, y_start..y_end)
         .map_err(fail)?;
     chart
         .configure_mesh()
-        .x_desc(x_label)
-        .x_label_formatter(&seconds)
+        .x_desc(x_labels[axis.unit as usize])
+        .x_label_formatter(&label)
         .light_line_style(RGBColor(238, 241, 245))
         .bold_line_style(RGBColor(220, 225, 232))
         .axis_style(RGBColor(160, 168, 180))
@@ -304,11 +368,11 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_label: 
 }
 
 /// The same chart as an SVG document.
-fn svg(plot: &Plot, x_label: &str, width: u32) -> Result<String, String> {
+fn svg(plot: &Plot, x_labels: &[&str; 3], width: u32) -> Result<String, String> {
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (width, HEIGHT)).into_drawing_area();
-        draw(root, plot, x_label)?;
+        draw(root, plot, x_labels)?;
     }
     Ok(text)
 }
@@ -353,7 +417,7 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
                 element.set_height(HEIGHT);
                 let drawn = CanvasBackend::with_canvas_object(element)
                     .ok_or_else(|| "no 2d context".to_string())
-                    .and_then(|backend| draw(backend.into_drawing_area(), &plot, lang.texts().chart_time));
+                    .and_then(|backend| draw(backend.into_drawing_area(), &plot, &lang.texts().chart_time));
                 match drawn {
                     Ok(drawn) => *frame.borrow_mut() = Some(drawn),
                     Err(message) => web_sys::console::warn_1(&format!("chart not drawn: {message}").into()),
@@ -405,7 +469,7 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
         let lang = props.lang;
         Callback::from(move |_: MouseEvent| {
             let width = canvas.cast::<HtmlCanvasElement>().map_or(640, |c| c.width());
-            match svg(&plot, lang.texts().chart_time, width) {
+            match svg(&plot, &lang.texts().chart_time, width) {
                 Ok(text) => crate::browser::download(&name, "image/svg+xml", &text),
                 Err(message) => web_sys::console::warn_1(&format!("chart not exported: {message}").into()),
             }
@@ -478,6 +542,7 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::EN;
 
     #[test]
     fn thinning_keeps_every_spike_and_at_most_two_points_per_column() {
@@ -559,9 +624,27 @@ mod tests {
     }
 
     #[test]
+    fn the_time_axis_reads_in_seconds_up_to_ten_minutes_then_as_a_clock_at_whole_steps() {
+        let axis = |end_ms| TimeAxis::new(end_ms, 640);
+        let short = axis(180_000);
+        assert_eq!((short.unit, short.step_ms), (TimeUnit::Seconds, 30_000));
+        assert_eq!(short.ticks(180_000).iter().map(|t| short.label(*t)).collect::<Vec<_>>()[..3], ["0", "30", "60"]);
+        let half_hour = axis(1_800_000);
+        assert_eq!((half_hour.unit, half_hour.step_ms), (TimeUnit::MinutesSeconds, 300_000));
+        assert_eq!(half_hour.label(300_000), "5:00");
+        // The poison message's five hours: hour ticks, not "10000".
+        let long = axis(18_000_000);
+        assert_eq!((long.unit, long.step_ms), (TimeUnit::HoursMinutesSeconds, 3_600_000));
+        assert_eq!(long.label(3_600_000), "1:00:00");
+        assert!(long.light_ticks(18_000_000).contains(&600_000), "ten-minute grid lines");
+        // A narrow chart takes fewer labels.
+        assert!(TimeAxis::new(180_000, 320).step_ms > short.step_ms);
+    }
+
+    #[test]
     fn a_chart_exports_as_an_svg_document_with_its_legend() {
         let plot = Plot { times_ms: vec![0, 1_000, 2_000], lines: vec![("at risk".into(), vec![0, 7, 2])] };
-        let text = svg(&plot, "virtual time (s)", 640).unwrap();
+        let text = svg(&plot, &EN.chart_time, 640).unwrap();
         assert!(text.starts_with("<svg") && text.contains("at risk") && text.contains("virtual time (s)"), "{text}");
     }
 }

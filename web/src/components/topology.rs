@@ -516,6 +516,9 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
         Callback::from(move |event: MouseEvent| on_pick.emit((name.clone(), event.shift_key())))
     };
     let down = status_class == "down";
+    // The name runs from the status dot to the badge or the cross, when there is one.
+    let name_room = NODE_W - NAME_X - if badge.is_some() || down { 28 } else { 8 };
+    let (shown_name, squeeze) = fitted_name(&node.name, name_room);
     // Down or not started yet: the role line says which instead of the role.
     let stopped = status_class != "up";
     html! {
@@ -524,7 +527,7 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
             <title>{ format!("{} · {} · {}", node.name, node.addr, status_text) }</title>
             <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="7" />
             <circle class="status-dot" cx="12" cy="14" r="4.5" />
-            <text class="name" x="22" y="18">{ &node.name }</text>
+            <text class="name" x={NAME_X.to_string()} y="18" textLength={squeeze.map(|w| w.to_string())} lengthAdjust="spacingAndGlyphs">{ shown_name }</text>
             <text class="role" x="10" y="36">{ if stopped { status_text.to_string() } else { role } }</text>
             if let Some(badge) = badge {
                 <g class="role-badge">
@@ -537,6 +540,27 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
                 <path class="cross" d={format!("M{} 6 l10 10 M{} 6 l-10 10", NODE_W - 18, NODE_W - 8)} />
             }
         </g>
+    }
+}
+
+/// Where a node's name starts in its box, and the width of one of its characters (the monospace
+/// name font at 12.5 px: 0.6 em), in tenths of a pixel.
+const NAME_X: i32 = 22;
+const NAME_CHAR_TENTHS_PX: i32 = 75;
+
+/// A node's name as drawn in `room_px`: as it is when it fits; squeezed to the room (SVG
+/// `textLength`, the returned width) when it is up to a third too long; beyond that cut with "…" and
+/// squeezed. The box's title keeps the whole name. "order-service-bug" ran out of its box.
+fn fitted_name(name: &str, room_px: i32) -> (String, Option<i32>) {
+    let fits = (room_px * 10 / NAME_CHAR_TENTHS_PX).max(1) as usize;
+    let chars = name.chars().count();
+    if chars <= fits {
+        (name.to_string(), None)
+    } else if chars * 3 <= fits * 4 {
+        (name.to_string(), Some(room_px))
+    } else {
+        let kept: String = name.chars().take(fits * 4 / 3 - 1).collect();
+        (format!("{kept}…"), Some(room_px))
     }
 }
 
@@ -586,6 +610,16 @@ mod tests {
         let scenario = Scenario::parse(id, library::find(id).unwrap()).unwrap();
         let view = Simulation::new(&scenario, 1).unwrap().view();
         (view.nodes.iter().map(Slot::of).collect(), scenario)
+    }
+
+    #[test]
+    fn a_name_too_long_for_its_box_is_squeezed_into_it_and_a_far_too_long_one_is_cut() {
+        let room = NODE_W - NAME_X - 8;
+        assert_eq!(fitted_name("broker-a", room), ("broker-a".to_string(), None));
+        assert_eq!(fitted_name("order-service-bug", room), ("order-service-bug".to_string(), Some(room)));
+        let (shown, squeeze) = fitted_name("an-application-with-a-very-long-name", room);
+        assert!(shown.ends_with('…') && shown.chars().count() <= 21, "{shown}");
+        assert_eq!(squeeze, Some(room));
     }
 
     #[test]
