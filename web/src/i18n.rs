@@ -123,6 +123,7 @@ pub struct Texts {
     pub kind_name_server: &'static str,
     pub kind_broker: &'static str,
     pub kind_producer: &'static str,
+    pub kind_consumer: &'static str,
     // inspector
     pub inspector: &'static str,
     pub nothing_selected: &'static str,
@@ -326,6 +327,7 @@ pub static EN: Texts = Texts {
     kind_name_server: "NameServer",
     kind_broker: "Broker",
     kind_producer: "Producer",
+    kind_consumer: "Consumer",
     inspector: "Inspector",
     nothing_selected: "Click a node in the cluster to see what it knows and to break it.",
     address: "address",
@@ -546,6 +548,7 @@ pub static ZH: Texts = Texts {
     kind_name_server: "NameServer",
     kind_broker: "Broker",
     kind_producer: "生产者",
+    kind_consumer: "消费者",
     inspector: "检查器",
     nothing_selected: "点击集群中的节点，查看它知道什么，并制造故障。",
     address: "地址",

@@ -492,6 +492,7 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
         Role::Master => format!("{} · {}", texts.kind_broker, texts.master),
         Role::Slave(id) => format!("{} · {} {id}", texts.kind_broker, texts.slave),
         Role::Producer => texts.kind_producer.to_string(),
+        Role::Other(_) if node.kind == NodeKind::Consumer => texts.kind_consumer.to_string(),
         Role::Other(kind) => kind.clone(),
     };
     // The badge in the corner: M for the master now, L for the DLedger leader.
