@@ -145,7 +145,7 @@ test('predict then run: the quiz is locked before the run and graded by the verd
  * Press play and count animation frames and long tasks until the run stops or 5 s pass; the virtual
  * clock's progress gives the speed reached.
  */
-async function playProbe(page) {
+async function playProbe(page, start = () => page.click('#play-pause')) {
   const probe = page.evaluate(async () => {
     const gaps = [];
     let longTasks = 0;
@@ -175,7 +175,7 @@ async function playProbe(page) {
       longTasks, from, to, ms, speed: (to - from) / 1e3 / ms,
     };
   });
-  await page.click('#play-pause');
+  await start();
   return probe;
 }
 
@@ -216,6 +216,16 @@ test('performance probes: fps at 100x, first render, computing ahead (logged, no
   const ahead = await playProbe(page);
   log(`after ${(preroll / 1e3).toFixed(1)} s paused (the whole run computed ahead)`, ahead,
     await page.$eval('#perf', (p) => ({ ...p.dataset })));
+  await pause(page);
+
+  // Opened afresh it plays at 10x, and each frame's spare time computes ahead: after 5 s of watching,
+  // switching to 100x plays frames already computed.
+  await openScenario(page, id);
+  if ((await page.getAttribute('#play-pause', 'data-playing')) !== 'true') await page.click('#play-pause');
+  await page.selectOption('#speed', '10000');
+  await page.waitForTimeout(5_000);
+  const watched = await playProbe(page, () => page.selectOption('#speed', '100000'));
+  log('after 5 s of watching at 10x', watched, await page.$eval('#perf', (p) => ({ ...p.dataset })));
   await pause(page);
 
   // Jump far ahead: computed in slices across frames with a progress indicator, the page keeps painting.

@@ -38,6 +38,10 @@ pub const FRAMES_FROM_SPEED_MILLI: u64 = 100_000;
 /// While paused, the run is computed ahead in at most this much of each frame (wall ms): the page
 /// stays responsive to typing and clicks.
 pub const AHEAD_IDLE_BUDGET_MS: f64 = 10.0;
+/// While playing, a run computed ahead that trails the clock by at most this much virtual time is
+/// still extended: it catches up, as the copy made when a run opens does with a 10x clock.
+const AHEAD_CATCH_UP: Duration = Duration::from_secs(2);
+
 /// While computing ahead with nothing else to show, the scrubber's computed bar is refreshed this often (wall ms).
 const AHEAD_PUBLISH_MS: f64 = 500.0;
 /// Trace records each simulation keeps for the event log and the animation.
@@ -221,6 +225,10 @@ impl SimHandle {
         let timeline = Timeline::with_actions(&scenario, seed, &config(), actions).map_err(|e| e.to_string())?;
         let run = RunLink { scenario: source.clone(), seed, at: Time::ZERO, actions: timeline.log().to_vec() };
         crate::panic_panel::set_current_run(run, timeline.end());
+        // The copy that computes the run ahead starts now, while the run is at its start and copying
+        // it costs next to nothing: playing at 10x extends it with each frame's spare time, so a
+        // switch to 100x finds frames computed. Made later, while playing, the copy would cost a frame.
+        let ahead = Some(RunAhead::new(&timeline));
         Ok(SimHandle {
             timeline,
             scenario: Rc::new(scenario),
@@ -245,7 +253,7 @@ impl SimHandle {
             perf: Perf::default(),
             pace: Pace::default(),
             generation: 0,
-            ahead: None,
+            ahead,
             shown: None,
             landing: false,
             shown_time: Time::ZERO,
@@ -359,10 +367,11 @@ impl SimHandle {
         }
         let shown = self.timeline.now();
         let ahead = if self.playing {
-            // Playing: only a copy still ahead of the clock goes on (a new copy of the run every frame
-            // the clock overtook it would cost more than it saves).
+            // Playing: only a copy ahead of the clock, or just behind it, goes on (a new copy of the
+            // run every frame the clock overtook it would cost more than it saves). Just behind: the
+            // copy made at the start trails a 10x clock's first frames, then overtakes it.
             match &mut self.ahead {
-                Some(ahead) if ahead.covers(shown) => ahead,
+                Some(ahead) if ahead.first() <= shown && shown <= ahead.computed_to() + AHEAD_CATCH_UP => ahead,
                 _ => return false,
             }
         } else {
@@ -849,6 +858,23 @@ mod tests {
         assert!(handle.playing);
         assert!(!handle.compute_ahead(clock() + 20.0, &clock));
         assert!(!handle.ahead.as_ref().unwrap().covers(handle.timeline().now()), "the old copy is left as it was");
+    }
+
+    #[test]
+    fn a_run_opened_playing_at_10x_computes_ahead_from_its_start_so_100x_plays_frames_at_once() {
+        let mut handle = SimHandle::load_builtin("producer-broker-down").unwrap();
+        handle.apply(SimCommand::TogglePlay);
+        assert!(handle.playing && !handle.plays_frames());
+        let clock = ticking();
+        for _ in 0..5 {
+            handle.timeline_mut().advance(Duration::from_millis(160), u32::MAX);
+            handle.compute_ahead(clock() + 200.0, &clock);
+        }
+        let computed = handle.snapshot(0.0).computed;
+        assert!(computed > handle.timeline().now(), "the copy runs ahead of the 10x clock: {computed}");
+        handle.apply(SimCommand::SetSpeed(100_000));
+        let (_, reached) = handle.play_frames(Duration::from_millis(100), clock() + 1.0, &clock);
+        assert!(reached && handle.snapshot(0.0).from_frames, "the first 100x frame is one computed ahead");
     }
 
     #[test]
