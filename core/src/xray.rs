@@ -281,8 +281,53 @@ pub struct MessageFate {
     pub msg_id: Option<String>,
     /// The ledger entries, if the ledger follows this message.
     pub entries: Option<Vec<FateEntry>>,
-    /// How the search went, for the student.
-    pub notes: Vec<String>,
+    /// How the search went, for the student (typed, so the sandbox can say it in either language).
+    pub notes: Vec<FateNote>,
+}
+
+/// One line of how a message search went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum FateNote {
+    /// Nothing was typed.
+    TypeAnId,
+    /// The search is a UNIQ_KEY the fate ledger follows.
+    FollowedAsUniqKey,
+    /// Found by `queryMessageByUniqKey` in this topic.
+    FoundAsUniqKey { topic: String },
+    /// The ledger follows this many messages with the business key.
+    FollowedWithKey { count: usize, key: String },
+    /// `queryMsgByKey` found this many messages in a topic.
+    QueriedByKey { topic: String, key: String, count: usize },
+    /// No running broker has a message with this id or key.
+    NotFound,
+    /// The message was found but the ledger does not follow it (it follows a run's first `limit`).
+    NotFollowed { msg_id: String, limit: usize },
+    /// A step of the admin query (RocketMQ's request names and answers, as `rmqsim query` prints them).
+    Query(String),
+}
+
+impl std::fmt::Display for FateNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FateNote::TypeAnId => f.write_str("type a msgId (UNIQ_KEY), an offset msgId or a key"),
+            FateNote::FollowedAsUniqKey => f.write_str("followed by the fate ledger as a UNIQ_KEY"),
+            FateNote::FoundAsUniqKey { topic } => write!(f, "found as a UNIQ_KEY in {topic}"),
+            FateNote::FollowedWithKey { count, key } => {
+                write!(f, "the fate ledger follows {count} message(s) with key {key}")
+            }
+            FateNote::QueriedByKey { topic, key, count } => {
+                write!(f, "queryMsgByKey({topic}, {key}): {count} message(s)")
+            }
+            FateNote::NotFound => f.write_str("no message has this id or key in any running broker"),
+            FateNote::NotFollowed { msg_id, limit } => {
+                write!(
+                    f,
+                    "{msg_id} is not followed by the fate ledger (it follows the first {limit} messages of a run)"
+                )
+            }
+            FateNote::Query(step) => f.write_str(step),
+        }
+    }
 }
 
 /// One row of a NameServer's `brokerLiveTable`.
@@ -959,19 +1004,19 @@ fn message_fate(sim: &Simulation, search: &str) -> MessageFate {
     let mut fate =
         MessageFate { search: search.to_string(), matches: Vec::new(), msg_id: None, entries: None, notes: Vec::new() };
     if search.is_empty() {
-        fate.notes.push("type a msgId (UNIQ_KEY), an offset msgId or a key".to_string());
+        fate.notes.push(FateNote::TypeAnId);
         return fate;
     }
     let checks = sim.checks();
     if let Some(entries) = checks.fate(search) {
-        fate.notes.push("followed by the fate ledger as a UNIQ_KEY".to_string());
+        fate.notes.push(FateNote::FollowedAsUniqKey);
         fate.msg_id = Some(search.to_string());
         fate.entries = Some(entries.to_vec());
     }
     if fate.entries.is_none() && decode_message_id(search).is_ok() {
         let outcome = query::query(sim, &MessageQuery::ById { msg_id: search.to_string(), topic: None });
         if !outcome.messages.is_empty() {
-            fate.notes.extend(outcome.notes);
+            fate.notes.extend(outcome.notes.into_iter().map(FateNote::Query));
             fate.matches = outcome.messages;
         }
     }
@@ -981,7 +1026,7 @@ fn message_fate(sim: &Simulation, search: &str) -> MessageFate {
         for topic in user_topics(sim) {
             let outcome = query::query(sim, &MessageQuery::ById { msg_id: search.to_string(), topic: Some(topic) });
             if !outcome.messages.is_empty() {
-                fate.notes.push(format!("found as a UNIQ_KEY in {}", outcome.messages[0].topic));
+                fate.notes.push(FateNote::FoundAsUniqKey { topic: outcome.messages[0].topic.clone() });
                 fate.matches = outcome.messages;
                 break;
             }
@@ -1001,7 +1046,7 @@ fn message_fate(sim: &Simulation, search: &str) -> MessageFate {
             })
             .collect();
         if let Some(first) = followed.first() {
-            fate.notes.push(format!("the fate ledger follows {} message(s) with key {search}", followed.len()));
+            fate.notes.push(FateNote::FollowedWithKey { count: followed.len(), key: search.to_string() });
             fate.entries = checks.fate(first).map(<[FateEntry]>::to_vec);
             fate.msg_id = Some(first.clone());
         }
@@ -1017,12 +1062,13 @@ fn message_fate(sim: &Simulation, search: &str) -> MessageFate {
                 },
             );
             if !outcome.messages.is_empty() {
-                fate.notes.push(format!("queryMsgByKey({topic}, {search}): {} message(s)", outcome.messages.len()));
+                let count = outcome.messages.len();
+                fate.notes.push(FateNote::QueriedByKey { topic: topic.clone(), key: search.to_string(), count });
                 fate.matches.extend(outcome.messages);
             }
         }
         if fate.matches.is_empty() {
-            fate.notes.push("no message has this id or key in any running broker".to_string());
+            fate.notes.push(FateNote::NotFound);
         }
     }
     if fate.entries.is_none() {
@@ -1031,10 +1077,10 @@ fn message_fate(sim: &Simulation, search: &str) -> MessageFate {
         if let Some(id) = followed.or_else(|| fate.matches.iter().find_map(|m| m.msg_id.clone())) {
             match checks.fate(&id) {
                 Some(entries) => fate.entries = Some(entries.to_vec()),
-                None => fate.notes.push(format!(
-                    "{id} is not followed by the fate ledger (it follows the first {} messages of a run)",
-                    crate::check::fate::DEFAULT_AUTO_TRACK
-                )),
+                None => fate.notes.push(FateNote::NotFollowed {
+                    msg_id: id.clone(),
+                    limit: crate::check::fate::DEFAULT_AUTO_TRACK as usize,
+                }),
             }
             fate.msg_id = Some(id);
         }

@@ -3,7 +3,7 @@
 
 use rmqsim_core::scenario::{library, Scenario};
 use rmqsim_core::time::{Duration, Time};
-use rmqsim_core::xray::MAX_PAGE;
+use rmqsim_core::xray::{FateNote, MAX_PAGE};
 use rmqsim_core::Simulation;
 
 fn run(id: &str, until_secs: u64) -> Simulation {
@@ -198,7 +198,7 @@ fn a_message_the_ledger_does_not_follow_is_still_found_by_its_msg_id_and_says_so
     assert!(fate.entries.is_none(), "a late message is not followed");
     assert_eq!(fate.matches.len(), 1, "{:?}", fate.notes);
     assert_eq!(fate.matches[0].commit_log_offset, record.commit_log_offset);
-    assert!(fate.notes.iter().any(|n| n.contains("not followed")), "{:?}", fate.notes);
+    assert!(fate.notes.iter().any(|n| matches!(n, FateNote::NotFollowed { .. })), "{:?}", fate.notes);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use rmqsim_core::check::fate::{FateEntry, FateEvent};
 use rmqsim_core::observation::SentBackTo;
+use rmqsim_core::xray::FateNote;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -387,9 +388,47 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
                             </tbody>
                         </table>
                     }
-                    <ul class="muted small notes">{ for fate.notes.iter().map(|n| html! { <li>{ n }</li> }) }</ul>
+                    <ul class="muted small notes">{ for fate.notes.iter().map(|n| html! { <li>{ note_text(lang, n) }</li> }) }</ul>
                 </div>
             </div>
         </div>
+    }
+}
+
+/// How the search went, in the page's language. The admin query's own steps keep RocketMQ's request
+/// names and answers, as `rmqsim query` prints them.
+fn note_text(lang: Lang, note: &FateNote) -> String {
+    if lang == Lang::En {
+        return note.to_string();
+    }
+    match note {
+        FateNote::TypeAnId => "输入 msgId（UNIQ_KEY）、offsetMsgId 或 Key".to_string(),
+        FateNote::FollowedAsUniqKey => "命运账本以 UNIQ_KEY 跟踪着它".to_string(),
+        FateNote::FoundAsUniqKey { topic } => format!("在 {topic} 中按 UNIQ_KEY 找到"),
+        FateNote::FollowedWithKey { count, key } => format!("命运账本跟踪着 {count} 条 Key 为 {key} 的消息"),
+        FateNote::QueriedByKey { topic, key, count } => format!("queryMsgByKey({topic}, {key})：{count} 条消息"),
+        FateNote::NotFound => "运行中的 Broker 里没有这个 ID 或 Key 的消息".to_string(),
+        FateNote::NotFollowed { msg_id, limit } => {
+            format!("命运账本没有跟踪 {msg_id}（它只跟踪一次运行的前 {limit} 条消息）")
+        }
+        FateNote::Query(step) => step.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn how_a_message_search_went_reads_in_the_pages_language() {
+        let note = FateNote::NotFollowed { msg_id: "0A00".into(), limit: 64 };
+        assert_eq!(
+            note_text(Lang::En, &note),
+            "0A00 is not followed by the fate ledger (it follows the first 64 messages of a run)"
+        );
+        let zh = note_text(Lang::Zh, &note);
+        assert!(zh.contains("0A00") && zh.contains("64") && !zh.contains("followed"), "{zh}");
+        let step = FateNote::Query("read as a UNIQ_KEY: queryMessageByUniqKey(T, 0A00)".into());
+        assert_eq!(note_text(Lang::Zh, &step), note_text(Lang::En, &step), "the admin query's steps stay RocketMQ's");
     }
 }
