@@ -88,7 +88,11 @@ test('the storage X-ray shows the pointers, files and records of a broker, and a
   assert.ok(Number(await page.getAttribute('#fate-ledger', 'data-count')) >= 3, 'requested, stored, acknowledged at least');
   assert.match(await page.textContent('#fate-ledger'), /stored|CommitLog/);
   await shot(page, '04-fate-from-xray');
-  await page.click('#fate-close');
+  // Esc closes what is on top: the fate opened from the X-ray, then (later) the X-ray under it.
+  await page.focus('#fate-search-input').catch(() => {});
+  await page.keyboard.press('Escape');
+  await page.locator('#message-fate').waitFor({ state: 'detached' });
+  assert.equal(await page.locator('#storage-xray').count(), 1, 'the X-ray under the fate stays open');
 
   // The X-ray stays open while the run plays: the write pointer moves on.
   const writeBefore = Number(await page.getAttribute('#xray-pointers g.pointer[data-pointer="write"]', 'data-offset'));
@@ -98,7 +102,7 @@ test('the storage X-ray shows the pointers, files and records of a broker, and a
   await pause(page);
   const writeAfter = Number(await page.getAttribute('#xray-pointers g.pointer[data-pointer="write"]', 'data-offset'));
   assert.ok(writeAfter > writeBefore, `the write pointer moved: ${writeBefore} -> ${writeAfter}`);
-  await page.click('#xray-close');
+  await page.keyboard.press('Escape');
   await page.locator('#storage-xray').waitFor({ state: 'detached' });
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -137,7 +141,8 @@ test('a consumer shows the ids it was told, its queues and offsets, and the swim
   await page.click('#lang-toggle');
   await page.waitForFunction(() => document.querySelector('#consumer-overlay')?.textContent.includes('重平衡泳道'));
   await shot(page, '06-consumer-zh');
-  await page.click('#consumer-close');
+  // A click on the backdrop, outside the panel, closes it.
+  await page.mouse.click(3, 300);
   await page.locator('#consumer-overlay').waitFor({ state: 'detached' });
   assert.deepEqual(page.errors, []);
   await page.context().close();

@@ -241,10 +241,12 @@ impl TimeAxis {
     fn new(end_ms: i64, width_px: i64) -> TimeAxis {
         let most = ((width_px - 60) / TICK_LABEL_PX).max(3);
         let step_ms = TICK_STEPS_MS.into_iter().find(|step| end_ms / step <= most).unwrap_or(TICK_STEPS_MS[17]);
-        let unit = match end_ms {
-            ..=600_000 => TimeUnit::Seconds,
-            ..3_600_000 => TimeUnit::MinutesSeconds,
-            _ => TimeUnit::HoursMinutesSeconds,
+        let unit = if end_ms <= 600_000 {
+            TimeUnit::Seconds
+        } else if end_ms < 3_600_000 {
+            TimeUnit::MinutesSeconds
+        } else {
+            TimeUnit::HoursMinutesSeconds
         };
         TimeAxis { step_ms, unit }
     }

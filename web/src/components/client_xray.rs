@@ -10,6 +10,7 @@ use yew::prelude::*;
 
 use crate::components::swimlane::SwimlaneChart;
 use crate::components::xray_texts::{bytes, refresh_key, tr, HandleRef};
+use crate::hooks::use_escape::{on_backdrop, ClosesOnEscape};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 
@@ -119,6 +120,10 @@ fn consumer_body(props: &ConsumerBodyProps) -> Html {
         let open = open.clone();
         Callback::from(move |_: MouseEvent| open.set(to))
     };
+    let close = {
+        let open = open.clone();
+        Callback::from(move |()| open.set(false))
+    };
     html! {
         <>
             <div class="client-xray" id="consumer-xray">
@@ -128,7 +133,8 @@ fn consumer_body(props: &ConsumerBodyProps) -> Html {
                 { rebalances(lang, x) }
             </div>
             if *open {
-                <div class="xray-overlay" id="consumer-overlay" data-node={props.node.clone()}>
+                <div class="xray-overlay" id="consumer-overlay" data-node={props.node.clone()} onclick={on_backdrop(close.clone())}>
+                    <ClosesOnEscape on_close={close.clone()} />
                     <div class="xray-panel">
                         <div class="xray-header">
                             <h2>{ tr(lang, "Consumer view", "消费者视图") }{ " · " }<code>{ props.node.clone() }</code></h2>

@@ -2,6 +2,8 @@
 
 use yew::prelude::*;
 
+use crate::hooks::use_escape::ClosesOnEscape;
+
 #[derive(Properties, PartialEq)]
 pub struct ErrorDialogProps {
     pub id: AttrValue,
@@ -16,6 +18,7 @@ pub struct ErrorDialogProps {
 pub fn error_dialog(props: &ErrorDialogProps) -> Html {
     html! {
         <div class="dialog-backdrop">
+            <ClosesOnEscape on_close={props.on_close.clone()} />
             <div id={props.id.clone()} class="dialog error" role="alertdialog" aria-modal="true">
                 <h2>{ &props.title }</h2>
                 <pre class="error-message">{ &props.message }</pre>

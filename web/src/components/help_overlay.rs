@@ -2,6 +2,7 @@
 
 use yew::prelude::*;
 
+use crate::hooks::use_escape::ClosesOnEscape;
 use crate::i18n::Lang;
 
 #[derive(Properties, PartialEq)]
@@ -24,6 +25,7 @@ pub fn help_overlay(props: &HelpOverlayProps) -> Html {
     ];
     html! {
         <div class="dialog-backdrop" onclick={props.on_close.reform(|_| ())}>
+            <ClosesOnEscape on_close={props.on_close.clone()} />
             <div id="help" class="dialog wide" role="dialog" aria-modal="true" onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
                 <h2>{ texts.help_title }</h2>
                 <table class="shortcuts">

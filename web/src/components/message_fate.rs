@@ -9,6 +9,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::components::xray_texts::{refresh_key, tr};
+use crate::hooks::use_escape::{on_backdrop, ClosesOnEscape};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 use crate::state::{UiAction, UiContext};
@@ -16,6 +17,10 @@ use crate::state::{UiAction, UiContext};
 #[derive(Properties, PartialEq)]
 pub struct MessageSearchProps {
     pub lang: Lang,
+    /// The form's id (its input's is `<id>-input`): the box is both in the inspector and in the fate
+    /// dialog, which may be on screen together.
+    #[prop_or(AttrValue::Static("message-search"))]
+    pub id: AttrValue,
 }
 
 /// The search box (in the inspector's summary).
@@ -35,8 +40,8 @@ pub fn message_search(props: &MessageSearchProps) -> Html {
         })
     };
     html! {
-        <form class="message-search" id="message-search" onsubmit={submit}>
-            <input ref={input} id="message-search-input" type="search"
+        <form class="message-search" id={props.id.clone()} onsubmit={submit}>
+            <input ref={input} id={format!("{}-input", props.id)} type="search"
                    placeholder={tr(lang, "msgId, offset msgId or key", "msgId、offsetMsgId 或 Key")} />
             <button type="submit">{ tr(lang, "Find message", "查找消息") }</button>
         </form>
@@ -295,11 +300,12 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
     let handle = sim.handle.clone();
     let fate = use_memo(key, move |(search, ..)| handle.borrow().timeline().simulation().message_fate(search));
     let ui_for_rows = ui.clone();
-    let close = Callback::from(move |_: MouseEvent| {
+    let close_fate = Callback::from(move |()| {
         if let Some(ui) = &ui {
             ui.dispatch(UiAction::ShowMessage(None));
         }
     });
+    let close = close_fate.reform(|_: MouseEvent| ());
     // A life found by replaying the run from its start with the ledger following this message:
     // (msg id, the instant it was computed for, the entries).
     let replayed = use_state(|| None::<Replayed>);
@@ -320,7 +326,8 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
         })
     });
     html! {
-        <div class="xray-overlay" id="message-fate" data-search={props.search.clone()}>
+        <div class="xray-overlay" id="message-fate" data-search={props.search.clone()} onclick={on_backdrop(close_fate.clone())}>
+            <ClosesOnEscape on_close={close_fate.clone()} />
             <div class="xray-panel narrow">
                 <div class="xray-header">
                     <h2>{ tr(lang, "Message fate", "消息命运") }</h2>
@@ -328,7 +335,7 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
                     <button class="icon-button" id="fate-close" title={tr(lang, "Close", "关闭")} onclick={close}>{ "×" }</button>
                 </div>
                 <div class="xray-body">
-                    <MessageSearch lang={lang} />
+                    <MessageSearch lang={lang} id="fate-search" />
                     if let Some(id) = &fate.msg_id {
                         <p>{ tr(lang, "msgId (UNIQ_KEY): ", "msgId（UNIQ_KEY）：") }<code id="fate-msg-id">{ id }</code></p>
                     }

@@ -3,6 +3,7 @@
 use yew::prelude::*;
 
 use crate::browser;
+use crate::hooks::use_escape::ClosesOnEscape;
 use crate::i18n::Lang;
 
 #[derive(Properties, PartialEq)]
@@ -33,6 +34,7 @@ pub fn share_dialog(props: &ShareDialogProps) -> Html {
     });
     html! {
         <div class="dialog-backdrop" onclick={props.on_close.reform(|_| ())}>
+            <ClosesOnEscape on_close={props.on_close.clone()} />
             <div id="share-dialog" class="dialog" role="dialog" aria-modal="true" onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
                 <h2>{ texts.share_title }</h2>
                 <p>{ texts.share_intro }</p>

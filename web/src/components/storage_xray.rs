@@ -10,6 +10,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::components::xray_texts::{bytes, refresh_key, tr, HandleRef};
+use crate::hooks::use_escape::{on_backdrop, ClosesOnEscape};
 use crate::i18n::Lang;
 use crate::sim_context::use_sim;
 use crate::state::{UiAction, UiContext};
@@ -113,7 +114,8 @@ fn xray_body(props: &XrayBodyProps) -> Html {
         }
     };
     html! {
-        <div class="xray-overlay" id="storage-xray" data-node={props.node.clone()}>
+        <div class="xray-overlay" id="storage-xray" data-node={props.node.clone()} onclick={on_backdrop(props.on_close.clone())}>
+            <ClosesOnEscape on_close={props.on_close.clone()} />
             <div class="xray-panel">
                 <div class="xray-header">
                     <h2>{ tr(lang, "Storage X-ray", "存储透视") }{ " · " }<code>{ props.node.clone() }</code></h2>

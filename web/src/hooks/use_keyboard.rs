@@ -1,7 +1,7 @@
 //! Keyboard shortcuts for the whole page: space, arrows, + and -, Home, ? and Esc.
 //!
 //! Keys typed into a text field, a select or a button with focus are left alone (space on a focused
-//! button already clicks it).
+//! button already clicks it), except Esc, which closes the dialog or X-ray on top.
 
 use rmqsim_core::time::{Duration, Time};
 use wasm_bindgen::closure::Closure;
@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::browser::WindowListener;
+use crate::hooks::use_escape::close_topmost;
 use crate::sim_context::SimCommand;
 use crate::state::{UiAction, UiState};
 
@@ -16,7 +17,9 @@ use crate::state::{UiAction, UiState};
 pub fn use_keyboard(dispatch: Callback<SimCommand>, ui: UseReducerDispatcher<UiState>) {
     use_effect_with((), move |_| {
         let listener = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |event: web_sys::KeyboardEvent| {
-            if event.ctrl_key() || event.meta_key() || event.alt_key() || typing(&event) {
+            // Esc closes even from a text field (the fate's search box, the seed): it means nothing there.
+            let escape = event.key() == "Escape";
+            if event.ctrl_key() || event.meta_key() || event.alt_key() || (typing(&event) && !escape) {
                 return;
             }
             let handled = match event.key().as_str() {
@@ -31,7 +34,9 @@ pub fn use_keyboard(dispatch: Callback<SimCommand>, ui: UseReducerDispatcher<UiS
                     None
                 }
                 "Escape" => {
-                    ui.dispatch(UiAction::CloseDialog);
+                    if !close_topmost() {
+                        ui.dispatch(UiAction::CloseDialog);
+                    }
                     None
                 }
                 _ => return,
