@@ -17,7 +17,7 @@ use rmqsim_core::view::SimView;
 use yew::prelude::*;
 
 use crate::browser;
-use crate::checkpoint_pacer::CheckpointPacer;
+use crate::checkpoint_pacer::{CheckpointPacer, Paced};
 use crate::hooks::use_keyboard::use_keyboard;
 use crate::hooks::use_play_loop::use_play_loop;
 use crate::markers::{all_markers, Marker, MarkerKind, ObservedMarks};
@@ -336,6 +336,19 @@ impl SimHandle {
             self.landing = false;
             self.shown = None;
         }
+    }
+
+    /// Live play: run the shown timeline toward `target` (at most `max_events` per part), its
+    /// checkpoints taken where the frame ending at `deadline_ms` has room (see `CheckpointPacer`).
+    pub fn run_live_to(
+        &mut self,
+        target: Time,
+        max_events: u32,
+        worked: bool,
+        deadline_ms: f64,
+        clock: &dyn Fn() -> f64,
+    ) -> Paced {
+        self.pace.checkpoints.run_to(&mut self.timeline, target, max_events, worked, deadline_ms, clock)
     }
 
     // --- the run computed ahead --------------------------------------------------------------------

@@ -197,10 +197,7 @@ fn tick(handle: &mut SimHandle, gap_ms: f64) -> bool {
                 handle.pace.slice_us,
             );
             handle.timeline_mut().keep_records(keep);
-            let mut pacer = handle.pace.checkpoints;
-            let paced =
-                pacer.run_to(handle.timeline_mut(), target, SLICE_EVENTS, events > 0, deadline, &browser::now_ms);
-            handle.pace.checkpoints = pacer;
+            let paced = handle.run_live_to(target, SLICE_EVENTS, events > 0, deadline, &browser::now_ms);
             events += paced.progress.events;
             // A checkpoint left to the next frame holds the clock back by less than a frame: not lagging.
             reached = paced.progress.reached || paced.put_off;
