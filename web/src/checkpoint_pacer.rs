@@ -9,6 +9,10 @@
 use rmqsim_core::time::Time;
 use rmqsim_core::timeline::{Progress, Timeline};
 
+/// Events per slice between two looks at the wall clock (an event costs tens of µs in wasm), for
+/// live play and the run computed ahead alike.
+pub const SLICE_EVENTS: u32 = 100;
+
 /// What the last checkpoint cost, to tell whether the next one fits in what is left of a frame.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CheckpointPacer {

@@ -19,7 +19,7 @@ use rmqsim_core::time::{Duration, Time};
 use rmqsim_core::timeline::Timeline;
 use rmqsim_core::view::SimView;
 
-use crate::checkpoint_pacer::CheckpointPacer;
+use crate::checkpoint_pacer::{CheckpointPacer, SLICE_EVENTS};
 use crate::markers::ObservedMarks;
 use crate::trace_lines::{flashes, Flash, TraceLine, TraceLines};
 
@@ -41,8 +41,6 @@ const CHECKPOINT_SPACING: Duration = Duration::from_secs(10);
 pub const MAX_FRAMES: usize = 800;
 /// The flashes of a frame cover the window a 100× playback shows them for (0.6 s of wall time).
 const FLASH_WINDOW_US: u64 = 60_000_000;
-/// Events per slice between two looks at the wall clock.
-const SLICE_EVENTS: u32 = 100;
 
 /// What the page shows at one recorded instant.
 pub struct Frame {

@@ -15,6 +15,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::browser;
+use crate::checkpoint_pacer::SLICE_EVENTS;
 use crate::sim_context::{SimHandle, AHEAD_IDLE_BUDGET_MS};
 
 /// A 60 Hz frame, in ms: simulation work plus rendering should fit in it.
@@ -26,8 +27,6 @@ pub const MIN_BUDGET_MS: f64 = 4.0;
 /// 12 ms leaves the browser about 4.5 ms of a 60 Hz frame for its own work (style, paint, GC)
 /// on the frames that render nothing; measured on the 8-broker backlog at 100×, 59 fps.
 pub const MAX_BUDGET_MS: f64 = 12.0;
-/// Events per slice between two looks at the wall clock (an event costs tens of µs in wasm).
-const SLICE_EVENTS: u32 = 100;
 
 /// The simulation's share of a frame: what rendering (measured) leaves of 16 ms, within bounds.
 pub fn frame_budget_ms(render_ms: f64) -> f64 {
