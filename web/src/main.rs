@@ -10,6 +10,7 @@ mod app;
 mod browser;
 mod checkpoint_pacer;
 mod components;
+mod field_labels;
 mod hooks;
 mod i18n;
 mod markers;

@@ -23,6 +23,11 @@ use crate::i18n::{Lang, Texts};
 use crate::sim_context::Snapshot;
 use crate::state::UiContext;
 
+/// Producer view fields its X-ray panel shows, so the tree under it does not repeat them.
+pub const PRODUCER_PANELS: &[&str] = &["publish", "isolated_brokers"];
+/// Consumer view fields the rebalance list and its X-ray show.
+pub const CONSUMER_PANELS: &[&str] = &["allocations", "queues"];
+
 #[derive(Properties, PartialEq)]
 pub struct InspectorProps {
     pub lang: Lang,
@@ -117,7 +122,7 @@ fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Opti
                 } else {
                     <ProducerXrayPanel lang={props.lang} node={node.name.clone()} />
                 }
-                <JsonDetail lang={props.lang} value={serde_json::to_value(producer).unwrap_or_default()} skip={vec!["publish", "isolated_brokers"]} />
+                <JsonDetail lang={props.lang} value={serde_json::to_value(producer).unwrap_or_default()} skip={PRODUCER_PANELS.to_vec()} />
             </>
         },
         NodeDetail::Consumer(consumer) => html! {
@@ -127,7 +132,7 @@ fn node_panel(node: &NodeView, props: &InspectorProps, open_xray: &Callback<Opti
                 } else {
                     <ConsumerXrayPanel lang={props.lang} node={node.name.clone()} />
                 }
-                <JsonDetail lang={props.lang} value={serde_json::to_value(consumer).unwrap_or_default()} skip={vec!["allocations", "queues"]} />
+                <JsonDetail lang={props.lang} value={serde_json::to_value(consumer).unwrap_or_default()} skip={CONSUMER_PANELS.to_vec()} />
             </>
         },
         NodeDetail::Controller(controller) => html! {

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 use yew::prelude::*;
 
+use crate::field_labels;
 use crate::i18n::Lang;
 
 /// Lists longer than this are cut, with a count of what was left out.
@@ -36,11 +37,14 @@ pub fn json_detail(props: &JsonDetailProps) -> Html {
     }
 }
 
+/// A record's fields in the label table's order (identity, then counters, then settings).
 fn record(map: &Map<String, Value>, skip: &[&str], lang: Lang) -> Html {
+    let mut fields: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| !skip.contains(&k.as_str())).collect();
+    fields.sort_by_key(|(k, _)| field_labels::rank(k));
     html! {
         <dl class="facts json">
-            { for map.iter().filter(|(k, _)| !skip.contains(&k.as_str())).map(|(k, v)| {
-                let key = k.replace('_', " ");
+            { for fields.into_iter().map(|(k, v)| {
+                let key = field_labels::label(lang, k);
                 if is_block(v) {
                     html! { <><dt class="block-key">{ key }</dt><dd class="block">{ render(v, lang) }</dd></> }
                 } else {
@@ -103,7 +107,7 @@ fn table(items: &[Value], lang: Lang) -> Html {
     html! {
         <div class="table-scroll">
             <table class="table json-table">
-                <thead><tr>{ for columns.iter().map(|c| html! { <th>{ c.replace('_', " ") }</th> }) }</tr></thead>
+                <thead><tr>{ for columns.iter().map(|c| html! { <th>{ field_labels::label(lang, c) }</th> }) }</tr></thead>
                 <tbody>
                     { for items.iter().take(MAX_ITEMS).map(|item| html! {
                         <tr>{ for columns.iter().map(|c| html! {
