@@ -11,6 +11,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { DIST } from './serve_dist.js';
 import {
   useBrowser, pageOpener, screenshots, scrollToTop, timeUs, settled as settledWithin, pause,
 } from './support.js';
@@ -188,6 +191,11 @@ test('performance probes: fps at 100x, first render, computing ahead (logged, no
   });
   console.log(`perf: first render ${firstRender.toFixed(0)} ms after navigation start ` +
     `(DOMContentLoaded ${navigation.domContentLoaded?.toFixed(0)} ms, load ${navigation.load?.toFixed(0)} ms)`);
+  for (const name of fs.readdirSync(DIST).filter((f) => f.endsWith('.wasm'))) {
+    const bytes = fs.readFileSync(path.join(DIST, name));
+    const gzipped = zlib.gzipSync(bytes, { level: 9 }).length;
+    console.log(`perf: ${name}: ${bytes.length} B, ${gzipped} B gzipped (-9)`);
+  }
 
   const id = (await page.locator('[data-scenario="backlog-8-brokers-20-consumers"]').count())
     ? 'backlog-8-brokers-20-consumers'
