@@ -228,6 +228,10 @@ const TICK_STEPS_MS: [i64; 18] = [
 
 /// A label takes about this many pixels with its gap.
 const TICK_LABEL_PX: i64 = 70;
+/// A character of a tick label, in pixels (plotters' default 12 px sans-serif, digits and colons).
+const LABEL_CHAR_PX: i64 = 7;
+/// The chart's margin where no label needs more.
+const MARGIN_PX: i64 = 10;
 
 /// The time axis of a chart: labelled ticks at whole seconds, minutes or hours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,6 +265,14 @@ impl TimeAxis {
         let sixths = [30_000, 60_000, 120_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000];
         let parts = if sixths.contains(&self.step_ms) || self.step_ms == 86_400_000 { 6 } else { 5 };
         (0..=end_ms).step_by((self.step_ms / parts).max(1) as usize).filter(|t| t % self.step_ms != 0).collect()
+    }
+
+    /// Room right of the plot for the last label, centred on its tick: a tick at the very end of a
+    /// run hours long ("3:00:00") needs more than the usual margin, or it is cut.
+    fn right_margin_px(&self, end_ms: i64) -> i64 {
+        let last = self.ticks(end_ms).last().copied().unwrap_or(0);
+        let half_label = self.label(last).chars().count() as i64 * LABEL_CHAR_PX / 2 + 2;
+        half_label.max(MARGIN_PX)
     }
 
     fn label(&self, ms: i64) -> String {
@@ -331,7 +343,8 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, plot: &Plot, x_labels:
     let label = |ms: &i64| axis.label(*ms);
     let x_range = (0i64..x_end).with_key_points(axis.ticks(x_end)).with_light_points(axis.light_ticks(x_end));
     let mut chart = ChartBuilder::on(&root)
-        .margin(10)
+        .margin(MARGIN_PX as u32)
+        .margin_right(axis.right_margin_px(x_end) as u32)
         .x_label_area_size(38)
         .y_label_area_size(48)
         .build_cartesian_2d(x_range, y_start..y_end)
@@ -641,6 +654,19 @@ mod tests {
         assert!(long.light_ticks(18_000_000).contains(&600_000), "ten-minute grid lines");
         // A narrow chart takes fewer labels.
         assert!(TimeAxis::new(180_000, 320).step_ms > short.step_ms);
+    }
+
+    #[test]
+    fn the_last_label_of_an_hours_long_axis_fits_inside_the_chart() {
+        // The poison message at 3 h: the last tick, "3:00:00", sits at the right end of the plot.
+        let times_ms: Vec<i64> = (0..=180).map(|minute| minute * 60_000).collect();
+        let plot = Plot { lines: vec![("consumed/s".into(), vec![0; times_ms.len()])], times_ms };
+        let text = svg(&plot, &EN.chart_time, 640).unwrap();
+        let tag = text.split("<text").find(|t| t.split('>').nth(1).is_some_and(|c| c.trim().starts_with("3:00:00")));
+        let tag = tag.expect("a 3:00:00 label");
+        let x: f64 = tag.split("x=\"").nth(1).and_then(|v| v.split('"').next()).unwrap().parse().unwrap();
+        let half_width = 7.0 * LABEL_CHAR_PX as f64 / 2.0;
+        assert!(x + half_width <= 640.0, "the label centred at {x} px runs past the 640 px chart");
     }
 
     #[test]
