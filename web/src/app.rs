@@ -158,7 +158,7 @@ fn shell() -> Html {
     html! {
         <div class="app" data-lang={lang.code()}>
             <Header lang={lang} on_lang={cb.lang.clone()} on_share={cb.share.clone()} on_help={cb.help.clone()} />
-            <div class="controls">
+            <section class="controls" aria-label={texts.time_controls}>
                 <ClockBar lang={lang} snapshot={Rc::clone(&snapshot)} on_command={cb.command.clone()} />
                 <Scrubber lang={lang} now={snapshot.now()} end={snapshot.end} frontier={snapshot.frontier} computed={snapshot.computed}
                           seeking={snapshot.seeking} checkpoints={Rc::clone(&snapshot.checkpoints)}
@@ -166,9 +166,9 @@ fn shell() -> Html {
                 if snapshot.forks_if_acting && snapshot.seeking.is_none() {
                     <ForkBanner lang={lang} now={snapshot.now()} actions_after_now={snapshot.actions_after_now} />
                 }
-            </div>
+            </section>
             <div class="workspace">
-                <aside class="left">
+                <aside class="left" aria-label={texts.library}>
                     <Library lang={lang} current={snapshot.builtin_id.clone().map(AttrValue::from)} imported_title={imported_title}
                              on_open={cb.open.clone()} on_import={cb.import.clone()} on_export={cb.export.clone()} />
                     // The guide sits right under the scenario list: its pointer points up at it.
@@ -192,7 +192,7 @@ fn shell() -> Html {
                     <ReplicationPanel lang={lang} snapshot={Rc::clone(&snapshot)} />
                     <MetricsChart lang={lang} view={Rc::clone(&snapshot.chart_view)} checks={Rc::clone(&snapshot.chart_checks)} />
                 </main>
-                <aside class="right">
+                <aside class="right" aria-label={texts.inspector}>
                     <Inspector lang={lang} snapshot={Rc::clone(&snapshot)}
                                selected={ui.selected.clone().map(AttrValue::from)} peer={ui.peer.clone().map(AttrValue::from)}
                                on_act={cb.act.clone()} on_peer={cb.peer.clone()} on_close={cb.deselect.clone()} />

@@ -86,6 +86,8 @@ pub struct Texts {
     pub forked: fn(&str) -> String,
     // library and narrative
     pub library: &'static str,
+    /// The accessible name of the clock, speed and timeline bar.
+    pub time_controls: &'static str,
     pub import_toml: &'static str,
     pub export_toml: &'static str,
     pub imported: &'static str,
@@ -294,6 +296,7 @@ pub static EN: Texts = Texts {
     },
     forked: |at| format!("Forked at {at}: the future was replaced"),
     library: "Scenarios",
+    time_controls: "Time controls",
     import_toml: "Import TOML…",
     export_toml: "Export TOML",
     imported: "imported",
@@ -515,6 +518,7 @@ pub static ZH: Texts = Texts {
     },
     forked: |at| format!("已在 {at} 分叉：未来已被替换"),
     library: "场景",
+    time_controls: "时间控制",
     import_toml: "导入 TOML…",
     export_toml: "导出 TOML",
     imported: "已导入",

@@ -181,7 +181,10 @@ fn installed_npm_version(package: &str) -> Option<String> {
 }
 
 fn npm_ci() -> Result<(), String> {
-    announce("npm ci in e2e/ (binaryen 123.0.0 = wasm-opt version_123, playwright-core 1.65.1)", "about 5 seconds");
+    announce(
+        "npm ci in e2e/ (binaryen 123.0.0 = wasm-opt version_123, playwright-core 1.65.1, axe-core 4.14.1)",
+        "about 5 seconds",
+    );
     Cmd::new("npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"])
         .dir(repo_root().join("e2e"))
         .run_ok()

@@ -393,7 +393,7 @@ fn broker_permission(props: &BrokerPermissionProps) -> Html {
             <h3 class="section">{ texts.broker_permission }</h3>
             <p class="muted small">{ texts.broker_permission_explain }</p>
             <div class="form-row">
-                <select id="broker-permission" onchange={let v = value.clone(); Callback::from(move |e| v.set(select_value(e)))}>
+                <select id="broker-permission" aria-label={texts.broker_permission} onchange={let v = value.clone(); Callback::from(move |e| v.set(select_value(e)))}>
                     { for texts.permission_options.iter().map(|(v, label)| html! {
                         <option value={*v} selected={*v == value.as_str()}>{ *label }</option>
                     }) }

@@ -130,18 +130,18 @@ fn consumer_body(props: &ConsumerBodyProps) -> Html {
                 <button id="open-consumer-xray" class="primary xray-open" onclick={toggle(true)}>
                     { tr(lang, "Open consumer view and rebalance swimlane", "打开消费者视图与重平衡泳道") }
                 </button>
-                { rebalances(lang, x) }
+                { rebalances(lang, x, "h4") }
             </div>
             if *open {
                 <div class="xray-overlay" id="consumer-overlay" data-node={props.node.clone()} onclick={on_backdrop(close.clone())}>
                     <ClosesOnEscape on_close={close.clone()} />
-                    <div class="xray-panel">
+                    <div class="xray-panel" role="dialog" aria-modal="true" aria-labelledby="consumer-view-title">
                         <div class="xray-header">
-                            <h2>{ tr(lang, "Consumer view", "消费者视图") }{ " · " }<code>{ props.node.clone() }</code></h2>
+                            <h2 id="consumer-view-title">{ tr(lang, "Consumer view", "消费者视图") }{ " · " }<code>{ props.node.clone() }</code></h2>
                             <span class="muted small">{ format!("{} · {}", x.group, x.client_id) }</span>
                             <button class="icon-button" id="consumer-close" title={tr(lang, "Close", "关闭")} onclick={toggle(false)}>{ "×" }</button>
                         </div>
-                        <div class="xray-body">{ consumer(lang, x, props.tick, &props.handle) }</div>
+                        <div class="xray-body" tabindex="0">{ consumer(lang, x, props.tick, &props.handle) }</div>
                     </div>
                 </div>
             }
@@ -153,10 +153,11 @@ fn offset(o: Option<i64>) -> String {
     o.map_or_else(|| "—".to_string(), |o| o.to_string())
 }
 
-fn rebalances(lang: Lang, x: &ConsumerXray) -> Html {
+/// `heading`: "h4" under the inspector's sections, "h3" in the consumer view under its h2.
+fn rebalances(lang: Lang, x: &ConsumerXray, heading: &'static str) -> Html {
     html! {
         <>
-            <h4>{ tr(lang, "What the last rebalance saw", "最近一次重平衡看到的") }</h4>
+            <@{heading}>{ tr(lang, "What the last rebalance saw", "最近一次重平衡看到的") }</@>
             if x.last_rebalance.is_empty() {
                 <p class="muted">{ tr(lang, "No rebalance yet.", "尚未重平衡。") }</p>
             }
@@ -179,8 +180,8 @@ fn rebalances(lang: Lang, x: &ConsumerXray) -> Html {
 fn consumer(lang: Lang, x: &ConsumerXray, tick: (u64, bool), handle: &HandleRef) -> Html {
     html! {
         <div class="client-xray wide">
-            { rebalances(lang, x) }
-            <h4>{ tr(lang, "ProcessQueues and offsets", "处理队列与位点") }</h4>
+            { rebalances(lang, x, "h3") }
+            <h3>{ tr(lang, "ProcessQueues and offsets", "处理队列与位点") }</h3>
             <table class="table compact" id="process-queues">
                 <thead><tr>
                     <th>{ "queue" }</th><th>{ tr(lang, "cached", "缓存") }</th>
@@ -199,7 +200,7 @@ fn consumer(lang: Lang, x: &ConsumerXray, tick: (u64, bool), handle: &HandleRef)
                     }) }
                 </tbody>
             </table>
-            <h4>{ tr(lang, "Consumer progress (as the Dashboard shows it)", "消费进度（同 Dashboard）") }</h4>
+            <h3>{ tr(lang, "Consumer progress (as the Dashboard shows it)", "消费进度（同 Dashboard）") }</h3>
             <table class="table compact" id="consumer-progress">
                 <thead><tr><th>{ "queue" }</th><th>{ tr(lang, "broker offset", "Broker 位点") }</th><th>{ tr(lang, "consumer offset", "消费位点") }</th><th>{ "diff" }</th><th>{ tr(lang, "client", "客户端") }</th></tr></thead>
                 <tbody>
@@ -213,7 +214,7 @@ fn consumer(lang: Lang, x: &ConsumerXray, tick: (u64, bool), handle: &HandleRef)
                     }) }
                 </tbody>
             </table>
-            <h4>{ tr(lang, "Rebalance swimlane", "重平衡泳道") }</h4>
+            <h3>{ tr(lang, "Rebalance swimlane", "重平衡泳道") }</h3>
             <SwimlaneChart lang={lang} group={x.group.clone()} tick={tick} handle={handle.clone()} />
         </div>
     }

@@ -19,8 +19,9 @@ pub fn error_dialog(props: &ErrorDialogProps) -> Html {
     html! {
         <div class="dialog-backdrop">
             <ClosesOnEscape on_close={props.on_close.clone()} />
-            <div id={props.id.clone()} class="dialog error" role="alertdialog" aria-modal="true">
-                <h2>{ &props.title }</h2>
+            <div id={props.id.clone()} class="dialog error" role="alertdialog" aria-modal="true"
+                 aria-labelledby={format!("{}-title", props.id)}>
+                <h2 id={format!("{}-title", props.id)}>{ &props.title }</h2>
                 <pre class="error-message">{ &props.message }</pre>
                 if let Some(hint) = &props.hint {
                     <p>{ hint }</p>

@@ -85,7 +85,7 @@ pub fn event_log(props: &EventLogProps) -> Html {
         }
     });
     html! {
-        <section id="event-log" class="panel event-log">
+        <section id="event-log" class="panel event-log" aria-label={texts.event_log}>
             <div class="log-header">
                 <h2>{ texts.event_log }</h2>
                 <div class="filters">{ for filters }</div>
@@ -95,7 +95,8 @@ pub fn event_log(props: &EventLogProps) -> Html {
             if shown.is_empty() {
                 <p class="muted">{ texts.no_events }</p>
             } else {
-                <ol class="lines">
+                // Focusable, so the keyboard can scroll it.
+                <ol class="lines" tabindex="0" aria-label={texts.event_log}>
                     { for shown.iter().map(|l| html! {
                         <li key={l.step.to_string()} class={classes!("line", l.kind.css(), msg_id_of(&l.text).map(|_| "has-message"))}
                             onclick={open(&l.text)}>

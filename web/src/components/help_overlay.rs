@@ -26,8 +26,8 @@ pub fn help_overlay(props: &HelpOverlayProps) -> Html {
     html! {
         <div class="dialog-backdrop" onclick={props.on_close.reform(|_| ())}>
             <ClosesOnEscape on_close={props.on_close.clone()} />
-            <div id="help" class="dialog wide" role="dialog" aria-modal="true" onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
-                <h2>{ texts.help_title }</h2>
+            <div id="help" class="dialog wide" role="dialog" aria-modal="true" aria-labelledby="help-title" onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
+                <h2 id="help-title">{ texts.help_title }</h2>
                 <table class="shortcuts">
                     { for texts.shortcuts.iter().map(|(key, what)| html! {
                         <tr><td><kbd>{ *key }</kbd></td><td>{ *what }</td></tr>

@@ -328,13 +328,13 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
     html! {
         <div class="xray-overlay" id="message-fate" data-search={props.search.clone()} onclick={on_backdrop(close_fate.clone())}>
             <ClosesOnEscape on_close={close_fate.clone()} />
-            <div class="xray-panel narrow">
+            <div class="xray-panel narrow" role="dialog" aria-modal="true" aria-labelledby="fate-title">
                 <div class="xray-header">
-                    <h2>{ tr(lang, "Message fate", "消息命运") }</h2>
+                    <h2 id="fate-title">{ tr(lang, "Message fate", "消息命运") }</h2>
                     <code class="small">{ props.search.clone() }</code>
                     <button class="icon-button" id="fate-close" title={tr(lang, "Close", "关闭")} onclick={close}>{ "×" }</button>
                 </div>
-                <div class="xray-body">
+                <div class="xray-body" tabindex="0">
                     <MessageSearch lang={lang} id="fate-search" />
                     if let Some(id) = &fate.msg_id {
                         <p>{ tr(lang, "msgId (UNIQ_KEY): ", "msgId（UNIQ_KEY）：") }<code id="fate-msg-id">{ id }</code></p>

@@ -35,11 +35,11 @@ pub fn share_dialog(props: &ShareDialogProps) -> Html {
     html! {
         <div class="dialog-backdrop" onclick={props.on_close.reform(|_| ())}>
             <ClosesOnEscape on_close={props.on_close.clone()} />
-            <div id="share-dialog" class="dialog" role="dialog" aria-modal="true" onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
-                <h2>{ texts.share_title }</h2>
+            <div id="share-dialog" class="dialog" role="dialog" aria-modal="true" aria-labelledby="share-title" onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
+                <h2 id="share-title">{ texts.share_title }</h2>
                 <p>{ texts.share_intro }</p>
                 <div class="copy-row">
-                    <input id="share-link" readonly=true value={props.link.clone()} onfocus={select_all} />
+                    <input id="share-link" aria-label={texts.share_title} readonly=true value={props.link.clone()} onfocus={select_all} />
                     <button id="copy-link" class="primary" onclick={on_copy}>{ if *copied { texts.copied } else { texts.copy } }</button>
                 </div>
                 if let Some(cli) = &props.cli {

@@ -116,15 +116,15 @@ fn xray_body(props: &XrayBodyProps) -> Html {
     html! {
         <div class="xray-overlay" id="storage-xray" data-node={props.node.clone()} onclick={on_backdrop(props.on_close.clone())}>
             <ClosesOnEscape on_close={props.on_close.clone()} />
-            <div class="xray-panel">
+            <div class="xray-panel" role="dialog" aria-modal="true" aria-labelledby="storage-xray-title">
                 <div class="xray-header">
-                    <h2>{ tr(lang, "Storage X-ray", "存储透视") }{ " · " }<code>{ props.node.clone() }</code></h2>
+                    <h2 id="storage-xray-title">{ tr(lang, "Storage X-ray", "存储透视") }{ " · " }<code>{ props.node.clone() }</code></h2>
                     <span class="muted small">{ tr(lang,
                         "What this broker's store holds right now, read from its simulated disk.",
                         "此 Broker 存储此刻的内容，直接读取自模拟磁盘。") }</span>
                     <button class="icon-button" id="xray-close" title={tr(lang, "Close", "关闭")} onclick={close}>{ "×" }</button>
                 </div>
-                <div class="xray-body">{ body }</div>
+                <div class="xray-body" tabindex="0">{ body }</div>
             </div>
         </div>
     }
@@ -161,7 +161,8 @@ fn pointers(lang: Lang, x: &StorageXray) -> Html {
     html! {
         <section class="xray-section" id="xray-pointers">
             <h3 class="section">{ tr(lang, "CommitLog pointers", "CommitLog 指针") }</h3>
-            <svg class="pointer-bar" viewBox="0 0 1000 116" role="img">
+            <svg class="pointer-bar" viewBox="0 0 1000 116" role="img"
+                 aria-label={tr(lang, "The CommitLog with its write, flush and dispatch pointers", "CommitLog 及其写入、刷盘、分发指针")}>
                 <rect x="20" y="42" width="940" height="24" class="bar-bg" />
                 <rect x="20" y="42" width={format!("{:.1}", x_of(log.flushed_where) - 20.0)} height="24" class="bar-durable" />
                 <rect x={format!("{:.1}", x_of(log.flushed_where))} y="42"
@@ -370,7 +371,7 @@ fn consume_queue(
                 "20 bytes per message: CommitLog offset, size, tags hash. Click a unit to open its record above.",
                 "每条消息 20 字节：CommitLog 偏移、大小、tag 哈希。点击条目即可在上方打开对应记录。") }</p>
             <div class="pager">
-                <select id="cq-select" onchange={choose}>
+                <select id="cq-select" aria-label="ConsumeQueue" onchange={choose}>
                     { for x.store.consume_queues.iter().map(|q| {
                         let value = format!("{}/{}", q.topic, q.queue_id);
                         html! { <option selected={value == selected} value={value.clone()}>
@@ -443,10 +444,10 @@ fn index(
                 "index file(s); the broker hashes topic#key into a slot and follows the chain (queryMessage, at most 64).",
                 "个索引文件；Broker 把 topic#key 哈希到槽位并沿链表查找（queryMessage，最多 64 条）。")) }</p>
             <form class="pager" id="index-form" onsubmit={search}>
-                <select id="index-topic" onchange={on_topic}>
+                <select id="index-topic" aria-label="topic" onchange={on_topic}>
                     { for topics.iter().map(|t| html! { <option selected={*t == topic} value={t.to_string()}>{ *t }</option> }) }
                 </select>
-                <input id="index-key" ref={key_input.clone()} type="search" placeholder={tr(lang, "key, e.g. order-3", "Key，例如 order-3")}
+                <input id="index-key" ref={key_input.clone()} type="search" aria-label="key" placeholder={tr(lang, "key, e.g. order-3", "Key，例如 order-3")}
                        value={cursor.index_key.clone()} />
                 <button class="primary" type="submit">{ tr(lang, "Look up", "查询") }</button>
             </form>

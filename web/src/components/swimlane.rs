@@ -44,7 +44,7 @@ pub fn swimlane_chart(props: &SwimlaneProps) -> Html {
     html! {
         <div class="swimlane" id="swimlane" data-lanes={lanes.lanes.len().to_string()}
              data-double={doubles.to_string()} data-unowned={gaps.to_string()}>
-            <svg viewBox={format!("0 0 {WIDTH} {height}")} role="img">
+            <svg viewBox={format!("0 0 {WIDTH} {height}")} role="img" aria-label={tr(props.lang, "Rebalance swimlane", "重平衡泳道")}>
                 { for lanes.lanes.iter().enumerate().map(|(i, lane)| {
                     let y = 4.0 + LANE_H * i as f64;
                     html! {
