@@ -116,7 +116,7 @@ test('a consumer shows the ids it was told, its queues and offsets, and the swim
   // The inspector's facts keep their values readable: the longest key wraps instead of squeezing the
   // value column (a client id once stood one character per line).
   const clientId = await page.$eval('dl.facts.json', (dl) => {
-    const dt = [...dl.querySelectorAll(':scope > dt')].find((d) => d.textContent === 'client id');
+    const dt = [...dl.querySelectorAll(':scope > dt')].find((d) => d.textContent === 'clientId');
     const dd = dt.nextElementSibling;
     return { width: dd.getBoundingClientRect().width, height: dd.getBoundingClientRect().height, line: parseFloat(getComputedStyle(dd).lineHeight) || 18 };
   });
