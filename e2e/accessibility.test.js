@@ -41,6 +41,23 @@ async function assertAccessible(page, where) {
   assert.deepEqual(found, [], `${where}:\n${found.join('\n')}`);
 }
 
+test('a keyboard user tabs to a node and picks it with Enter, and Shift+Enter picks the peer', TIMEOUT, async () => {
+  const page = await openPage();
+  await openScenarioPaused(page, 'consumer-rebalance-join');
+  await page.focus('#topology g.node[data-node="broker-a"]');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#inspected-name')?.textContent === 'broker-a');
+  assert.equal(await page.getAttribute('#topology g.node[data-node="broker-a"]', 'aria-pressed'), 'true');
+  await page.keyboard.press('Tab');
+  const next = await page.evaluate(() => document.activeElement?.dataset?.node);
+  assert.ok(next && next !== 'broker-a', `Tab moves to another node: ${next}`);
+  await page.keyboard.press('Shift+Enter');
+  await page.waitForFunction((n) => document.querySelector(`#topology g.node[data-node="${n}"]`)?.classList.contains('peer'), next);
+  assert.equal(await page.textContent('#inspected-name'), 'broker-a', 'the selection stays; the other node is its peer');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 for (const lang of ['en', 'zh']) {
   test(`the first page and its guide pass axe's checks (${lang})`, TIMEOUT, async () => {
     const page = await openPage();

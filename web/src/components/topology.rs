@@ -451,7 +451,7 @@ pub fn topology(props: &TopologyProps) -> Html {
         <div class="topology-fit" ref={fit_ref}>
         <svg id="topology" class="topology" viewBox={format!("0 0 {} {}", layout.width, layout.height)}
              style={format!("max-width: {}px", layout.width * 5 / 4)}
-             role="img" aria-label={texts.topology}>
+             role="group" aria-label={texts.topology}>
             <defs>
                 <marker id="arrow-partition" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                     <path d="M0,0 L10,5 L0,10 z" class="arrow-partition" />
@@ -516,6 +516,18 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
         let name = node.name.clone();
         Callback::from(move |event: MouseEvent| on_pick.emit((name.clone(), event.shift_key())))
     };
+    // A node is a button for the keyboard too: Enter picks it, Shift+Enter picks it as the peer.
+    // (Space stays the page's play/pause.)
+    let onkeydown = {
+        let on_pick = props.on_pick.clone();
+        let name = node.name.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Enter" {
+                event.prevent_default();
+                on_pick.emit((name.clone(), event.shift_key()));
+            }
+        })
+    };
     let down = status_class == "down";
     // The name runs from the status dot to the badge or the cross, when there is one.
     let name_room = NODE_W - NAME_X - if badge.is_some() || down { 28 } else { 8 };
@@ -524,7 +536,7 @@ fn node_box(placed: &Placed, node: &NodeView, texts: &Texts, props: &TopologyPro
     let stopped = status_class != "up";
     html! {
         <g class={class} data-node={node.name.clone()} data-status={status_class} data-badge={badge} transform={format!("translate({},{})", placed.x, placed.y)}
-           onclick={onclick} tabindex="0">
+           onclick={onclick} onkeydown={onkeydown} tabindex="0" role="button" aria-pressed={selected.to_string()}>
             <title>{ format!("{} · {} · {}", node.name, node.addr, status_text) }</title>
             <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="7" />
             <circle class="status-dot" cx="12" cy="14" r="4.5" />
