@@ -8,7 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { HERE, useBrowser, pageOpener, screenshots, openScenarioPaused, seekTo, select } from './support.js';
+import {
+  HERE, useBrowser, pageOpener, screenshots, openScenarioPaused, seekTo, select, settled, timeUs,
+} from './support.js';
 
 const TIMEOUT = { timeout: 120_000 };
 const AXE = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
@@ -54,6 +56,22 @@ test('a keyboard user tabs to a node and picks it with Enter, and Shift+Enter pi
   await page.keyboard.press('Shift+Enter');
   await page.waitForFunction((n) => document.querySelector(`#topology g.node[data-node="${n}"]`)?.classList.contains('peer'), next);
   assert.equal(await page.textContent('#inspected-name'), 'broker-a', 'the selection stays; the other node is its peer');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the timeline is a slider: End goes to the end, Page Up a tenth of the run back', TIMEOUT, async () => {
+  const page = await openPage();
+  await openScenarioPaused(page, 'consumer-rebalance-join');
+  const endUs = Number(await page.getAttribute('#scrubber', 'data-end-us'));
+  await page.focus('#scrubber');
+  await page.keyboard.press('End');
+  await settled(page);
+  assert.equal(await timeUs(page), endUs);
+  assert.equal(await page.getAttribute('#scrubber', 'aria-valuenow'), String(Math.floor(endUs / 1e6)));
+  await page.keyboard.press('PageUp');
+  await settled(page);
+  assert.equal(await timeUs(page), endUs - Math.floor(endUs / 10));
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

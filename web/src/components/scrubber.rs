@@ -1,5 +1,6 @@
 //! The timeline scrubber: the whole run from 0 to its end, the explored part, checkpoints, and
-//! marks for scenario actions, the user's actions and notable observations. Click or drag to seek.
+//! marks for scenario actions, the user's actions and notable observations. Click or drag to seek;
+//! with the keyboard it is a slider (Page Up / Page Down, End; the page's own ←, →, Home).
 
 use std::rc::Rc;
 
@@ -77,6 +78,22 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
         Callback::from(move |_: MouseEvent| dragging.set(false))
     };
     let shown = props.seeking.unwrap_or(props.now);
+    // The keys a slider takes beside the page's own (← back a second, → next event, Home the start):
+    // Page Up / Page Down a tenth of the run, End its end.
+    let onkeydown = {
+        let on_seek = props.on_seek.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            let tenth = end.as_micros() / 10;
+            let target = match event.key().as_str() {
+                "PageDown" => shown.as_micros().saturating_add(tenth).min(end.as_micros()),
+                "PageUp" => shown.as_micros().saturating_sub(tenth),
+                "End" => end.as_micros(),
+                _ => return,
+            };
+            event.prevent_default();
+            on_seek.emit(Time::from_micros(target));
+        })
+    };
     let ticks = props.checkpoints.iter().map(|t| {
         html! { <span class="checkpoint" style={format!("left: {:.3}%", percent(*t, end))}></span> }
     });
@@ -109,7 +126,10 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
         <div class="scrubber">
             <div id="scrubber" ref={track_ref} class={classes!("track", dragging.then_some("dragging"))} title={texts.scrubber_title}
                  data-end-us={end.as_micros().to_string()}
-                 onmousedown={onmousedown} onmousemove={onmousemove} onmouseup={stop.clone()} onmouseleave={stop}>
+                 role="slider" tabindex="0" aria-label={texts.scrubber_title}
+                 aria-valuemin="0" aria-valuemax={(end.as_micros() / 1_000_000).to_string()}
+                 aria-valuenow={(shown.as_micros() / 1_000_000).to_string()} aria-valuetext={shown.to_string()}
+                 onmousedown={onmousedown} onmousemove={onmousemove} onmouseup={stop.clone()} onmouseleave={stop} onkeydown={onkeydown}>
                 <div class="explored" style={format!("width: {:.3}%", percent(props.frontier, end))}></div>
                 <div id="computed" class="computed" style={format!("width: {:.3}%", percent(props.computed, end))}
                      data-computed-us={props.computed.as_micros().to_string()}
