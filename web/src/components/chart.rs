@@ -542,7 +542,8 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
                 // No width or height here: the effect sizes the canvas, and Yew setting either again
                 // (even to the same value) would clear the drawing. The overlay keeps the box's children
                 // the same two nodes, so the canvas is never replaced when the tooltip comes and goes.
-                <canvas id="chart" data-kind={kind.id()} data-samples={plot.times_ms.len().to_string()} ref={canvas}></canvas>
+                <canvas id="chart" data-kind={kind.id()} data-samples={plot.times_ms.len().to_string()} ref={canvas}
+                        role="img" aria-label={summary(&plot, texts.chart_tab(kind))}></canvas>
                 <div class="chart-overlay">
                     if plot.is_empty() {
                         <div class="chart-empty">{ texts.chart_empty }</div>
@@ -552,6 +553,18 @@ pub fn metrics_chart(props: &MetricsChartProps) -> Html {
             </div>
         </section>
     }
+}
+
+/// The chart in words, for a screen reader: its name and each line's latest value.
+fn summary(plot: &Plot, name: &str) -> String {
+    let Some(&last_ms) = plot.times_ms.last() else { return name.to_string() };
+    let index = plot.times_ms.len() - 1;
+    let values: Vec<String> = plot
+        .lines
+        .iter()
+        .map(|(label, values)| format!("{label} {}", values.get(index).copied().unwrap_or_default()))
+        .collect();
+    format!("{name} · {}: {}", Time::from_millis(last_ms.max(0) as u64), values.join(", "))
 }
 
 #[cfg(test)]
@@ -667,6 +680,16 @@ mod tests {
         let x: f64 = tag.split("x=\"").nth(1).and_then(|v| v.split('"').next()).unwrap().parse().unwrap();
         let half_width = 7.0 * LABEL_CHAR_PX as f64 / 2.0;
         assert!(x + half_width <= 640.0, "the label centred at {x} px runs past the 640 px chart");
+    }
+
+    #[test]
+    fn a_screen_reader_hears_the_charts_name_and_each_lines_latest_value() {
+        let plot = Plot {
+            times_ms: vec![0, 1_000, 2_000],
+            lines: vec![("acked/s".into(), vec![0, 7, 9]), ("consumed/s".into(), vec![0, 5, 8])],
+        };
+        assert_eq!(summary(&plot, "Throughput"), "Throughput · 00:02.000: acked/s 9, consumed/s 8");
+        assert_eq!(summary(&Plot { times_ms: vec![], lines: vec![] }, "Backlog"), "Backlog");
     }
 
     #[test]
