@@ -42,7 +42,7 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
         let on_seek = props.on_seek.clone();
         let track_ref = track_ref.clone();
         // Not the event's currentTarget: Yew delegates events to its root element.
-        move |event: &MouseEvent| {
+        move |event: &PointerEvent| {
             let Some(track) = track_ref.cast::<web_sys::Element>() else { return };
             let rect = track.get_bounding_client_rect();
             if rect.width() <= 0.0 {
@@ -52,18 +52,25 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
             on_seek.emit(Time::from_micros((end.as_micros() as f64 * fraction) as u64));
         }
     };
-    let onmousedown = {
+    // Pointer events, so a finger drags the timeline as a mouse does; the capture keeps the drag
+    // going when the pointer leaves the track, until it is lifted.
+    let onpointerdown = {
         let dragging = dragging.clone();
         let seek_at = seek_at.clone();
-        Callback::from(move |event: MouseEvent| {
+        let track_ref = track_ref.clone();
+        Callback::from(move |event: PointerEvent| {
             event.prevent_default();
+            if let Some(track) = track_ref.cast::<web_sys::Element>() {
+                // Fails only for a pointer already gone: the drag then ends at the next move.
+                let _ = track.set_pointer_capture(event.pointer_id());
+            }
             dragging.set(true);
             seek_at(&event);
         })
     };
-    let onmousemove = {
+    let onpointermove = {
         let dragging = dragging.clone();
-        Callback::from(move |event: MouseEvent| {
+        Callback::from(move |event: PointerEvent| {
             if *dragging {
                 if event.buttons() & 1 == 0 {
                     dragging.set(false);
@@ -75,7 +82,7 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
     };
     let stop = {
         let dragging = dragging.clone();
-        Callback::from(move |_: MouseEvent| dragging.set(false))
+        Callback::from(move |_: PointerEvent| dragging.set(false))
     };
     let shown = props.seeking.unwrap_or(props.now);
     // The keys a slider takes beside the page's own (← back a second, → next event, Home the start):
@@ -107,10 +114,10 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
         let title = if who.is_empty() { format!("{} · {what}", m.at) } else { format!("{} · {who}: {what}", m.at) };
         let title = format!("{title} ({})", texts.marker_click);
         // A mark seeks to its own instant, not to where in its few pixels the click fell.
-        let onmousedown = {
+        let onpointerdown = {
             let on_seek = props.on_seek.clone();
             let at = m.at;
-            Callback::from(move |event: MouseEvent| {
+            Callback::from(move |event: PointerEvent| {
                 event.prevent_default();
                 event.stop_propagation();
                 on_seek.emit(at);
@@ -118,7 +125,7 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
         };
         html! {
             <span class={classes!("marker", m.kind.css())} style={format!("left: {:.3}%", percent(m.at, end))}
-                  title={title} data-at-us={m.at.as_micros().to_string()} onmousedown={onmousedown}></span>
+                  title={title} data-at-us={m.at.as_micros().to_string()} onpointerdown={onpointerdown}></span>
         }
     });
     let quarter = |q: u64| Time::from_micros(end.as_micros() / 4 * q);
@@ -129,7 +136,8 @@ pub fn scrubber(props: &ScrubberProps) -> Html {
                  role="slider" tabindex="0" aria-label={texts.scrubber_title}
                  aria-valuemin="0" aria-valuemax={(end.as_micros() / 1_000_000).to_string()}
                  aria-valuenow={(shown.as_micros() / 1_000_000).to_string()} aria-valuetext={shown.to_string()}
-                 onmousedown={onmousedown} onmousemove={onmousemove} onmouseup={stop.clone()} onmouseleave={stop} onkeydown={onkeydown}>
+                 onpointerdown={onpointerdown} onpointermove={onpointermove} onpointerup={stop.clone()} onpointercancel={stop}
+                 onkeydown={onkeydown}>
                 <div class="explored" style={format!("width: {:.3}%", percent(props.frontier, end))}></div>
                 <div id="computed" class="computed" style={format!("width: {:.3}%", percent(props.computed, end))}
                      data-computed-us={props.computed.as_micros().to_string()}
