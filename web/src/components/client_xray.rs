@@ -184,14 +184,14 @@ fn consumer(lang: Lang, x: &ConsumerXray, tick: (u64, bool), handle: &HandleRef)
             <h3>{ tr(lang, "ProcessQueues and offsets", "处理队列与位点") }</h3>
             <table class="table compact" id="process-queues">
                 <thead><tr>
-                    <th>{ "queue" }</th><th>{ tr(lang, "cached", "缓存") }</th>
+                    <th>{ tr(lang, "queue", "队列") }</th><th>{ tr(lang, "cached", "缓存") }</th>
                     <th>{ tr(lang, "local", "本地位点") }</th><th>{ tr(lang, "broker", "Broker 位点") }</th><th>{ tr(lang, "lag", "堆积") }</th>
                 </tr></thead>
                 <tbody>
                     { for x.process_queues.iter().map(|q| html! {
                         <tr class={classes!(q.dropped.then_some("dropped"))}>
                             <td>{ format!("{}/{}", q.broker_name, q.queue_id) }<div class="muted small">{ &q.topic }
-                                { if q.locked { " · locked" } else { "" } }{ if q.dropped { " · dropped" } else { "" } }</div></td>
+                                { if q.locked { tr(lang, " · locked", " · 已锁定") } else { "" } }{ if q.dropped { tr(lang, " · dropped", " · 已丢弃") } else { "" } }</div></td>
                             <td>{ q.msg_count }<div class="muted small">{ bytes(q.msg_size as i64) }</div></td>
                             <td>{ offset(q.local_offset) }</td>
                             <td>{ offset(q.broker_offset) }</td>
@@ -202,7 +202,7 @@ fn consumer(lang: Lang, x: &ConsumerXray, tick: (u64, bool), handle: &HandleRef)
             </table>
             <h3>{ tr(lang, "Consumer progress (as the Dashboard shows it)", "消费进度（同 Dashboard）") }</h3>
             <table class="table compact" id="consumer-progress">
-                <thead><tr><th>{ "queue" }</th><th>{ tr(lang, "broker offset", "Broker 位点") }</th><th>{ tr(lang, "consumer offset", "消费位点") }</th><th>{ "diff" }</th><th>{ tr(lang, "client", "客户端") }</th></tr></thead>
+                <thead><tr><th>{ tr(lang, "queue", "队列") }</th><th>{ tr(lang, "broker offset", "Broker 位点") }</th><th>{ tr(lang, "consumer offset", "消费位点") }</th><th>{ tr(lang, "diff", "差值") }</th><th>{ tr(lang, "client", "客户端") }</th></tr></thead>
                 <tbody>
                     { for x.progress.iter().map(|p| html! {
                         <tr>

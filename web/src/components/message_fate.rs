@@ -379,7 +379,7 @@ pub fn message_fate_panel(props: &MessageFateProps) -> Html {
                     if !fate.matches.is_empty() {
                         <h3 class="section">{ tr(lang, "Found in the brokers", "在 Broker 中找到") }</h3>
                         <table class="table compact xray-table" id="fate-matches">
-                            <thead><tr><th>{ "broker" }</th><th>{ "topic / queue / offset" }</th><th>{ "keys" }</th><th>{ "msgId" }</th></tr></thead>
+                            <thead><tr><th>{ "broker" }</th><th>{ tr(lang, "topic / queue / offset", "topic / 队列 / 偏移") }</th><th>{ "keys" }</th><th>{ "msgId" }</th></tr></thead>
                             <tbody>
                                 { for fate.matches.iter().take(20).map(|m| {
                                     let open = m.msg_id.clone().and_then(|id| {

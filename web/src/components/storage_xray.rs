@@ -216,7 +216,7 @@ fn files(lang: Lang, files: &[MappedFileView]) -> Html {
             <table class="table xray-table" id="xray-files">
                 <thead><tr>
                     <th>{ tr(lang, "file (start offset)", "文件（起始偏移）") }</th>
-                    <th>{ "wrote" }</th><th>{ "committed" }</th><th>{ "flushed" }</th>
+                    <th>{ tr(lang, "wrote", "已写入") }</th><th>{ tr(lang, "committed", "已提交") }</th><th>{ tr(lang, "flushed", "已刷盘") }</th>
                     <th>{ tr(lang, "page cache / durable", "页缓存 / 已落盘") }</th>
                 </tr></thead>
                 <tbody>
@@ -316,7 +316,7 @@ fn records(lang: Lang, x: &StorageXray, cursor: &UseStateHandle<Cursor>, show: C
             <table class="table xray-table" id="xray-records" data-count={page.records.len().to_string()}>
                 <thead><tr>
                     <th>{ tr(lang, "offset", "物理偏移") }</th><th>{ tr(lang, "size", "大小") }</th><th>{ "topic" }</th>
-                    <th>{ "queue / offset" }</th><th>{ "tags" }</th><th>{ "keys" }</th><th>{ "msgId (UNIQ_KEY)" }</th>
+                    <th>{ tr(lang, "queue / offset", "队列 / 偏移") }</th><th>{ "tags" }</th><th>{ "keys" }</th><th>{ "msgId (UNIQ_KEY)" }</th>
                 </tr></thead>
                 <tbody>
                     { for page.records.iter().map(|r| record_row(r, cursor.highlight, log.dispatched_offset, log.flushed_where, &show)) }
@@ -386,8 +386,8 @@ fn consume_queue(
             </div>
             if let Some(p) = page {
                 <table class="table xray-table" id="xray-cq" data-count={p.rows.len().to_string()}>
-                    <thead><tr><th>{ "queue offset" }</th><th>{ "→ CommitLog offset" }</th><th>{ tr(lang, "size", "大小") }</th>
-                        <th>{ "tags code" }</th><th>{ "msgId" }</th></tr></thead>
+                    <thead><tr><th>{ tr(lang, "queue offset", "队列偏移") }</th><th>{ tr(lang, "→ CommitLog offset", "→ CommitLog 偏移") }</th><th>{ tr(lang, "size", "大小") }</th>
+                        <th>{ tr(lang, "tags code", "tags 哈希码") }</th><th>{ "msgId" }</th></tr></thead>
                     <tbody>
                         { for p.rows.iter().map(|row| html! {
                             <tr class="clickable" data-cl-offset={row.commit_log_offset.to_string()} onclick={jump(row.commit_log_offset)}>
@@ -461,7 +461,7 @@ fn index(
                     Some(Ok(found)) => html! {
                         <table class="table xray-table" id="index-results" data-count={found.records.len().to_string()}>
                             <thead><tr><th>{ tr(lang, "offset", "物理偏移") }</th><th>{ tr(lang, "size", "大小") }</th><th>{ "topic" }</th>
-                                <th>{ "queue / offset" }</th><th>{ "tags" }</th><th>{ "keys" }</th><th>{ "msgId" }</th></tr></thead>
+                                <th>{ tr(lang, "queue / offset", "队列 / 偏移") }</th><th>{ "tags" }</th><th>{ "keys" }</th><th>{ "msgId" }</th></tr></thead>
                             <tbody>{ for found.records.iter().map(|r| record_row(r, None, log.dispatched_offset, log.flushed_where, &show)) }</tbody>
                         </table>
                     },
@@ -478,7 +478,7 @@ fn replication(lang: Lang, x: &StorageXray) -> Html {
         <section class="xray-section">
             <h3 class="section">{ tr(lang, "Replication offsets", "复制偏移") }{ format!(" · {}", group.mode) }</h3>
             <table class="table xray-table" id="xray-replication">
-                <thead><tr><th>{ tr(lang, "replica", "副本") }</th><th>{ "role" }</th><th>{ tr(lang, "CommitLog end", "CommitLog 末尾") }</th>
+                <thead><tr><th>{ tr(lang, "replica", "副本") }</th><th>{ tr(lang, "role", "角色") }</th><th>{ tr(lang, "CommitLog end", "CommitLog 末尾") }</th>
                     <th>{ tr(lang, "behind master", "落后主节点") }</th><th>{ "HA" }</th></tr></thead>
                 <tbody>
                     { for group.replicas.iter().map(|r| html! {
