@@ -91,8 +91,9 @@ test('timeline marks: rebalances, leader changes and violations; a click on a ma
   await page.locator('#scrubber .marker.rebalance').first().waitFor();
   const mark = page.locator('#scrubber .marker.rebalance').first();
   const at = Number(await mark.getAttribute('data-at-us'));
-  // Marks of the same instant overlap: press this one directly (a mark seeks on mousedown).
-  await mark.dispatchEvent('mousedown', { button: 0, bubbles: true });
+  // Marks of the same instant overlap: press this one directly (a mark seeks on pointerdown, which a
+  // mouse, a pen and a finger all send).
+  await mark.dispatchEvent('pointerdown', { button: 0, buttons: 1, bubbles: true, isPrimary: true, pointerId: 1 });
   await settled(page);
   assert.equal(await timeUs(page), at, 'the click on a mark seeks exactly to it');
   await shot(page, '03-rebalance-mark');
