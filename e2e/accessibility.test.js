@@ -34,6 +34,15 @@ async function violations(page) {
   return found.map((v) => `${v.rule} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 5).join('\n    ')}`);
 }
 
+/** Open a dialog or X-ray with `open`, check the page with `dialog` on top, close it with Esc. */
+async function assertDialogAccessible(page, { open, dialog, where }) {
+  await open();
+  await page.locator(dialog).waitFor();
+  await assertAccessible(page, where);
+  await page.keyboard.press('Escape');
+  await page.locator(dialog).waitFor({ state: 'detached' });
+}
+
 async function assertAccessible(page, where) {
   const found = await violations(page);
   if (process.env.AXE_COLLECT) {
@@ -103,43 +112,29 @@ for (const lang of ['en', 'zh']) {
     await seekTo(page, 30);
     await select(page, 'broker-a');
     await assertAccessible(page, 'broker inspector');
-    await page.click('#open-xray');
-    await page.locator('#storage-xray').waitFor();
-    await assertAccessible(page, 'storage X-ray');
-    await page.keyboard.press('Escape');
-    await page.locator('#storage-xray').waitFor({ state: 'detached' });
+    await shot(page, `broker-inspector-${lang}`);
+    await assertDialogAccessible(page, { open: () => page.click('#open-xray'), dialog: '#storage-xray', where: 'storage X-ray' });
 
     await select(page, 'consumer-0');
     await page.locator('#consumer-xray').waitFor();
     await assertAccessible(page, 'consumer inspector');
-    await page.click('#open-consumer-xray');
-    await page.locator('#consumer-overlay').waitFor();
-    await assertAccessible(page, 'consumer view and swimlane');
-    await page.keyboard.press('Escape');
-    await page.locator('#consumer-overlay').waitFor({ state: 'detached' });
+    await assertDialogAccessible(page, {
+      open: () => page.click('#open-consumer-xray'), dialog: '#consumer-overlay', where: 'consumer view and swimlane',
+    });
 
     await select(page, 'producer-0');
     await assertAccessible(page, 'producer inspector');
     // The oldest send shown: the newest may still be in flight.
-    await page.locator('#event-log li.line.has-message').last().click();
-    await page.locator('#message-fate').waitFor();
-    await assertAccessible(page, 'message fate');
-    await shot(page, `fate-${lang}`);
-    await page.keyboard.press('Escape');
-    await page.locator('#message-fate').waitFor({ state: 'detached' });
+    await assertDialogAccessible(page, {
+      open: () => page.locator('#event-log li.line.has-message').last().click(), dialog: '#message-fate', where: 'message fate',
+    });
 
     await page.click('#sandbox-editor > summary');
     await page.locator('#sandbox-editor[open]').waitFor();
     await assertAccessible(page, 'sandbox editor');
 
-    await page.keyboard.press('?');
-    await page.locator('#help').waitFor();
-    await assertAccessible(page, 'help');
-    await page.keyboard.press('Escape');
-    await page.click('#share');
-    await page.locator('#share-link').waitFor();
-    await assertAccessible(page, 'share dialog');
-    await page.keyboard.press('Escape');
+    await assertDialogAccessible(page, { open: () => page.keyboard.press('?'), dialog: '#help', where: 'help' });
+    await assertDialogAccessible(page, { open: () => page.click('#share'), dialog: '#share-dialog', where: 'share dialog' });
     // A sandbox form with a validation error next to its field.
     if (!(await page.locator('#sandbox-editor[open]').count())) await page.click('#sandbox-editor > summary');
     await page.fill('#topic-0-queues', '2000');
